@@ -1,0 +1,53 @@
+"""Key→record protocol and the record itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class ImageRecord:
+    key: str
+    content_type: str
+    bytes: int
+    width: int
+    height: int
+    sha256: str
+    created_at: float  # Unix time, seconds
+    updated_at: float
+    thumb_content_type: str = "image/webp"
+    thumb_width: int = 0
+    thumb_height: int = 0
+    labels: list[str] = field(default_factory=list)  # lower-case label names, detector output
+    provenance: dict | None = None  # how a processed image was made: source_key, source_sha256, ops
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImageRecord:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class MetadataStore(Protocol):
+    def put(self, record: ImageRecord) -> ImageRecord | None:
+        """Insert or replace; return the record it replaced, if any."""
+
+    def get(self, key: str) -> ImageRecord | None: ...
+
+    def delete(self, key: str) -> ImageRecord | None:
+        """Remove and return the record, or None when absent."""
+
+    def list(
+        self, prefix: str = "", label: str = "", limit: int = 48, cursor: str | None = None
+    ) -> tuple[list[ImageRecord], str | None]:
+        """Newest first (by ``updated_at``, then key). The cursor is opaque to callers."""
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Keys starting with ``prefix``, in key order."""
+
+    def set_labels(self, key: str, labels: list[str]) -> None: ...
+
+    def count(self) -> int: ...
