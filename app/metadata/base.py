@@ -14,8 +14,9 @@ class ImageRecord:
     width: int
     height: int
     sha256: str
-    created_at: float  # Unix time, seconds
-    updated_at: float
+    created_at: float  # Unix time, seconds, of the first upload under this key
+    updated_at: float  # of the latest upload; listings are newest first by this
+    version: str = ""  # unique per upload: blob names and cache keys include it, so bytes never go stale
     thumb_content_type: str = "image/webp"
     thumb_width: int = 0
     thumb_height: int = 0
