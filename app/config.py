@@ -7,8 +7,9 @@ Like thumbor's ``Config.define``: the README's configuration table is generated 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ define("GALLERY_S3_PREFIX", "", "Key prefix inside the bucket (e.g. `gallery/`).
 define("GALLERY_DYNAMODB_TABLE", "cloud-image-gallery", "DynamoDB table for metadata.", "AWS")
 define("AWS_REGION", "us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS")
 # Recognition
-define("GALLERY_LABEL_ON_UPLOAD", False, "Run object detection on every upload and store the labels.", "Recognition", _bool)
+define(
+    "GALLERY_LABEL_ON_UPLOAD", False, "Run object detection on every upload and store the labels.", "Recognition", _bool
+)
 # Security
 define("SECRET_KEY", "", "Flask secret key; generated and kept in the instance folder when unset.", "Security")
 

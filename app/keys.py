@@ -17,7 +17,9 @@ def validate_key(key: object) -> str:
     if not _ALLOWED.fullmatch(key):
         bad = sorted({c for c in key if not _ALLOWED.fullmatch(c)})
         shown = ", ".join(repr(c) for c in bad[:5])
-        raise InvalidKey(f"The key contains characters that are not allowed ({shown}); use A–Z, a–z, 0–9, '.', '_', '-', '/'.")
+        raise InvalidKey(
+            f"The key contains characters that are not allowed ({shown}); use A–Z, a–z, 0–9, '.', '_', '-', '/'."
+        )
     if key.startswith("/") or key.endswith("/"):
         raise InvalidKey("The key must not start or end with '/'.")
     for segment in key.split("/"):

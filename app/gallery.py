@@ -1,0 +1,168 @@
+"""The gallery service: the one place that coordinates blob storage, metadata and the cache.
+
+Write order prevents half-images: every upload writes its bytes under fresh, per-upload
+blob names first, then the metadata (which makes them visible), then drops the replaced
+version's blobs and cache entries. Delete removes metadata first. A crash at any point can
+leave unreferenced blobs behind, never a record whose bytes are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+from . import images
+from .errors import NotFound
+from .keys import validate_key, validate_prefix
+from .metadata.base import ImageRecord
+
+ORIGINAL = "originals"
+THUMB = "thumbs"
+
+
+@dataclass
+class CachedBlob:
+    """What the cache holds for one served blob: enough to answer without the metadata store."""
+
+    content_type: str
+    etag: str
+    version: str
+    data: bytes
+
+    def pack(self) -> bytes:
+        head = json.dumps([self.content_type, self.etag, self.version]).encode()
+        return len(head).to_bytes(4, "big") + head + self.data
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> CachedBlob:
+        size = int.from_bytes(raw[:4], "big")
+        content_type, etag, version = json.loads(raw[4 : 4 + size])
+        return cls(content_type, etag, version, raw[4 + size :])
+
+
+def blob_name(variant: str, record: ImageRecord) -> str:
+    return f"{variant}/{record.key}/{record.version}"
+
+
+def cache_key(variant: str, key: str) -> str:
+    return f"{variant}:{key}"
+
+
+class Gallery:
+    def __init__(self, blobs, metadata, cache, settings: dict):
+        self.blobs = blobs
+        self.metadata = metadata
+        self.cache = cache
+        self.settings = settings
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.settings["GALLERY_MAX_UPLOAD_MB"] * 1024 * 1024)
+
+    # -- writes ---------------------------------------------------------------------------
+    def upload(self, key: str, data: bytes, provenance: dict | None = None) -> tuple[ImageRecord, bool]:
+        """Validate and store an image; returns the record and whether it replaced one."""
+        key = validate_key(key)
+        images.check_size(data, self.max_upload_bytes)
+        analysed = images.analyse(
+            data,
+            max_pixels=self.settings["GALLERY_MAX_PIXELS"],
+            thumb_size=self.settings["GALLERY_THUMB_SIZE"],
+            max_frames=self.settings["GALLERY_MAX_FRAMES"],
+        )
+        now = time.time()
+        record = ImageRecord(
+            key=key,
+            content_type=analysed.content_type,
+            bytes=len(data),
+            width=analysed.width,
+            height=analysed.height,
+            sha256=analysed.sha256,
+            created_at=now,
+            updated_at=now,
+            version=uuid.uuid4().hex,
+            thumb_content_type=images.THUMB_CONTENT_TYPE,
+            thumb_width=analysed.thumb_width,
+            thumb_height=analysed.thumb_height,
+            provenance=provenance,
+        )
+        existing = self.metadata.get(key)
+        if existing is not None:
+            record.created_at = existing.created_at
+        self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
+        try:
+            self.blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
+            previous = self.metadata.put(record)
+        except BaseException:
+            self._remove_blobs(record)  # nothing points at them yet
+            raise
+        if previous is not None:
+            self._forget(previous)
+        return record, previous is not None
+
+    def delete(self, key: str) -> ImageRecord:
+        record = self.metadata.delete(validate_key(key))
+        if record is None:
+            raise NotFound(f"There is no image with the key {key!r}.")
+        self._forget(record)
+        return record
+
+    def _forget(self, record: ImageRecord) -> None:
+        """Drop a replaced or deleted version: cache entries first, then its blobs."""
+        self.invalidate(record.key)
+        self._remove_blobs(record)
+
+    def _remove_blobs(self, record: ImageRecord) -> None:
+        for variant in (ORIGINAL, THUMB):
+            self.blobs.delete(blob_name(variant, record))
+
+    def invalidate(self, key: str) -> None:
+        for variant in (ORIGINAL, THUMB):
+            self.cache.delete(cache_key(variant, key))
+
+    # -- reads ----------------------------------------------------------------------------
+    def get_record(self, key: str) -> ImageRecord:
+        record = self.metadata.get(validate_key(key))
+        if record is None:
+            raise NotFound(f"There is no image with the key {key!r}.")
+        return record
+
+    def get_original(self, key: str) -> CachedBlob:
+        return self._read_through(ORIGINAL, key)
+
+    def get_thumb(self, key: str) -> CachedBlob:
+        return self._read_through(THUMB, key)
+
+    def _read_through(self, variant: str, key: str) -> CachedBlob:
+        ckey = cache_key(variant, key)
+        raw = self.cache.get(ckey)
+        if raw is not None:
+            return CachedBlob.unpack(raw)
+        record = self.get_record(key)
+        try:
+            data = self.blobs.get(blob_name(variant, record))
+        except NotFound:
+            # Replaced between our metadata read and blob read: the new version is complete.
+            record = self.get_record(key)
+            data = self.blobs.get(blob_name(variant, record))
+        content_type = record.content_type if variant == ORIGINAL else record.thumb_content_type
+        etag = record.sha256 if variant == ORIGINAL else f"thumb-{record.sha256}"
+        blob = CachedBlob(content_type, etag, record.version, data)
+        self.cache.set(ckey, blob.pack())
+        # A writer may have replaced the image and invalidated the cache between our metadata
+        # read and our set; check again so an old version cannot outlive that invalidation.
+        current = self.metadata.get(key)
+        if current is None or current.version != record.version:
+            self.cache.delete(ckey)
+        return blob
+
+    def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
+        limit = limit or self.settings["GALLERY_PAGE_SIZE"]
+        return self.metadata.list(
+            prefix=validate_prefix(prefix), label=label.strip().lower(), limit=limit, cursor=cursor
+        )
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        return self.metadata.suggest(validate_prefix(prefix), limit)

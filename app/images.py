@@ -1,0 +1,142 @@
+"""Decoding and validation of uploaded images, EXIF orientation and thumbnails.
+
+Uploads are trusted only after Pillow has identified the format from the bytes and decoded
+them completely; the pixel and frame limits are checked from the header, before decoding,
+so a decompression bomb costs a few bytes of reading, not gigabytes of memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import BadImage, NotAnImage, TooLarge
+
+# Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
+Image.MAX_IMAGE_PIXELS = None
+
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # multi-picture JPEG from phones: served as its first (JPEG) image
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+ACCEPTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
+THUMB_CONTENT_TYPE = "image/webp"
+Image.init()
+# Only these decoders ever look at an upload (MPO comes from the JPEG opener).
+OPENERS = [name for name in CONTENT_TYPES if name in Image.OPEN]
+
+
+@dataclass
+class AnalysedImage:
+    content_type: str
+    width: int  # as displayed, after EXIF orientation
+    height: int
+    sha256: str
+    thumbnail: bytes
+    thumb_width: int
+    thumb_height: int
+
+
+def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Image:
+    """Identify ``data`` and check its limits from the header; nothing is decoded yet."""
+    if not data:
+        raise NotAnImage("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data), formats=OPENERS)
+    except UnidentifiedImageError as exc:
+        raise NotAnImage(f"This file is not a supported image. Upload a {ACCEPTED} file.") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadImage(f"The image header is damaged ({exc}).") from exc
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise BadImage("The image has no pixels.")
+    if width * height > max_pixels:
+        raise TooLarge(
+            f"The image is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels."
+        )
+    frames = getattr(image, "n_frames", 1)
+    if frames > max_frames:
+        raise BadImage(f"The image has {frames:,} frames; at most {max_frames:,} are accepted.")
+    return image
+
+
+def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 1000) -> AnalysedImage:
+    """Validate an upload completely and make its thumbnail in one decode."""
+    image = open_image(data, max_pixels, max_frames)
+    content_type = CONTENT_TYPES[image.format]
+    width, height = displayed_size(image)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if image.format in ("JPEG", "MPO"):
+                # Decode at a reduced DCT scale when the thumbnail is much smaller: the whole
+                # stream is still read (so truncation is detected) at a fraction of the memory.
+                image.draft("RGB", (thumb_size, thumb_size))
+            image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
+    try:
+        oriented = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, TypeError):
+        oriented = image  # unreadable EXIF: show the pixels as stored
+    thumbnail, thumb_width, thumb_height = make_thumbnail(oriented, thumb_size)
+    return AnalysedImage(
+        content_type=content_type,
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        thumbnail=thumbnail,
+        thumb_width=thumb_width,
+        thumb_height=thumb_height,
+    )
+
+
+def displayed_size(image: Image.Image) -> tuple[int, int]:
+    """Size after EXIF orientation; call before ``draft()``, which shrinks ``size``."""
+    width, height = image.size
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError):
+        orientation = 1  # unreadable EXIF: show the pixels as stored
+    if orientation in (5, 6, 7, 8):
+        return height, width
+    return width, height
+
+
+def make_thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:
+    """WebP thumbnail, longest side ``size``; keeps transparency, drops animation."""
+    image = image.copy()
+    if image.mode not in ("RGB", "RGBA"):
+        has_alpha = image.mode in ("LA", "PA", "RGBa", "La") or "transparency" in image.info
+        if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+            image = _to_8bit(image)
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=80, method=4)
+    return out.getvalue(), image.width, image.height
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """Scale a 16-bit or float grayscale image to 0–255 (Pillow's convert would clip it)."""
+    import numpy as np
+
+    array = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+    return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8), "L")
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise TooLarge(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")

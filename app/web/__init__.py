@@ -1,0 +1,82 @@
+"""Blueprints, error handling and response headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import GalleryError
+
+# No inline script or style anywhere: every script and stylesheet is a file under /static.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def gallery():
+    return current_app.extensions["gallery"]
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template(
+        "error.html", status=status, code=code, message=message, **g.get("error_context", {})
+    ), status
+
+
+def register(app: Flask) -> None:
+    from . import api, media, pages, processing, recognition
+
+    for module in (pages, media, api, processing, recognition):
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(GalleryError)
+    def gallery_error(exc: GalleryError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(
+            400, "csrf_failed", f"{exc.description} Reload the page and try again (API clients: send X-CSRFToken)."
+        )
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        limit = current_app.config["GALLERY"]["GALLERY_MAX_UPLOAD_MB"]
+        return error_response(413, "too_large", f"The upload is larger than the {limit:g} MB limit.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side; the error has been logged.")
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.template_filter("isotime")
+    def isotime(timestamp: float, human: bool = False) -> str:
+        moment = datetime.fromtimestamp(timestamp, tz=UTC)
+        return moment.strftime("%Y-%m-%d %H:%M UTC") if human else moment.isoformat()
+
+    @app.context_processor
+    def template_globals():
+        return {"settings": current_app.config["GALLERY"]}

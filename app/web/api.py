@@ -1,0 +1,98 @@
+"""JSON API. Errors are always ``{"error": {"code", "message"}}`` (see ``web.error_response``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from ..errors import InvalidParameter
+from ..metadata.base import ImageRecord
+from . import gallery
+from .openapi import spec
+
+bp = Blueprint("api", __name__)
+
+
+def record_json(record: ImageRecord) -> dict:
+    data = record.to_dict()
+    data["url"] = url_for("media.original", key=record.key, v=record.version)
+    data["thumb_url"] = url_for("media.thumbnail", key=record.key, v=record.version)
+    return data
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, request.form.get(name))
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a whole number from {low} to {high}.") from None
+    if not low <= value <= high:
+        raise InvalidParameter(f"{name} must be from {low} to {high}; got {value}.")
+    return value
+
+
+def uploaded_file():
+    file = request.files.get("file")
+    if file is None or not file.filename and not file.content_length:
+        raise InvalidParameter("Attach the image as the multipart field 'file'.")
+    return file
+
+
+@bp.post("/api/images")
+def create_image():
+    file = uploaded_file()
+    record, replaced = gallery().upload(request.form.get("key", ""), file.read())
+    body = record_json(record)
+    body["replaced"] = replaced
+    return jsonify(body), 200 if replaced else 201
+
+
+@bp.get("/api/images")
+def list_images():
+    limit = int_arg("limit", 48, 1, 500)
+    items, next_cursor = gallery().list(
+        prefix=request.args.get("prefix", ""),
+        label=request.args.get("label", ""),
+        limit=limit,
+        cursor=request.args.get("cursor") or None,
+    )
+    return jsonify({"items": [record_json(r) for r in items], "next_cursor": next_cursor})
+
+
+@bp.get("/api/images/<path:key>")
+def get_image(key: str):
+    return jsonify(record_json(gallery().get_record(key)))
+
+
+@bp.delete("/api/images/<path:key>")
+def delete_image(key: str):
+    gallery().delete(key)
+    return "", 204
+
+
+@bp.get("/api/keys")
+def suggest_keys():
+    limit = int_arg("limit", 10, 1, 100)
+    return jsonify({"keys": gallery().suggest(request.args.get("prefix", ""), limit)})
+
+
+@bp.get("/api/cache/stats")
+def cache_stats():
+    return jsonify(gallery().cache.stats())
+
+
+@bp.post("/api/cache/clear")
+def cache_clear():
+    gallery().cache.clear()
+    return jsonify(gallery().cache.stats())
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return jsonify(spec())
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
