@@ -1,0 +1,179 @@
+"""S3 blob store.
+
+One boto3 client per store. boto3 itself honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3``
+(moto_server, MinIO) and the usual credential chain, so nothing here names an endpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import BackendUnavailable, NotFound
+
+log = logging.getLogger(__name__)
+
+# Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.
+CACHE_CONTROL = "no-cache"
+_MB = 1024 * 1024
+# Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
+TRANSFER = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB, max_concurrency=4)
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def make_client(region: str, service: str = "s3"):
+    """A client with short timeouts and standard retries: a slow backend becomes a 503, not a hung worker."""
+    config = Config(
+        region_name=region,
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=32,
+    )
+    return boto3.session.Session().client(service, config=config)
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, prefix: str = "", region: str = "us-east-1", client=None):
+        self.bucket = bucket
+        self.prefix = prefix
+        self.region = region
+        self.client = client or make_client(region)
+
+    def _name(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def _unavailable(self, action: str, name: str, exc: Exception) -> BackendUnavailable:
+        log.warning("S3 %s of %s failed: %s", action, name, exc)
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "NoSuchBucket":
+                return BackendUnavailable(
+                    f"Image storage is unavailable: S3 bucket '{self.bucket}' does not exist "
+                    "(run `flask --app wsgi gallery init`)."
+                )
+            detail = code or "error"
+        else:
+            detail = type(exc).__name__
+        return BackendUnavailable(f"Image storage is unavailable: S3 {action} failed ({detail}). Try again shortly.")
+
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        # A single PUT and a completed multipart upload both replace the object atomically.
+        extra = {"ContentType": content_type, "CacheControl": CACHE_CONTROL}
+        try:
+            self.client.upload_fileobj(
+                io.BytesIO(data), self.bucket, self._name(name), ExtraArgs=extra, Config=TRANSFER
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("upload", name, exc) from exc
+        except Exception as exc:  # s3transfer wraps some failures in its own types
+            raise self._unavailable("upload", name, exc) from exc
+
+    def get(self, name: str) -> bytes:
+        return self.get_object(name)[0]
+
+    def get_object(self, name: str, if_none_match: str | None = None) -> tuple[bytes | None, str]:
+        """Return ``(bytes, etag)``; ``(None, etag)`` when ``if_none_match`` still matches (HTTP 304)."""
+        args = {"Bucket": self.bucket, "Key": self._name(name)}
+        if if_none_match:
+            args["IfNoneMatch"] = if_none_match
+        try:
+            response = self.client.get_object(**args)
+            return response["Body"].read(), response.get("ETag", "")
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in _MISSING:
+                raise NotFound(f"No stored object named '{name}'.") from exc
+            if error.get("Code") == "304" or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 304:
+                return None, if_none_match or ""
+            raise self._unavailable("download", name, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("download", name, exc) from exc
+
+    def delete(self, name: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(name))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("delete", name, exc) from exc
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._name(name))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise self._unavailable("lookup", name, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("lookup", name, exc) from exc
+
+    # Direct browser uploads -------------------------------------------------------------------
+
+    def presigned_post(self, name: str, content_type: str, max_bytes: int, expires: int = 600) -> dict:
+        """A form the browser posts straight to S3. S3 itself rejects a body outside
+        1..``max_bytes`` or with another content type, so Lambda never sees the bytes."""
+        key = self._name(name)
+        try:
+            return self.client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[["content-length-range", 1, int(max_bytes)], {"Content-Type": content_type}],
+                ExpiresIn=expires,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("presign", name, exc) from exc
+
+    def head(self, name: str) -> dict:
+        """``{"bytes", "content_type", "etag"}`` of a stored object; NotFound when absent."""
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=self._name(name))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise NotFound(f"No stored object named '{name}'.") from exc
+            raise self._unavailable("lookup", name, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("lookup", name, exc) from exc
+        return {
+            "bytes": response["ContentLength"],
+            "content_type": response.get("ContentType", ""),
+            "etag": response.get("ETag", ""),
+        }
+
+    # Provisioning (used by `flask gallery init`) ----------------------------------------------
+
+    def ensure_bucket(self, staging_prefix: str | None = None, staging_days: int = 1) -> list[str]:
+        """Create the bucket if missing and expire abandoned direct uploads; return what was done."""
+        done = []
+        try:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+                done.append(f"bucket s3://{self.bucket} already exists")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _MISSING | {"NoSuchBucket"}:
+                    raise
+                args = {"Bucket": self.bucket}
+                if self.region != "us-east-1":
+                    args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                self.client.create_bucket(**args)
+                done.append(f"created bucket s3://{self.bucket} in {self.region}")
+            if staging_prefix:
+                rule = {
+                    "ID": "expire-abandoned-direct-uploads",
+                    "Filter": {"Prefix": self._name(staging_prefix)},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": staging_days},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+                self.client.put_bucket_lifecycle_configuration(
+                    Bucket=self.bucket, LifecycleConfiguration={"Rules": [rule]}
+                )
+                done.append(f"uploads under {self._name(staging_prefix)} expire after {staging_days} day(s)")
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("bucket setup", self.bucket, exc) from exc
+        return done

@@ -1,0 +1,209 @@
+"""Real server processes for the cloud-backend tests: ``moto_server`` (S3, DynamoDB, Rekognition
+over HTTP) and ``memcached`` nodes, each on a free loopback port, started by the fixtures and
+stopped by pid.
+
+Test modules load these fixtures with ``pytest_plugins = ["cloud"]``. Without a memcached
+binary the memcached tests skip with the reason; under ``CI=true`` they fail instead, since
+``.ci/run`` installs memcached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def _find(name: str, *extra: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    return next((p for p in extra if os.access(p, os.X_OK)), None)
+
+
+MEMCACHED = _find("memcached", "/usr/bin/memcached", "/usr/sbin/memcached", "/usr/local/bin/memcached")
+MOTO_SERVER = _find("moto_server", str(Path(sys.executable).with_name("moto_server")))
+NO_MEMCACHED = "the memcached binary is not installed (apt-get install memcached; .ci/run does this)"
+
+
+def need_memcached() -> str:
+    if MEMCACHED is None:
+        if os.environ.get("CI"):
+            pytest.fail(NO_MEMCACHED + " — CI must run the memcached tests")
+        pytest.skip(NO_MEMCACHED)
+    return MEMCACHED
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{proc.args[0]} did not listen on port {port} within {seconds}s")
+
+
+def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
+    """Stop one process we started, by its pid."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+class MotoServer:
+    def __init__(self):
+        if MOTO_SERVER is None:
+            raise RuntimeError("moto_server is missing: pip install -r requirements-dev.txt")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def env(self) -> dict[str, str]:
+        """What the app needs to talk to this server instead of AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+class MemcachedNode:
+    def __init__(self, port: int | None = None, memory_mb: int = 64):
+        self.binary = need_memcached()
+        self.port = port or free_port()
+        self.memory_mb = memory_mb
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cmd = [self.binary, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", str(self.memory_mb), "-t", "1"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "root"]  # memcached refuses to run as root without naming the user
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc)
+
+    def kill(self) -> None:
+        """Die without warning, as a crashed node does."""
+        stop(self.proc, signal.SIGKILL)
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(b"flush_all\r\n")
+            s.recv(64)
+
+
+class MemcachedPool:
+    def __init__(self, n: int = 3):
+        self.nodes: list[MemcachedNode] = []
+        try:
+            for _ in range(n):
+                self.nodes.append(MemcachedNode())
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def servers(self) -> list[str]:
+        return [node.address for node in self.nodes]
+
+    def add(self) -> MemcachedNode:
+        node = MemcachedNode()
+        self.nodes.append(node)
+        return node
+
+    def flush(self) -> None:
+        for node in self.nodes:
+            if node.proc and node.proc.poll() is None:
+                node.flush()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+# Fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """Environment pointing boto3 at moto_server, and a fresh bucket/table name per test."""
+    for name, value in moto_server.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    suffix = uuid.uuid4().hex[:10]
+    return {"bucket": f"gallery-test-{suffix}", "table": f"gallery-test-{suffix}", "server": moto_server}
+
+
+@pytest.fixture(scope="session")
+def memcached_pool():
+    need_memcached()
+    pool = MemcachedPool(3)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def memcached_servers(memcached_pool):
+    """The shared three-node pool, emptied before the test."""
+    memcached_pool.flush()
+    return memcached_pool.servers
+
+
+@pytest.fixture
+def own_memcached_pool():
+    """A private pool for tests that kill or add nodes."""
+    need_memcached()
+    pool = MemcachedPool(3)
+    yield pool
+    pool.stop()
