@@ -1,0 +1,77 @@
+"""AWS Rekognition ``DetectLabels`` backend, returning the same shape as the bundled detector.
+
+Images go as bytes (JPEG/PNG of at most 5 MB; others are re-encoded or downscaled first) or, when
+the image already lives in S3, as an ``S3Object`` reference so the bytes never pass through us.
+boto3 honours ``AWS_ENDPOINT_URL`` (moto_server in tests), so no endpoint is named here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import BackendUnavailable, BadImage
+from ..storage.s3 import make_client
+from .prepare import fit_jpeg_png
+from .shape import check_options, normalize
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # DetectLabels limit for inline bytes
+MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024  # and for an S3 object
+S3_FORMATS = ("image/jpeg", "image/png")
+
+# Service errors that say the image itself is unusable (the client's fault: 422).
+_IMAGE_ERRORS = {
+    "InvalidImageFormatException": "Rekognition cannot read this image format (it accepts JPEG and PNG).",
+    "ImageTooLargeException": "The image is too large for Rekognition.",
+    "InvalidParameterException": "Rekognition rejected the request parameters or the image",
+    "InvalidS3ObjectException": "Rekognition cannot read the stored image from S3",
+}
+
+
+class RekognitionDetector:
+    name = "AWS Rekognition DetectLabels"
+    model = "rekognition"
+
+    def __init__(self, region: str = "us-east-1", max_pixels: int = 50_000_000, client=None):
+        self.max_pixels = max_pixels
+        self.client = client or make_client(region, "rekognition")
+
+    def detect(self, image_bytes: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+        min_confidence, max_labels = check_options(min_confidence, max_labels)
+        data = fit_jpeg_png(image_bytes, MAX_IMAGE_BYTES, self.max_pixels)
+        return self._detect({"Bytes": data}, min_confidence, max_labels)
+
+    def can_read_s3(self, content_type: str, size: int) -> bool:
+        """Whether a stored object can be handed over as an ``S3Object`` as it is."""
+        return content_type in S3_FORMATS and size <= MAX_S3_OBJECT_BYTES
+
+    def detect_s3(self, bucket: str, name: str, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+        min_confidence, max_labels = check_options(min_confidence, max_labels)
+        return self._detect({"S3Object": {"Bucket": bucket, "Name": name}}, min_confidence, max_labels)
+
+    def _detect(self, image: dict, min_confidence: float, max_labels: int) -> dict:
+        try:
+            response = self.client.detect_labels(Image=image, MaxLabels=max_labels, MinConfidence=min_confidence)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code, message = error.get("Code", ""), error.get("Message", "")
+            log.warning("Rekognition DetectLabels failed: %s %s", code, message)
+            if code in _IMAGE_ERRORS:
+                detail = f": {message}" if message else "."
+                raise BadImage(_IMAGE_ERRORS[code].rstrip(".") + detail) from None
+            raise BackendUnavailable(
+                f"Image recognition is unavailable: Rekognition refused the request ({code or 'error'}). "
+                "Try again shortly or switch GALLERY_RECOGNIZER to local."
+            ) from None
+        except BotoCoreError as exc:
+            log.warning("Rekognition unreachable: %s", exc)
+            raise BackendUnavailable(
+                f"Image recognition is unavailable: Rekognition cannot be reached ({type(exc).__name__})."
+            ) from None
+        # The service already filters, but apply the same rules so both backends answer alike.
+        result = normalize(response, min_confidence, max_labels)
+        result["LabelModelVersion"] = response.get("LabelModelVersion", "")
+        return result
