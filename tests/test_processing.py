@@ -1,0 +1,426 @@
+"""The six operations against references, parameter bounds, odd inputs and the pipeline."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from app import processing as P
+from app.errors import InvalidParameter, NotAnImage, TooLarge
+
+DOG = (Path(__file__).parent / "data" / "dog.jpg").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bgr():
+    """A real photo with structure, as OpenCV sees it (640×480, BGR)."""
+    return cv2.imdecode(np.frombuffer(DOG, np.uint8), cv2.IMREAD_COLOR)
+
+
+def png_bytes(array: np.ndarray, **save_args) -> bytes:
+    ok, buf = cv2.imencode(".png", array)
+    assert ok
+    if not save_args:
+        return buf.tobytes()
+    im = Image.open(io.BytesIO(buf.tobytes()))
+    out = io.BytesIO()
+    im.save(out, "PNG", **save_args)
+    return out.getvalue()
+
+
+def decoded(result: P.Result) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(result.data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+# ----------------------------------------------------------------------------- rotate
+
+
+@pytest.mark.parametrize("angle,k", [(90, 1), (180, 2), (270, 3), (-90, 3), (360, 0), (-270, 1)])
+def test_quarter_turns_equal_np_rot90(bgr, angle, k):
+    assert np.array_equal(P.rotate(bgr, angle=angle), np.rot90(bgr, k))
+
+
+@pytest.mark.parametrize("flip,axis", [("h", 1), ("v", 0)])
+def test_flip_after_rotation(bgr, flip, axis):
+    assert np.array_equal(P.rotate(bgr, angle=90, flip=flip), np.flip(np.rot90(bgr), axis))
+
+
+def test_any_angle_expands_to_the_rotated_bounds(bgr):
+    h, w = bgr.shape[:2]
+    out = P.rotate(bgr, angle=30)
+    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    assert out.shape[:2] == (int(np.ceil(w * s + h * c)), int(np.ceil(w * c + h * s)))
+    # The centre pixel stays where it was (rotation about the centre).
+    cy, cx = out.shape[0] // 2, out.shape[1] // 2
+    assert np.abs(out[cy, cx].astype(int) - bgr[h // 2, w // 2].astype(int)).max() < 40
+    # The corners are background.
+    assert out[0, 0].tolist() == [0, 0, 0]
+
+
+def test_rotate_crop_keeps_canvas_and_colours_corners(bgr):
+    out = P.rotate(bgr, angle=45, expand=False, background="#ff0000")
+    assert out.shape == bgr.shape
+    assert out[0, 0].tolist() == [0, 0, 255]  # BGR red
+
+
+def test_quarter_turn_without_expand_keeps_canvas(bgr):
+    out = P.rotate(bgr, angle=90, expand=False, background="#ffffff")
+    h, w = bgr.shape[:2]
+    assert out.shape == bgr.shape
+    rotated = np.rot90(bgr)  # w×h, taller than the canvas: centre crop vertically, pad horizontally
+    pad = (w - h) // 2
+    crop = (w - h) // 2
+    assert np.array_equal(out[:, pad : pad + h], rotated[crop : crop + h])
+    assert (out[:, :pad] == 255).all()
+
+
+def test_transparent_background_adds_alpha(bgr):
+    out = P.rotate(bgr, angle=30, background="transparent")
+    assert out.shape[2] == 4
+    assert out[0, 0, 3] == 0
+    assert out[out.shape[0] // 2, out.shape[1] // 2, 3] == 255
+
+
+# ----------------------------------------------------------------------------- color
+
+
+def test_gray_equals_cvtcolor(bgr):
+    assert np.array_equal(P.color(bgr, mode="gray"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+
+
+def test_invert_and_rgb_swap(bgr):
+    assert np.array_equal(P.color(bgr, mode="invert"), 255 - bgr)
+    assert np.array_equal(P.color(bgr, mode="rgb_swap"), bgr[:, :, ::-1])
+
+
+def test_sepia_matches_the_matrix(bgr):
+    out = P.color(bgr, mode="sepia")
+    b, g, r = (bgr[..., i].astype(np.float64) for i in range(3))
+    expected_red = np.clip(0.393 * r + 0.769 * g + 0.189 * b, 0, 255)
+    assert np.abs(out[..., 2] - expected_red).max() <= 1
+
+
+@pytest.mark.parametrize(
+    "mode,code", [("hsv", cv2.COLOR_BGR2HSV_FULL), ("lab", cv2.COLOR_BGR2Lab), ("ycrcb", cv2.COLOR_BGR2YCrCb)]
+)
+def test_false_colour_puts_components_in_r_g_b(bgr, mode, code):
+    out = P.color(bgr, mode=mode)
+    components = cv2.cvtColor(bgr, code)
+    for i in range(3):  # first component is red, i.e. channel 2 in BGR
+        assert np.array_equal(out[..., 2 - i], components[..., i])
+
+
+# ----------------------------------------------------------------------------- threshold
+
+
+def test_otsu_is_two_valued_and_matches_opencv(bgr):
+    out = P.threshold(bgr, method="otsu")
+    assert set(np.unique(out).tolist()) == {0, 255}
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    assert np.array_equal(out, cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1])
+
+
+@pytest.mark.parametrize("method", ["binary", "binary_inv", "trunc", "tozero", "tozero_inv"])
+def test_fixed_thresholds(bgr, method):
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    out = P.threshold(bgr, method=method, value=100)
+    if method == "binary":
+        assert np.array_equal(out, np.where(gray > 100, 255, 0).astype(np.uint8))
+    elif method == "trunc":
+        assert np.array_equal(out, np.minimum(gray, 100))
+    elif method == "tozero":
+        assert np.array_equal(out, np.where(gray > 100, gray, 0))
+    assert out.shape == gray.shape
+
+
+@pytest.mark.parametrize("method", ["adaptive_mean", "adaptive_gaussian"])
+def test_adaptive_is_two_valued(bgr, method):
+    out = P.threshold(bgr, method=method, block_size=15, c=3)
+    assert set(np.unique(out).tolist()) == {0, 255}
+
+
+# ----------------------------------------------------------------------------- blur / sharpen
+
+
+def test_blurs_match_opencv(bgr):
+    assert np.array_equal(P.blur(bgr, kind="gaussian", size=7), cv2.GaussianBlur(bgr, (7, 7), 0))
+    assert np.array_equal(P.blur(bgr, kind="median", size=5), cv2.medianBlur(bgr, 5))
+    assert np.array_equal(P.blur(bgr, kind="box", size=4), cv2.blur(bgr, (4, 4)))
+    assert np.array_equal(P.blur(bgr, kind="bilateral", size=9), cv2.bilateralFilter(bgr, 9, 75, 75))
+
+
+def test_blur_lowers_detail_and_sharpen_raises_it(bgr):
+    def detail(a):
+        return cv2.Laplacian(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
+
+    assert detail(P.blur(bgr, size=9)) < detail(bgr) < detail(P.sharpen(bgr, amount=2, radius=2))
+
+
+def test_sharpen_is_an_unsharp_mask(bgr):
+    out = P.sharpen(bgr, amount=1.5, radius=2)
+    blurred = cv2.GaussianBlur(bgr, (0, 0), 2).astype(np.float64)
+    expected = np.clip(bgr + 1.5 * (bgr - blurred), 0, 255)
+    assert np.abs(out - expected).max() <= 1
+    assert np.array_equal(P.sharpen(bgr, amount=0), bgr)
+
+
+def test_sharpen_threshold_leaves_flat_areas_alone(bgr):
+    out = P.sharpen(bgr, amount=3, radius=1, threshold=255)
+    assert np.array_equal(out, bgr)
+
+
+# ----------------------------------------------------------------------------- resize
+
+
+@pytest.mark.parametrize(
+    "params,shape",
+    [
+        ({"width": 320}, (240, 320)),
+        ({"height": 120}, (120, 160)),
+        ({"scale": 0.5}, (240, 320)),
+        ({"width": 300, "height": 300}, (225, 300)),  # contain keeps 4:3 inside the box
+        ({"width": 300, "height": 300, "fit": "cover"}, (300, 300)),
+        ({"width": 300, "height": 100, "fit": "fill"}, (100, 300)),
+        ({"width": 1280}, (960, 1280)),
+    ],
+)
+def test_resize_dimensions(bgr, params, shape):
+    assert P.resize(bgr, **params).shape == (*shape, 3)
+
+
+def test_cover_crops_the_centre_without_distortion(bgr):
+    out = P.resize(bgr, width=300, height=300, fit="cover", interpolation="area")
+    scaled = cv2.resize(bgr, (400, 300), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(out, scaled[:, 50:350])
+
+
+def test_resize_interpolation_follows_direction(bgr):
+    down = P.resize(bgr, width=320)
+    assert np.array_equal(down, cv2.resize(bgr, (320, 240), interpolation=cv2.INTER_AREA))
+    up = P.resize(bgr, width=960)
+    assert np.array_equal(up, cv2.resize(bgr, (960, 720), interpolation=cv2.INTER_CUBIC))
+    near = P.resize(bgr, width=960, interpolation="nearest")
+    assert np.array_equal(near, cv2.resize(bgr, (960, 720), interpolation=cv2.INTER_NEAREST))
+
+
+# ----------------------------------------------------------------------------- parameter bounds
+
+
+@pytest.mark.parametrize(
+    "step,words",
+    [
+        ({"op": "resize", "width": 0}, ["width", "1", "16384"]),
+        ({"op": "resize", "width": 20000}, ["width", "16384"]),
+        ({"op": "resize", "width": "wide"}, ["width"]),
+        ({"op": "resize", "width": 12.5}, ["width", "integer"]),
+        ({"op": "resize", "scale": 11}, ["scale", "0.01", "10"]),
+        ({"op": "resize"}, ["width", "height", "scale"]),
+        ({"op": "resize", "width": 10, "scale": 2}, ["scale", "width"]),
+        ({"op": "resize", "width": 10, "fit": "squash"}, ["fit", "contain", "cover", "fill"]),
+        ({"op": "sharpen", "amount": -1}, ["amount", "0", "10"]),
+        ({"op": "sharpen", "radius": 0}, ["radius", "0.1", "50"]),
+        ({"op": "sharpen", "threshold": 256}, ["threshold", "255"]),
+        ({"op": "threshold", "method": "magic"}, ["method", "otsu"]),
+        ({"op": "threshold", "value": 300}, ["value", "0", "255"]),
+        ({"op": "threshold", "method": "adaptive_mean", "block_size": 4}, ["block_size", "odd"]),
+        ({"op": "threshold", "c": 1000}, ["c", "-100", "100"]),
+        ({"op": "color", "mode": "cmyk"}, ["mode", "gray", "sepia"]),
+        ({"op": "blur", "size": 4}, ["size", "odd"]),
+        ({"op": "blur", "size": 100}, ["size", "99"]),
+        ({"op": "blur", "kind": "bilateral", "size": 31}, ["size", "25", "bilateral"]),
+        ({"op": "blur", "sigma": float("nan")}, ["sigma"]),
+        ({"op": "rotate", "angle": 400}, ["angle", "-360", "360"]),
+        ({"op": "rotate", "expand": "maybe"}, ["expand", "true or false"]),
+        ({"op": "rotate", "background": "#12"}, ["background", "#rrggbb"]),
+        ({"op": "rotate", "flip": "x"}, ["flip", "h", "v"]),
+        ({"op": "rotate", "speed": 3}, ["speed", "angle"]),
+        ({"op": "warp"}, ["op", "resize", "rotate"]),
+        ({"width": 3}, ["op"]),
+    ],
+)
+def test_bad_parameters_are_named_with_their_range(step, words):
+    with pytest.raises(InvalidParameter) as caught:
+        P.normalize_ops([step])
+    for word in words:
+        assert word in caught.value.message
+
+
+def test_bad_parameter_rejected_before_decoding(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("decoded despite a bad parameter")
+
+    monkeypatch.setattr(P, "decode", boom)
+    with pytest.raises(InvalidParameter, match="Step 2"):
+        P.run(DOG, [{"op": "resize", "width": 100}, {"op": "blur", "size": 0}])
+    with pytest.raises(InvalidParameter, match="quality"):
+        P.run(DOG, [], fmt="jpeg", quality=101)
+    with pytest.raises(InvalidParameter, match="format"):
+        P.run(DOG, [], fmt="gif")
+
+
+def test_pipeline_limits():
+    with pytest.raises(InvalidParameter, match="at most 10"):
+        P.normalize_ops([{"op": "color"}] * 11)
+    with pytest.raises(InvalidParameter, match="JSON"):
+        P.normalize_ops("[{")
+    with pytest.raises(InvalidParameter, match="pixels"):
+        P.run(DOG, [{"op": "resize", "scale": 10}], max_pixels=1_000_000)
+    with pytest.raises(TooLarge):
+        P.run(DOG, [], max_pixels=1000)
+    with pytest.raises(NotAnImage):
+        P.run(b"not an image", [])
+
+
+def test_normalised_steps_are_complete_and_canonical():
+    a = P.normalize_ops('[{"op": "resize", "width": "800"}]')
+    b = P.normalize_ops([{"op": "resize", "width": 800.0, "fit": "CONTAIN"}])
+    assert (
+        a
+        == b
+        == [{"op": "resize", "width": 800, "height": None, "scale": None, "fit": "contain", "interpolation": "auto"}]
+    )
+    assert P.normalize_ops([{"op": "rotate", "background": "#F00"}])[0]["background"] == "#ff0000ff"
+
+
+# ----------------------------------------------------------------------------- odd inputs
+
+
+def test_alpha_is_kept_where_the_op_allows(bgr):
+    bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    bgra[:, :100, 3] = 0
+    for step in (
+        {"op": "resize", "width": 320},
+        {"op": "sharpen"},
+        {"op": "threshold", "method": "otsu"},
+        {"op": "color", "mode": "gray"},
+        {"op": "color", "mode": "sepia"},
+        {"op": "color", "mode": "hsv"},
+        {"op": "blur", "kind": "bilateral"},
+        {"op": "rotate", "angle": 90},
+    ):
+        out = P.apply(bgra, step)
+        assert out.ndim == 3 and out.shape[2] == 4, step
+        alpha = out[..., 3]
+        assert alpha.min() == 0 and alpha.max() == 255, step
+    assert np.array_equal(P.color(bgra, mode="invert")[..., 3], bgra[..., 3])
+    gray_with_alpha = P.color(bgra, mode="gray")
+    assert np.array_equal(gray_with_alpha[..., 0], cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+
+
+def test_alpha_png_round_trip(bgr):
+    bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    bgra[:50, :, 3] = 0
+    result = P.run(png_bytes(bgra), [{"op": "rotate", "angle": 180}])
+    assert result.format == "png"
+    out = decoded(result)
+    assert out.shape == bgra.shape
+    assert np.array_equal(out, np.rot90(bgra, 2))
+
+
+def test_alpha_to_jpeg_is_flattened_on_white(bgr):
+    bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    bgra[..., 3] = 0
+    out = decoded(P.run(png_bytes(bgra), [], fmt="jpeg"))
+    assert out.ndim == 3 and out.shape[2] == 3
+    assert out.min() > 245
+
+
+def test_16bit_png_stays_16bit(bgr):
+    deep = bgr.astype(np.uint16) * 257 + 100
+    result = P.run(png_bytes(deep), [{"op": "rotate", "angle": 90}, {"op": "blur", "size": 3}])
+    out = decoded(result)
+    assert out.dtype == np.uint16
+    assert np.array_equal(out, cv2.GaussianBlur(np.rot90(deep), (3, 3), 0))
+    for step in ({"op": "sharpen", "threshold": 10}, {"op": "color", "mode": "sepia"}, {"op": "resize", "width": 100}):
+        assert P.apply(deep, step).dtype == np.uint16, step
+    for step in ({"op": "threshold", "method": "otsu"}, {"op": "color", "mode": "lab"}):
+        assert P.apply(deep, step).dtype == np.uint8, step
+    assert P.apply(deep, {"op": "blur", "kind": "bilateral"}).dtype == np.uint16
+
+
+def test_16bit_tiff_and_grayscale(bgr, tmp_path):
+    gray16 = (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16)) * 257
+    ok, buf = cv2.imencode(".tiff", gray16)
+    result = P.run(buf.tobytes(), [{"op": "resize", "width": 320}])
+    assert result.source.format == "tiff" and result.format == "png"  # TIFF is not an output format
+    out = decoded(result)
+    assert out.dtype == np.uint16 and out.shape == (240, 320)
+    gray_jpeg = cv2.imencode(".jpg", gray16 // 257)[1].tobytes()
+    out = decoded(P.run(gray_jpeg, [{"op": "resize", "width": 160}]))
+    assert out.shape == (120, 160)
+    out = P.apply(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), {"op": "color", "mode": "sepia"})
+    assert out.shape == (*bgr.shape[:2], 3)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pillow(bgr, orientation):
+    im = Image.fromarray(cv2.cvtColor(bgr[:120, :200], cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    im.save(out, "PNG", exif=exif)
+    result = P.run(out.getvalue(), [])
+    upright = cv2.cvtColor(
+        np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(out.getvalue())))), cv2.COLOR_RGB2BGR
+    )
+    assert np.array_equal(decoded(result), upright)
+
+
+def test_exif_rotated_jpeg_is_upright_even_with_reduced_decoding(bgr):
+    tall = cv2.resize(bgr, (1600, 1200))
+    tall[:200, :200] = (0, 0, 255)  # red block in the stored top-left corner
+    im = Image.fromarray(cv2.cvtColor(tall, cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: display rotated 90° clockwise
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif, quality=95)
+    result = P.run(out.getvalue(), [{"op": "resize", "width": 150}])
+    assert result.reduce == 8
+    assert (result.width, result.height) == (150, 200)
+    img = decoded(result)
+    assert img[5, -5].tolist() == pytest.approx([0, 0, 255], abs=40)  # now top-right
+    assert img[-5, 5, 2] < 200
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+def test_pipeline_order_matters_and_matches_direct_calls(bgr):
+    data = png_bytes(bgr)
+    ops_a = [{"op": "color", "mode": "gray"}, {"op": "rotate", "angle": 90}, {"op": "resize", "width": 100}]
+    expected = P.resize(P.rotate(P.color(bgr, mode="gray"), angle=90), width=100)
+    assert np.array_equal(decoded(P.run(data, ops_a)), expected)
+    ops_b = [{"op": "resize", "width": 100}, {"op": "rotate", "angle": 90}]
+    assert decoded(P.run(data, ops_b)).shape[:2] == (100, 75)
+    assert decoded(P.run(data, list(reversed(ops_b)))).shape[:2] == (133, 100)
+
+
+def test_reduced_decoding_only_when_a_resize_comes_first():
+    big = cv2.imencode(".jpg", cv2.resize(cv2.imdecode(np.frombuffer(DOG, np.uint8), 1), (2560, 1920)))[1].tobytes()
+    assert P.run(big, [{"op": "resize", "width": 640}]).reduce == 4
+    assert P.run(big, [{"op": "resize", "width": 300}]).reduce == 8
+    assert P.run(big, [{"op": "resize", "width": 1300}]).reduce == 1
+    assert P.run(big, [{"op": "rotate", "angle": 90}, {"op": "resize", "height": 640}]).reduce == 4
+    assert P.run(big, [{"op": "blur"}, {"op": "resize", "width": 640}]).reduce == 1
+    # Same size and close to the full-decode result.
+    reduced = decoded(P.run(big, [{"op": "resize", "width": 640}], fmt="png"))
+    full = cv2.resize(cv2.imdecode(np.frombuffer(big, np.uint8), 1), (640, 480), interpolation=cv2.INTER_AREA)
+    assert reduced.shape == full.shape
+    assert cv2.PSNR(reduced, full) > 35
+
+
+def test_output_formats_and_quality(bgr):
+    data = png_bytes(bgr)
+    assert P.run(data, []).format == "png"
+    assert P.run(DOG, []).format == "jpeg" and P.run(DOG, []).quality == 85
+    small = P.run(data, [], fmt="jpeg", quality=20)
+    large = P.run(data, [], fmt="jpeg", quality=95)
+    assert small.content_type == "image/jpeg" and len(small.data) < len(large.data)
+    webp = P.run(data, [], fmt="webp")
+    assert webp.data[8:12] == b"WEBP" and webp.content_type == "image/webp"
+    assert P.run(data, [], fmt="png", quality=50).quality is None
