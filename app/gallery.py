@@ -130,12 +130,13 @@ class Gallery:
         return record
 
     def get_original(self, key: str) -> CachedBlob:
-        return self._read_through(ORIGINAL, key)
+        return self.read(ORIGINAL, key)
 
     def get_thumb(self, key: str) -> CachedBlob:
-        return self._read_through(THUMB, key)
+        return self.read(THUMB, key)
 
-    def _read_through(self, variant: str, key: str) -> CachedBlob:
+    def read(self, variant: str, key: str) -> CachedBlob:
+        """Read-through: the cache answers a hit alone; a miss reads metadata and blob."""
         ckey = cache_key(variant, key)
         raw = self.cache.get(ckey)
         if raw is not None:

@@ -17,6 +17,14 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+]
+
+
 def gallery():
     return current_app.extensions["gallery"]
 
@@ -38,6 +46,7 @@ def register(app: Flask) -> None:
 
     for module in (pages, media, api, processing, recognition):
         app.register_blueprint(module.bp)
+    app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
 
     @app.errorhandler(GalleryError)
     def gallery_error(exc: GalleryError):
@@ -65,11 +74,8 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
         return response
 
     @app.template_filter("isotime")

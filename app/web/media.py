@@ -2,40 +2,87 @@
 
 URLs carry the upload's version (``?v=``): a versioned URL never changes meaning, so it is
 cached for a year; an unversioned one is revalidated every time (cheap: 304 by ETag).
+
+The hot path is a small WSGI middleware in front of Flask, as WhiteNoise serves static
+files: a successful GET of an image costs a cache lookup and a header list, not a request
+context, session and routing. Anything unusual (errors, downloads, HEAD) falls through to
+the Flask routes below, which build the very same response.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from flask import Blueprint, Response, request
 
-from . import gallery
+from ..errors import GalleryError
+from ..gallery import ORIGINAL, THUMB
+from . import SECURITY_HEADERS, gallery
 
 bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
+PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB}
 
 
-def _serve(blob, key: str) -> Response:
-    cache_control = IMMUTABLE if request.args.get("v") == blob.version else REVALIDATE
-    headers = {
-        "ETag": f'"{blob.etag}"',
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if blob.etag in request.if_none_match:
+def media_headers(blob, version: str | None) -> list[tuple[str, str]]:
+    return [
+        ("ETag", f'"{blob.etag}"'),
+        ("Cache-Control", IMMUTABLE if version == blob.version else REVALIDATE),
+        *SECURITY_HEADERS,
+    ]
+
+
+def etag_matches(blob, if_none_match: str) -> bool:
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in if_none_match.split(",")}
+    return blob.etag in tags or "*" in tags
+
+
+class MediaFastPath:
+    """WSGI middleware answering plain GETs of stored images straight from the gallery."""
+
+    def __init__(self, flask_wsgi_app, gallery_service):
+        self.next = flask_wsgi_app
+        self.gallery = gallery_service
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        variant = PREFIXES.get(path[:8])
+        if variant is None or environ.get("REQUEST_METHOD") != "GET":
+            return self.next(environ, start_response)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "download" in query:
+            return self.next(environ, start_response)
+        try:
+            blob = self.gallery.read(variant, path[8:])
+        except GalleryError:
+            return self.next(environ, start_response)  # Flask renders the error page or JSON
+        headers = media_headers(blob, query.get("v", [None])[0])
+        if etag_matches(blob, environ.get("HTTP_IF_NONE_MATCH", "")):
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
+        start_response("200 OK", headers)
+        return [blob.data]
+
+
+def _serve(variant: str, key: str) -> Response:
+    blob = gallery().read(variant, key)
+    headers = media_headers(blob, request.args.get("v"))
+    if etag_matches(blob, request.headers.get("If-None-Match", "")):
         return Response(status=304, headers=headers)
     if request.args.get("download"):
         filename = key.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
     return Response(blob.data, content_type=blob.content_type, headers=headers)
 
 
 @bp.get("/images/<path:key>")
 def original(key: str):
-    return _serve(gallery().get_original(key), key)
+    return _serve(ORIGINAL, key)
 
 
 @bp.get("/thumbs/<path:key>")
 def thumbnail(key: str):
-    return _serve(gallery().get_thumb(key), key)
+    return _serve(THUMB, key)
