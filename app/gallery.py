@@ -88,6 +88,8 @@ class Gallery:
             thumb_height=analysed.thumb_height,
             provenance=provenance,
         )
+        if self.settings.get("GALLERY_LABEL_ON_UPLOAD"):
+            record.labels = self.labels_for_upload(data)
         existing = self.metadata.get(key)
         if existing is not None:
             record.created_at = existing.created_at
@@ -167,3 +169,55 @@ class Gallery:
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         return self.metadata.suggest(validate_prefix(prefix), limit)
+
+    # -- recognition ----------------------------------------------------------------------
+    @property
+    def detector(self):
+        """The configured detector, built on first use (the local model loads on its first detection)."""
+        detector = self.__dict__.get("_detector")
+        if detector is None:
+            from .recognition import create_detector
+
+            detector = self.__dict__["_detector"] = create_detector(self.settings)
+        return detector
+
+    def recognize(self, key: str | None = None, data: bytes | None = None, min_confidence=None, max_labels=None):
+        """Detect objects in uploaded ``data`` or in the gallery image ``key``. For a gallery image the
+        label names at the default confidence (whatever the caller asked for) go into its metadata."""
+        from .errors import InvalidParameter
+        from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
+
+        min_confidence, max_labels = check_options(min_confidence, max_labels)
+        if (key is None) == (data is None):
+            raise InvalidParameter("Give either an image file or the key of a gallery image.")
+        if data is not None:
+            images.check_size(data, self.max_upload_bytes)
+            return self.detector.detect(data, min_confidence, max_labels)
+        record = self.get_record(key)
+        floor, detector = min(min_confidence, DEFAULT_MIN_CONFIDENCE), self.detector
+        if hasattr(self.blobs, "bucket") and getattr(detector, "can_read_s3", lambda *_: False)(
+            record.content_type, record.bytes
+        ):  # the service reads the object itself
+            name = self.blobs.prefix + blob_name(ORIGINAL, record)
+            result, version = detector.detect_s3(self.blobs.bucket, name, floor, MAX_MAX_LABELS), record.version
+        else:
+            blob = self.get_original(record.key)
+            result, version = detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
+        current = self.metadata.get(record.key)
+        if current is not None and current.version == version:  # labels of a replaced version would mislead
+            self.metadata.set_labels(record.key, label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS)))
+        return select(result, min_confidence, max_labels)
+
+    def labels_for_upload(self, data: bytes) -> list[str]:
+        """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
+        the upload, so it is logged and the image is stored without labels."""
+        import logging
+
+        from .errors import GalleryError
+        from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, label_names
+
+        try:
+            return label_names(self.detector.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
+        except GalleryError as exc:
+            logging.getLogger(__name__).warning("Labelling the upload failed: %s", exc.message)
+            return []

@@ -109,6 +109,11 @@ def normalize(response: dict, min_confidence: float, max_labels: int) -> dict:
     return {"Labels": labels[:max_labels]}
 
 
+def select(result: dict, min_confidence: float, max_labels: int) -> dict:
+    """The labels of a result at or above ``min_confidence``, at most ``max_labels`` of them."""
+    return {**result, "Labels": [lab for lab in result["Labels"] if lab["Confidence"] >= min_confidence][:max_labels]}
+
+
 def label_names(result: dict) -> list[str]:
     """Lower-case label names for the metadata store (what ``list(label=...)`` filters on)."""
     return sorted({label["Name"].lower() for label in result.get("Labels", [])})
