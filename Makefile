@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev test lint format bench clean
+.PHONY: run dev test lint format bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## docs: regenerate the README's configuration table from app/config.py
+docs: $(VENV)/.runtime
+	$(BIN)/python -c "import re, pathlib; from app.config import markdown_table as t; p = pathlib.Path('README.md'); s = p.read_text(); p.write_text(re.sub(r'(<!-- config-table:start -->).*(<!-- config-table:end -->)', lambda m: m.group(1) + '\n' + t() + '\n' + m.group(2), s, flags=re.S))"
