@@ -22,7 +22,6 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     settings = load_settings()
     settings.update(config or {})
-    os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.update(
         SECRET_KEY=settings["SECRET_KEY"] or _instance_secret(app.instance_path),
@@ -53,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _instance_secret(instance_path: str) -> str:
     """A secret generated once and kept in the instance folder, so sessions survive restarts."""
+    os.makedirs(instance_path, exist_ok=True)  # only here: on Lambda the code folder is read-only
     path = os.path.join(instance_path, "secret_key")
     try:
         with open(path) as f:
