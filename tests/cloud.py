@@ -1,5 +1,5 @@
-"""Real server processes for the cloud-backend tests: ``moto_server`` (S3, DynamoDB, Rekognition
-over HTTP) and ``memcached`` nodes, each on a free loopback port, started by the fixtures and
+"""Real server processes for the cloud-backend tests: moto's server (S3, DynamoDB, Rekognition
+over HTTP, as ``moto_server`` runs it) and ``memcached`` nodes, each on a free loopback port, started by the fixtures and
 stopped by pid.
 
 Test modules load these fixtures with ``pytest_plugins = ["cloud"]``. Without a memcached
@@ -10,6 +10,7 @@ binary the memcached tests skip with the reason; under ``CI=true`` they fail ins
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -19,7 +20,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -32,7 +32,6 @@ def _find(name: str, *extra: str) -> str | None:
 
 
 MEMCACHED = _find("memcached", "/usr/bin/memcached", "/usr/sbin/memcached", "/usr/local/bin/memcached")
-MOTO_SERVER = _find("moto_server", str(Path(sys.executable).with_name("moto_server")))
 NO_MEMCACHED = "the memcached binary is not installed (apt-get install memcached; .ci/run does this)"
 
 
@@ -73,14 +72,37 @@ def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
         proc.wait(timeout=5)
 
 
+def serve_moto(port: int) -> None:
+    """moto_server's own WSGI app and request handler, one request at a time.
+
+    moto applies a DynamoDB transaction without a lock, so under concurrent requests two
+    transactions conditioned on the same version can both pass; real DynamoDB serialises them.
+    Serialising requests restores that guarantee for the concurrency tests.
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    run_simple("127.0.0.1", port, one_at_a_time, threaded=True, request_handler=MotoRequestHandler)
+
+
 class MotoServer:
     def __init__(self):
-        if MOTO_SERVER is None:
-            raise RuntimeError("moto_server is missing: pip install -r requirements-dev.txt")
+        if importlib.util.find_spec("moto") is None:
+            raise RuntimeError("moto is missing: pip install -r requirements-dev.txt")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, __file__, "moto", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -207,3 +229,7 @@ def own_memcached_pool():
     pool = MemcachedPool(3)
     yield pool
     pool.stop()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["moto"]:
+    serve_moto(int(sys.argv[2]))
