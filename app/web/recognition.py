@@ -1,10 +1,92 @@
-"""Image Recognition tab (placeholder until the recognition issue lands)."""
+"""Image Recognition tab: the page (works without JavaScript) and ``POST /api/recognize``.
 
-from flask import Blueprint, render_template
+Both take a multipart ``file`` or a ``source_key`` of a gallery image, plus ``min_confidence``
+(0–100, default 50) and ``max_labels`` (1–1000, default 20), and call ``Gallery.recognize``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+
+from ..errors import GalleryError, InvalidParameter
+from ..recognition.prepare import preview_jpeg
+from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
+from . import gallery
 
 bp = Blueprint("recognition", __name__)
 
 
+def _source() -> tuple[bytes | None, str | None]:
+    file = request.files.get("file")
+    data = file.read() if file is not None and (file.filename or file.content_length) else None
+    key = (request.form.get("source_key") or request.args.get("source_key") or "").strip() or None
+    if data is not None and key is not None:
+        raise InvalidParameter("Send either an image file or a source_key, not both.")
+    if data is None and key is None:
+        raise InvalidParameter("Attach an image as the multipart field 'file' or name a gallery image in 'source_key'.")
+    return data, key
+
+
+def _detect() -> dict:
+    """Run one recognition request; the answer plus what the page and the API report about it."""
+    data, key = _source()
+    started = time.perf_counter()
+    result = gallery().recognize(
+        key=key, data=data, min_confidence=request.form.get("min_confidence"), max_labels=request.form.get("max_labels")
+    )
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    detector = gallery().detector
+    return {"result": result, "elapsed_ms": elapsed_ms, "data": data, "key": key, "detector": detector}
+
+
+@bp.post("/api/recognize")
+def recognize_api():
+    run = _detect()
+    body = {**run["result"], "model": run["detector"].model, "detector": run["detector"].name}
+    body["elapsed_ms"] = run["elapsed_ms"]
+    if run["key"] is not None:
+        record = gallery().get_record(run["key"])
+        body["source_key"] = record.key
+        body["stored_labels"] = record.labels
+    return jsonify(body)
+
+
+def _page(status: int = 200, **context):
+    context.setdefault("source_key", request.values.get("source_key", "").strip())
+    context.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
+    return (
+        render_template("recognize.html", detector=gallery().detector.name, max_labels=DEFAULT_MAX_LABELS, **context),
+        status,
+    )
+
+
 @bp.get("/recognize")
 def recognize_page():
-    return render_template("recognize.html")
+    return _page()
+
+
+@bp.post("/recognize")
+def recognize_submit():
+    min_confidence = request.form.get("min_confidence") or DEFAULT_MIN_CONFIDENCE
+    try:
+        run = _detect()
+        if run["key"] is not None:
+            record = gallery().get_record(run["key"])
+            src = url_for("media.original", key=record.key, v=record.version)
+            width, height, stored = record.width, record.height, record.labels
+        else:
+            preview, width, height = preview_jpeg(run["data"], gallery().settings["GALLERY_MAX_PIXELS"])
+            src = "data:image/jpeg;base64," + base64.b64encode(preview).decode()
+            stored = None
+    except GalleryError as exc:
+        return _page(exc.status, error=exc.message, min_confidence=min_confidence)
+    return _page(
+        result=run["result"],
+        elapsed_ms=run["elapsed_ms"],
+        image={"src": src, "width": width, "height": height},
+        stored_labels=stored,
+        min_confidence=min_confidence,
+    )
