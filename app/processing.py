@@ -409,12 +409,9 @@ def _sharpen(img: np.ndarray, p: dict) -> np.ndarray:
     color, alpha = _split_alpha(img)
     blurred = cv2.GaussianBlur(color, (0, 0), p["radius"])
     sharp = cv2.addWeighted(color, 1 + p["amount"], blurred, -p["amount"], 0)
-    if p["threshold"] > 0:
-        diff = cv2.absdiff(color, blurred)
-        if diff.ndim == 3:
-            diff = diff.max(axis=2)
-        keep = diff < p["threshold"] * _scale(color)
-        sharp[keep] = color[keep]
+    if p["threshold"] > 0:  # per channel, like Pillow's UnsharpMask: small differences stay as they were
+        keep = cv2.compare(cv2.absdiff(color, blurred), p["threshold"] * _scale(color), cv2.CMP_LT)
+        cv2.copyTo(color, keep, sharp)
     return _join_alpha(sharp, alpha)
 
 
@@ -633,7 +630,9 @@ def orient(img: np.ndarray, orientation: int) -> np.ndarray:
     return img
 
 
-_REDUCED = {
+_JPEG_FLAGS = {  # (reduce, gray) -> imdecode flag
+    (1, False): cv2.IMREAD_COLOR,
+    (1, True): cv2.IMREAD_GRAYSCALE,
     (2, False): cv2.IMREAD_REDUCED_COLOR_2,
     (4, False): cv2.IMREAD_REDUCED_COLOR_4,
     (8, False): cv2.IMREAD_REDUCED_COLOR_8,
@@ -643,15 +642,14 @@ _REDUCED = {
 }
 
 
-def decode(data: bytes, source: Source, reduce: int = 1) -> np.ndarray:
-    """Decode once, upright; JPEGs optionally at 1/``reduce`` size. Alpha and 16 bits are kept."""
+def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False) -> np.ndarray:
+    """Decode once, upright. JPEGs optionally at 1/``reduce`` size or as their luma plane only
+    (the JPEG's own Y, which is what BGR→gray computes, give or take rounding). Alpha and 16
+    bits are kept."""
     buf = np.frombuffer(data, np.uint8)
     if source.format == "jpeg":
-        if reduce > 1:
-            flag = _REDUCED[reduce, source.grayscale]
-        else:
-            flag = cv2.IMREAD_GRAYSCALE if source.grayscale else cv2.IMREAD_COLOR
-        img = cv2.imdecode(buf, flag | cv2.IMREAD_IGNORE_ORIENTATION)
+        gray = source.grayscale or luma_only
+        img = cv2.imdecode(buf, _JPEG_FLAGS[reduce, gray] | cv2.IMREAD_IGNORE_ORIENTATION)
     else:
         img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps alpha and 16 bits, ignores orientation
     if img is None:
@@ -719,6 +717,7 @@ def encode(img: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
 class Plan:
     sizes: list[tuple[int, int]]  # source size, then the size after each step
     reduce: int  # JPEG DCT scaling factor for the decode (1 = full size)
+    luma_only: bool = False  # JPEG whose first step drops colour: decode just the Y plane
     resize_targets: dict[int, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)
 
 
@@ -748,18 +747,21 @@ def plan(source: Source, steps: list[dict], max_pixels: int = DEFAULT_MAX_PIXELS
                     f"at most {max_pixels:,} are allowed."
                 )
         sizes.append((w, h))
-    reduce = 1
+    reduce, luma_only = 1, False
     if source.format == "jpeg":
-        # Exact quarter turns and flips commute with scaling, so they may come before the resize.
+        # Exact quarter turns and flips commute with scaling and with dropping colour, so they
+        # may come before the step that lets the decoder do less.
         first = next((i for i, p in enumerate(steps) if not _exact_quarter(p)), None)
-        if first is not None and steps[first]["op"] == "resize":
+        step = steps[first] if first is not None else {}
+        luma_only = step.get("op") == "threshold" or (step.get("op") == "color" and step["mode"] == "gray")
+        if step.get("op") == "resize":
             (sw, sh), _ = targets[first]
             cw, ch = sizes[first]
             for f in (8, 4, 2):
                 if -(-cw // f) >= sw and -(-ch // f) >= sh:
                     reduce = f
                     break
-    return Plan(sizes, reduce, targets)
+    return Plan(sizes, reduce, luma_only, targets)
 
 
 @dataclass
@@ -773,6 +775,7 @@ class Result:
     source: Source
     steps: list[dict]
     reduce: int
+    luma_only: bool
     timings: dict[str, float]  # milliseconds: decode, ops, encode, total
 
 
@@ -784,7 +787,7 @@ def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels:
     source = probe(data, max_pixels)
     fmt, quality = normalize_output(fmt, quality, source.format)
     the_plan = plan(source, steps, max_pixels)
-    img = decode(data, source, the_plan.reduce)
+    img = decode(data, source, the_plan.reduce, the_plan.luma_only)
     t2 = time.perf_counter()
     for i, p in enumerate(steps):
         if p["op"] == "resize":
@@ -802,4 +805,6 @@ def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels:
         "total": (t4 - t0) * 1000,
     }
     h, w = img.shape[:2]
-    return Result(encoded, fmt, FORMATS[fmt], quality, w, h, source, steps, the_plan.reduce, timings)
+    return Result(
+        encoded, fmt, FORMATS[fmt], quality, w, h, source, steps, the_plan.reduce, the_plan.luma_only, timings
+    )
