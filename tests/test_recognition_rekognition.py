@@ -133,3 +133,55 @@ def test_service_errors_become_domain_errors(aws, code, error):
             RekognitionDetector(client=client).detect((DATA / "dog.jpg").read_bytes())
     assert raised.value.status in (422, 503)
     assert code in raised.value.message or "the service said no" in raised.value.message
+
+
+def test_api_with_rekognition_and_s3_storage_end_to_end(aws, tmp_path):
+    """GALLERY_RECOGNIZER=rekognition behind the real API: same JSON as the local detector; a
+    gallery image stored in S3 is sent by reference and its labels are stored and filterable."""
+    from conftest import Api
+
+    from app import create_app
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=aws["bucket"])
+    app = create_app(
+        {
+            "GALLERY_DATA_DIR": str(tmp_path / "data"),
+            "GALLERY_STORAGE": "s3",
+            "GALLERY_S3_BUCKET": aws["bucket"],
+            "GALLERY_S3_PREFIX": "gallery/",
+            "GALLERY_RECOGNIZER": "rekognition",
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+        }
+    )
+    client = app.test_client()
+    api = Api(client)
+    detector = app.extensions["gallery"].detector
+    assert isinstance(detector, RekognitionDetector)
+    sent = []
+    detector.client.meta.events.register(
+        "provide-client-params.rekognition.DetectLabels", lambda params, **_: sent.append(params)
+    )
+
+    upload = api.post(
+        "/api/recognize",
+        data={"file": (io.BytesIO((DATA / "dog.jpg").read_bytes()), "dog.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 200
+    body = upload.get_json()
+    assert body["model"] == "rekognition" and body["detector"] == RekognitionDetector.name
+    assert {"Labels", "LabelModelVersion", "model", "detector", "elapsed_ms"} <= body.keys()
+    local = LocalDetector().detect((DATA / "dog.jpg").read_bytes())
+    assert shape_of(body["Labels"][0]) == shape_of(next(lab for lab in local["Labels"] if lab["Instances"]))
+    assert "Bytes" in sent[-1]["Image"]
+
+    assert api.upload("pets/dog.jpg", (DATA / "dog.jpg").read_bytes(), "dog.jpg").status_code == 201
+    stored = api.post("/api/recognize", data={"source_key": "pets/dog.jpg"}).get_json()
+    version = client.get("/api/images/pets/dog.jpg").get_json()["version"]
+    assert sent[-1]["Image"] == {
+        "S3Object": {"Bucket": aws["bucket"], "Name": f"gallery/originals/pets/dog.jpg/{version}"}
+    }
+    assert stored["stored_labels"] == ["mobile phone"]  # moto answers one label
+    items = client.get("/api/images?label=mobile phone").get_json()["items"]
+    assert [i["key"] for i in items] == ["pets/dog.jpg"]
