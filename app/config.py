@@ -84,6 +84,53 @@ define(
 )
 # Security
 define("SECRET_KEY", "", "Flask secret key; generated and kept in the instance folder when unset.", "Security")
+define(
+    "GALLERY_ADMIN_PASSWORD",
+    "",
+    "When set (or the hash below), uploads, saves, deletes and cache changes need a login or an API token.",
+    "Security",
+)
+define(
+    "GALLERY_ADMIN_PASSWORD_HASH",
+    "",
+    "The admin password as a `werkzeug.security.generate_password_hash` string (instead of the plain one).",
+    "Security",
+)
+define(
+    "GALLERY_API_TOKENS",
+    "",
+    "Comma-separated tokens accepted as `Authorization: Bearer <token>` for writes (no CSRF token needed).",
+    "Security",
+)
+define(
+    "GALLERY_PUBLIC_READ",
+    True,
+    "With a password or tokens set: `1` keeps pages and images public, `0` needs a login for everything.",
+    "Security",
+    _bool,
+)
+define(
+    "GALLERY_SECURE_COOKIES",
+    False,
+    "Always mark the session cookie `Secure` (it is anyway on requests that arrive over HTTPS).",
+    "Security",
+    _bool,
+)
+define(
+    "GALLERY_PROXY_COUNT",
+    0,
+    "Reverse proxies in front of the app whose `X-Forwarded-For/-Proto/-Host` are trusted (client IP, HTTPS).",
+    "Security",
+    _int,
+)
+define("GALLERY_RATE_LIMIT_LOGIN", "10/minute", "Login attempts per client (`off` disables a limit).", "Security")
+define("GALLERY_RATE_LIMIT_PROCESS", "30/minute", "Processing runs (page and `/api/process`) per client.", "Security")
+define(
+    "GALLERY_RATE_LIMIT_RECOGNIZE",
+    "30/minute",
+    "Recognition runs (page and `/api/recognize`) per client.",
+    "Security",
+)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -42,11 +42,13 @@ def error_response(status: int, code: str, message: str):
 
 
 def register(app: Flask) -> None:
-    from . import api, media, pages, processing, recognition
+    from . import api, auth, media, pages, processing, recognition
 
     for module in (pages, media, api, processing, recognition):
         app.register_blueprint(module.bp)
-    app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
+    if auth.reads_public(app.config["GALLERY"]):  # private reads go through Flask's login check
+        app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
+    auth.init_app(app)
 
     @app.errorhandler(GalleryError)
     def gallery_error(exc: GalleryError):

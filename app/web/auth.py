@@ -1,0 +1,239 @@
+"""Optional write protection, login, per-client rate limits and HTTPS-aware session cookies.
+
+Protection is on when an admin password (plain or hashed) or API tokens are configured.
+Then every request that is not GET/HEAD/OPTIONS needs a logged-in session (and its CSRF
+token) or ``Authorization: Bearer <token>`` (no CSRF token: a browser never sends that header
+by itself, so a forged cross-site request cannot carry it). With ``GALLERY_PUBLIC_READ=0``
+reads need the same, except the login page, static files and the health check.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import check_password_hash
+
+from ..errors import GalleryError
+
+bp = Blueprint("auth", __name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Reachable by anyone even when reads are private: the way in, its assets, the liveness probe.
+OPEN_ENDPOINTS = frozenset({"auth.login", "auth.login_submit", "auth.logout", "static", "api.healthz"})
+SESSION_FLAG = "admin"
+
+
+class Unauthorized(GalleryError):
+    status = 401
+    code = "unauthorized"
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Marks the session cookie ``Secure`` whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+# -- configuration -----------------------------------------------------------------------
+def api_tokens(settings: dict) -> list[str]:
+    return [token.strip() for token in str(settings["GALLERY_API_TOKENS"]).split(",") if token.strip()]
+
+
+def protection_enabled(settings: dict) -> bool:
+    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"] or api_tokens(settings))
+
+
+def reads_public(settings: dict) -> bool:
+    return not protection_enabled(settings) or bool(settings["GALLERY_PUBLIC_READ"])
+
+
+def password_login_enabled(settings: dict) -> bool:
+    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"])
+
+
+def password_matches(settings: dict, candidate: str) -> bool:
+    if settings["GALLERY_ADMIN_PASSWORD_HASH"]:
+        return check_password_hash(settings["GALLERY_ADMIN_PASSWORD_HASH"], candidate)
+    expected = settings["GALLERY_ADMIN_PASSWORD"]
+    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def token_matches(settings: dict, candidate: str) -> bool:
+    # Compare with every token, so the time taken does not tell which one nearly matched.
+    found = False
+    for token in api_tokens(settings):
+        found |= hmac.compare_digest(candidate.encode(), token.encode())
+    return found
+
+
+def rate_limit(value: str) -> str | None:
+    value = str(value).strip()
+    return None if value.lower() in ("", "off", "none", "0") else value
+
+
+# -- per-request check -------------------------------------------------------------------
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def authenticate(settings: dict) -> str | None:
+    """Who is asking: ``"bearer"``, ``"session"`` or ``None``. A wrong token is refused outright."""
+    token = bearer_token()
+    if token is not None:
+        if not token_matches(settings, token):
+            raise Unauthorized("The API token is not valid.")
+        return "bearer"
+    if session.get(SESSION_FLAG):
+        return "session"
+    return None
+
+
+def wants_html() -> bool:
+    return not request.path.startswith("/api/") and request.method in SAFE_METHODS
+
+
+def check_request():
+    """before_request: authenticate, authorise, then check CSRF for session-based writes."""
+    app = current_app
+    settings = app.config["GALLERY"]
+    g.auth = None
+    if protection_enabled(settings):
+        g.auth = authenticate(settings)
+        needs_login = request.method not in SAFE_METHODS or not settings["GALLERY_PUBLIC_READ"]
+        if needs_login and g.auth is None and request.endpoint not in OPEN_ENDPOINTS:
+            if wants_html() and password_login_enabled(settings):
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            raise Unauthorized(login_hint(settings))
+    if g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"] and not csrf_exempt():
+        app.extensions["csrf"].protect()
+    return None
+
+
+def login_hint(settings: dict) -> str:
+    ways = []
+    if password_login_enabled(settings):
+        ways.append("log in")
+    if api_tokens(settings):
+        ways.append("send an API token as 'Authorization: Bearer <token>'")
+    return "This needs permission: " + " or ".join(ways) + "."
+
+
+def csrf_exempt() -> bool:
+    """Honour ``csrf.exempt`` on views and blueprints, as Flask-WTF's own check would."""
+    csrf = current_app.extensions["csrf"]
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and f"{view.__module__}.{view.__name__}" in getattr(csrf, "_exempt_views", ()):
+        return True
+    return current_app.blueprints.get(request.blueprint) in getattr(csrf, "_exempt_blueprints", ())
+
+
+# -- login -------------------------------------------------------------------------------
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute or scheme-relative URL (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("pages.home")
+    return target
+
+
+@bp.get("/login")
+def login():
+    settings = current_app.config["GALLERY"]
+    return render_template(
+        "login.html", next=safe_next(request.args.get("next")), enabled=password_login_enabled(settings)
+    )
+
+
+@bp.post("/login")
+def login_submit():
+    settings = current_app.config["GALLERY"]
+    target = safe_next(request.form.get("next"))
+    if not password_login_enabled(settings):
+        return render_template("login.html", next=target, enabled=False, error="No password is configured."), 400
+    if not password_matches(settings, request.form.get("password", "")):
+        return render_template("login.html", next=target, enabled=True, error="Wrong password."), 401
+    session.clear()  # a fresh session (and CSRF token) after logging in
+    session[SESSION_FLAG] = True
+    return redirect(target, code=303)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.home"), code=303)
+
+
+# -- wiring ------------------------------------------------------------------------------
+def init_app(app: Flask) -> None:
+    """Register login, the access check, rate limits and cookie/proxy settings on ``app``."""
+    settings = app.config["GALLERY"]
+    if not settings["GALLERY_PUBLIC_READ"] and not protection_enabled(settings):
+        raise SystemExit("GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS.")
+    app.register_blueprint(bp)
+    # Flask-WTF's own check would run before we know about bearer tokens: we call it ourselves.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config["SESSION_COOKIE_SECURE"] = bool(settings["GALLERY_SECURE_COOKIES"])
+    app.session_interface = HttpsAwareSessionInterface()
+    if settings["GALLERY_PROXY_COUNT"]:
+        n = settings["GALLERY_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request)
+    init_rate_limits(app, settings)
+
+    @app.after_request
+    def challenge(response):
+        if response.status_code == 401 and api_tokens(settings):
+            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="gallery"')
+        return response
+
+    @app.context_processor
+    def auth_globals():
+        return {
+            "auth_enabled": password_login_enabled(settings),
+            "logged_in": g.get("auth") == "session",
+        }
+
+
+def init_rate_limits(app: Flask, settings: dict) -> None:
+    """Per-client limits (in memory, per worker) on login and on the expensive POSTs."""
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        headers_enabled=True,
+        default_limits=[],
+    )
+    if limit := rate_limit(settings["GALLERY_RATE_LIMIT_LOGIN"]):
+        limiter.shared_limit(limit, scope="login", methods=["POST"])(bp)
+    for name, option in (("processing", "GALLERY_RATE_LIMIT_PROCESS"), ("recognition", "GALLERY_RATE_LIMIT_RECOGNIZE")):
+        limit = rate_limit(settings[option])
+        if limit and name in app.blueprints:
+            # The page form and the JSON route share one budget per client.
+            limiter.shared_limit(limit, scope=name, methods=["POST"])(app.blueprints[name])
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(exc: RateLimitExceeded):
+        from . import error_response
+
+        what = RATE_LIMITED.get(request.blueprint or "", "requests")
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many {what} from your address: the limit is {exc.description}. "
+            "Wait a little (see the Retry-After header) and try again.",
+        )
+
+
+RATE_LIMITED = {"auth": "login attempts", "processing": "processing runs", "recognition": "recognition runs"}
