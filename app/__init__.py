@@ -47,6 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import register
 
     register(app)
+    from .cli import init_app as register_cli
+
+    register_cli(app)
     return app
 
 

@@ -1,0 +1,176 @@
+"""The one contract every backend combination keeps, through the Gallery service and the JSON API.
+
+Parametrized over storage × metadata × cache: local/sqlite/memory and s3/dynamodb/memcached,
+the cloud ones on a moto server over HTTP and three memcached processes. Each app is set up
+with ``flask gallery init``, as an operator would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+
+import pytest
+from conftest import Api, make_image
+
+from app import create_app
+from app.gallery import ORIGINAL, blob_name
+
+pytest_plugins = ["cloud"]
+
+COMBOS = list(itertools.product(("local", "s3"), ("sqlite", "dynamodb"), ("memory", "memcached")))
+
+
+@pytest.fixture(params=COMBOS, ids=["-".join(c) for c in COMBOS])
+def backend_app(request, tmp_path):
+    storage, metadata, cache = request.param
+    config = {
+        "GALLERY_DATA_DIR": str(tmp_path / "data"),
+        "GALLERY_STORAGE": storage,
+        "GALLERY_METADATA": metadata,
+        "GALLERY_CACHE": cache,
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+    }
+    if storage == "s3" or metadata == "dynamodb":
+        aws = request.getfixturevalue("aws")
+        config.update(
+            GALLERY_S3_BUCKET=aws["bucket"], GALLERY_S3_PREFIX="gallery/", GALLERY_DYNAMODB_TABLE=aws["table"]
+        )
+    if cache == "memcached":
+        config["GALLERY_MEMCACHED_SERVERS"] = ",".join(request.getfixturevalue("memcached_servers"))
+    app = create_app(config)
+    result = app.test_cli_runner().invoke(args=["gallery", "init"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+@pytest.fixture
+def service(backend_app):
+    return backend_app.extensions["gallery"]
+
+
+@pytest.fixture
+def api(backend_app):
+    return Api(backend_app.test_client())
+
+
+def image(n: int, size=(64, 48)) -> bytes:
+    return make_image("PNG", size=size, color=(n * 37 % 256, n * 91 % 256, 40))
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_upload_then_get_bytes_thumb_and_record(api, service):
+    data = image(1)
+    response = api.upload("trips/beach.png", data)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["key"] == "trips/beach.png" and body["replaced"] is False
+    assert (body["width"], body["height"], body["sha256"]) == (64, 48, sha(data))
+    assert api.client.get("/api/images/trips/beach.png").get_json()["version"] == body["version"]
+    for _ in range(2):  # the second read is served by the cache
+        got = api.client.get("/images/trips/beach.png")
+        assert got.status_code == 200 and got.data == data and got.headers["Content-Type"] == "image/png"
+    assert got.headers["ETag"] == f'"{sha(data)}"'
+    assert api.client.get("/images/trips/beach.png", headers={"If-None-Match": got.headers["ETag"]}).status_code == 304
+    thumb = api.client.get(body["thumb_url"])
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/webp"
+    stats = api.client.get("/api/cache/stats").get_json()
+    assert stats["hits"] >= 1 and stats["misses"] >= 1
+    assert service.blobs.get(blob_name(ORIGINAL, service.get_record("trips/beach.png"))) == data
+
+
+def test_overwrite_serves_the_new_bytes_and_drops_the_old(api, service):
+    first, second = image(1), image(2, size=(32, 80))
+    assert api.upload("k.png", first).status_code == 201
+    old = service.get_record("k.png")
+    assert api.client.get("/images/k.png").data == first  # now cached
+    response = api.upload("k.png", second)
+    assert response.status_code == 200 and response.get_json()["replaced"] is True
+    new = service.get_record("k.png")
+    assert (new.width, new.height, new.created_at) == (32, 80, old.created_at) and new.version != old.version
+    assert api.client.get("/images/k.png").data == second
+    assert not service.blobs.exists(blob_name(ORIGINAL, old))
+    assert service.metadata.count() == 1
+
+
+def test_list_newest_first_with_cursors(api, service):
+    keys = [f"album/{i:02d}.png" for i in range(7)]
+    for i, key in enumerate(keys):
+        service.upload(key, image(i))
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        body = api.client.get("/api/images", query_string=query).get_json()
+        assert len(body["items"]) <= 3
+        seen += [item["key"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == keys[::-1]
+    assert service.list(limit=100) == (list(reversed([service.get_record(k) for k in keys])), None)
+
+
+def test_prefix_and_label_filters(api, service):
+    for i, key in enumerate(["cats/a.png", "cats/b.png", "dogs/a.png", "dogsled.png"]):
+        service.upload(key, image(i))
+    service.metadata.set_labels("cats/b.png", ["cat", "person"])
+    service.metadata.set_labels("dogs/a.png", ["dog", "person"])
+
+    def keys(**query):
+        return [item["key"] for item in api.client.get("/api/images", query_string=query).get_json()["items"]]
+
+    assert keys(prefix="cats/") == ["cats/b.png", "cats/a.png"]
+    assert keys(prefix="dogs") == ["dogsled.png", "dogs/a.png"]
+    assert keys(label="person") == ["dogs/a.png", "cats/b.png"]
+    assert keys(label="Person", prefix="cats/") == ["cats/b.png"]
+    assert keys(label="giraffe") == []
+    assert api.client.get("/api/keys", query_string={"prefix": "dogs"}).get_json()["keys"] == [
+        "dogs/a.png",
+        "dogsled.png",
+    ]
+    page = api.client.get("/api/images", query_string={"label": "person", "limit": 1}).get_json()
+    rest = api.client.get("/api/images", query_string={"label": "person", "cursor": page["next_cursor"]}).get_json()
+    assert [i["key"] for i in page["items"] + rest["items"]] == ["dogs/a.png", "cats/b.png"]
+
+
+def test_delete_removes_record_bytes_and_cache(api, service):
+    data = image(3)
+    api.upload("gone.png", data)
+    record = service.get_record("gone.png")
+    assert api.client.get("/images/gone.png").data == data
+    assert api.delete("gone.png").status_code == 204
+    assert api.client.get("/images/gone.png").status_code == 404
+    assert api.client.get("/api/images/gone.png").status_code == 404
+    assert api.client.get("/api/images").get_json()["items"] == []
+    assert not service.blobs.exists(blob_name(ORIGINAL, record))
+    response = api.delete("gone.png")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "status", "code"),
+    [
+        ("../escape.png", None, 400, "invalid_key"),
+        ("bad key.png", None, 400, "invalid_key"),
+        ("notes.txt", b"just some text, not an image", 415, "unsupported_media_type"),
+        ("truncated.png", image(7)[:60], 422, "unprocessable_image"),
+    ],
+    ids=["dotdot-key", "space-key", "not-an-image", "truncated-png"],
+)
+def test_bad_uploads_are_4xx_and_change_nothing(api, service, key, data, status, code):
+    api.upload("keep.png", image(5))
+    response = api.upload(key, data or image(6))
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["code"] == code
+    assert [r.key for r in service.list()[0]] == ["keep.png"]
+    assert service.metadata.count() == 1
+
+
+def test_bad_cursor_and_limit_are_400(api):
+    assert api.client.get("/api/images", query_string={"cursor": "garbage"}).status_code == 400
+    assert api.client.get("/api/images", query_string={"limit": 0}).status_code == 400
+    assert api.client.get("/api/images/no/such.png").status_code == 404
