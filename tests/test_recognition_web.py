@@ -169,3 +169,10 @@ def test_page_errors_are_shown_on_the_form(client):
     assert response.status_code == 415
     page = response.get_data(as_text=True)
     assert 'class="error-message"' in page and 'name="min_confidence"' in page
+
+
+def test_openapi_describes_the_endpoint(client):
+    spec = client.get("/api/openapi.json").get_json()
+    operation = spec["paths"]["/api/recognize"]["post"]
+    fields = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert {"file", "source_key", "min_confidence", "max_labels"} <= fields.keys()
