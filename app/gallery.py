@@ -221,3 +221,39 @@ class Gallery:
         except GalleryError as exc:
             logging.getLogger(__name__).warning("Labelling the upload failed: %s", exc.message)
             return []
+
+    # -- processing -----------------------------------------------------------------------
+    def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None):
+        """Run a processing pipeline on uploaded ``data`` or the gallery image ``key``. Results are
+        cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
+        stored with its provenance. Everything is validated before any pixel is touched.
+        Returns ``(Rendered, record or None, replaced)``."""
+        import hashlib
+
+        from . import processing
+        from .errors import InvalidParameter
+
+        steps = processing.normalize_ops(ops)
+        fmt, quality = processing.normalize_output(fmt, quality)
+        save_as = None if save_as is None else validate_key(save_as)
+        if (key is None) == (data is None):
+            raise InvalidParameter("Give either an image file or the key of a gallery image.")
+        if data is not None:
+            images.check_size(data, self.max_upload_bytes)
+            source_sha256 = hashlib.sha256(data).hexdigest()
+        else:
+            blob = self.get_original(key)
+            data, source_sha256 = blob.data, blob.etag  # an original's etag is its sha256
+        ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+        raw = self.cache.get(ckey)
+        if raw is not None:
+            rendered = processing.Rendered.unpack(raw)
+        else:
+            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings["GALLERY_MAX_PIXELS"])
+            rendered = processing.Rendered.of(result)
+            self.cache.set(ckey, rendered.pack())
+        if save_as is None:
+            return rendered, None, False
+        provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
+        record, replaced = self.upload(save_as, rendered.data, provenance=provenance)
+        return rendered, record, replaced

@@ -19,7 +19,9 @@ L*a*b* as L·255/100, a+128, b+128; YCrCb as Y, Cr, Cb.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -276,8 +278,6 @@ def _check_combination(p: dict, where: str) -> None:
 def normalize_ops(ops: Any) -> list[dict]:
     """Validate a whole pipeline (a list, or its JSON text) before any pixel is touched."""
     if isinstance(ops, (str, bytes)):
-        import json
-
         try:
             ops = json.loads(ops or "[]")
         except ValueError as exc:
@@ -592,7 +592,7 @@ _PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TI
 def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
     """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS)) as im:
             fmt = _PIL_FORMATS.get(im.format, (im.format or "").lower())
             width, height = im.size
             orientation = im.getexif().get(0x0112, 1) if fmt in ("jpeg", "png", "webp", "tiff") else 1
@@ -662,7 +662,7 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
 def _decode_with_pillow(data: bytes) -> np.ndarray:
     """Fallback for what OpenCV cannot read (some GIF/TIFF variants): first frame only."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS)) as im:
             if im.mode in ("I;16", "I;16B", "I;16L"):
                 return np.asarray(im.convert("I;16"), dtype=np.uint16)
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
@@ -808,3 +808,42 @@ def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels:
     return Result(
         encoded, fmt, FORMATS[fmt], quality, w, h, source, steps, the_plan.reduce, the_plan.luma_only, timings
     )
+
+
+# --------------------------------------------------------------------------- cached results
+
+
+@dataclass
+class Rendered:
+    """A pipeline result as the web layer and the cache see it."""
+
+    data: bytes
+    content_type: str
+    format: str
+    width: int
+    height: int
+    timings: dict[str, float]
+    reduce: int = 1
+    cached: bool = False
+
+    @classmethod
+    def of(cls, result: Result) -> Rendered:
+        return cls(
+            result.data, result.content_type, result.format, result.width, result.height, result.timings, result.reduce
+        )
+
+    def pack(self) -> bytes:
+        head = json.dumps([self.content_type, self.format, self.width, self.height, self.timings, self.reduce]).encode()
+        return len(head).to_bytes(4, "big") + head + self.data
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> Rendered:
+        size = int.from_bytes(raw[:4], "big")
+        content_type, fmt, width, height, timings, reduce = json.loads(raw[4 : 4 + size])
+        return cls(raw[4 + size :], content_type, fmt, width, height, timings, reduce, cached=True)
+
+
+def result_cache_key(source_sha256: str, steps: list[dict], fmt: str | None, quality: int | None) -> str:
+    """One key per (source, normalised steps, output): equal requests share one cache entry."""
+    spec = json.dumps([source_sha256, steps, fmt, quality], sort_keys=True, separators=(",", ":"))
+    return "processed:" + hashlib.sha256(spec.encode()).hexdigest()

@@ -1,10 +1,220 @@
-"""Image Processing tab (placeholder until the processing issue lands)."""
+"""Image Processing tab: the /process page (plain forms, enhanced by static/process.js) and
+``POST /api/process``. Both call ``gallery.process``; nothing here touches pixels."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+import base64
+import re
+import time
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from ..errors import GalleryError, InvalidParameter
+from ..keys import MAX_KEY_LENGTH
+from ..processing import FORMATS, MAX_STEPS, OPS
+from . import gallery
+from .api import record_json
 
 bp = Blueprint("processing", __name__)
+
+EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+_STEP_FIELD = re.compile(r"steps-(\d+)-op")
+
+
+def derived_key(source: str, fmt: str | None) -> str:
+    """Default save key: ``photos/dog.jpg`` → ``photos/dog-processed.jpg`` (extension of the output)."""
+    source = re.sub(r"[^A-Za-z0-9._/-]+", "-", source or "upload").strip("/") or "upload"
+    stem, dot, ext = source.rpartition(".")
+    if not dot or "/" in ext:
+        stem, ext = source, ""
+    ext = EXTENSIONS.get(fmt, "." + ext if ext else ".jpg")
+    return (stem[: MAX_KEY_LENGTH - len(ext) - 10] + "-processed" + ext).lstrip("/")
+
+
+def ops_spec() -> list[dict]:
+    """The step editor's description of every operation (ranges, defaults, choices)."""
+    return [
+        {
+            "op": spec.name,
+            "help": spec.help,
+            "params": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "default": p.default,
+                    "min": p.lo,
+                    "max": p.hi,
+                    "odd": p.odd,
+                    "choices": list(p.choices),
+                    "range": p.range_text(),
+                    "help": p.help,
+                }
+                for p in spec.params
+            ],
+        }
+        for spec in OPS.values()
+    ]
+
+
+def form_steps(form) -> list[dict]:
+    """Steps as the plain form posts them: ``steps-<n>-op`` plus ``steps-<n>-<param>``, in n order.
+    Only the chosen op's parameters are read, so switching an op leaves no stray fields."""
+    indices = sorted(int(m.group(1)) for name in form if (m := _STEP_FIELD.fullmatch(name)))
+    steps = []
+    for i in indices:
+        op = form.get(f"steps-{i}-op", "")
+        step = {"op": op}
+        if op in OPS:
+            for param in OPS[op].params:
+                value = form.get(f"steps-{i}-{param.name}", "")
+                if value != "":
+                    step[param.name] = value
+        steps.append(step)
+    return steps
+
+
+def apply_edit(steps: list[dict], edit: str, new_op: str) -> list[dict]:
+    """The no-JavaScript step editor: add, remove-<i>, up-<i>, down-<i> (anything else: just redisplay)."""
+    steps = list(steps)
+    action, _, index = edit.partition("-")
+    i = int(index) if index.isdigit() else -1
+    if action == "add" and len(steps) < MAX_STEPS:
+        steps.append({"op": new_op if new_op in OPS else "resize"})
+    elif action == "remove" and 0 <= i < len(steps):
+        steps.pop(i)
+    elif action == "up" and 0 < i < len(steps):
+        steps[i - 1], steps[i] = steps[i], steps[i - 1]
+    elif action == "down" and 0 <= i < len(steps) - 1:
+        steps[i + 1], steps[i] = steps[i], steps[i + 1]
+    return steps
+
+
+def render_page(status: int = 200, **context):
+    context.setdefault("steps", [{"op": "resize", "width": 800}])
+    context.setdefault("source_key", "")
+    context.setdefault("fmt", "")
+    context.setdefault("quality", "")
+    context.setdefault("save_as", derived_key(context["source_key"], context["fmt"]) if context["source_key"] else "")
+    return (
+        render_template(
+            "process.html",
+            spec=ops_spec(),
+            ops=OPS,
+            formats=list(FORMATS),
+            max_steps=MAX_STEPS,
+            **context,
+        ),
+        status,
+    )
 
 
 @bp.get("/process")
 def process_page():
-    return render_template("process.html")
+    key = request.args.get("key", "").strip()
+    return render_page(source_key=key)
+
+
+def data_url(content_type: str, data: bytes) -> str:
+    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+
+
+@bp.post("/process")
+def process_submit():
+    """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline."""
+    form = request.form
+    steps = form_steps(form)
+    context = {
+        "steps": steps,
+        "source_key": form.get("source_key", "").strip(),
+        "fmt": form.get("format", ""),
+        "quality": form.get("quality", ""),
+        "save_as": form.get("save_as", "").strip(),
+    }
+    edit = form.get("edit")
+    if edit:
+        context["steps"] = apply_edit(steps, edit, form.get("new_op", ""))
+        return render_page(**context)
+    file = request.files.get("file")
+    data = file.read() if file is not None and file.filename else None
+    key = (context["source_key"] or None) if data is None else None  # a chosen file wins over the key
+    save_as = (context["save_as"] or None) if form.get("action") == "save" else None
+    started = time.perf_counter()
+    try:
+        rendered, record, replaced = gallery().process(
+            steps, key=key, data=data, fmt=context["fmt"] or None, quality=context["quality"] or None, save_as=save_as
+        )
+    except GalleryError as exc:
+        return render_page(exc.status, error=exc.message, **context)
+    elapsed = (time.perf_counter() - started) * 1000
+    if key:
+        source = gallery().get_record(key)
+        original = {
+            "url": url_for("media.original", key=key, v=source.version),
+            "width": source.width,
+            "height": source.height,
+            "bytes": source.bytes,
+        }
+    else:
+        original = {
+            "url": data_url(file.mimetype or "image/jpeg", data),
+            "bytes": len(data),
+            "width": None,
+            "height": None,
+        }
+    result = {
+        "url": data_url(rendered.content_type, rendered.data),
+        "width": rendered.width,
+        "height": rendered.height,
+        "bytes": len(rendered.data),
+        "ms": elapsed,
+        "cached": rendered.cached,
+        "format": rendered.format,
+    }
+    if not context["save_as"]:
+        context["save_as"] = derived_key(key or (file.filename if file else ""), rendered.format)
+    return render_page(original=original, result=result, saved=record, replaced=replaced, **context)
+
+
+def api_fields() -> dict:
+    """``POST /api/process`` fields from a multipart/urlencoded form or a JSON body."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidParameter("The JSON body must be an object with source_key, ops, format, quality, save_as.")
+        fields = {name: body.get(name) for name in ("source_key", "ops", "format", "quality", "save_as")}
+    else:
+        fields = {name: request.form.get(name) for name in ("source_key", "ops", "format", "quality", "save_as")}
+    fields = {name: None if value == "" else value for name, value in fields.items()}
+    file = request.files.get("file")
+    fields["data"] = file.read() if file is not None and (file.filename or file.content_length) else None
+    return fields
+
+
+@bp.post("/api/process")
+def api_process():
+    fields = api_fields()
+    started = time.perf_counter()
+    rendered, record, replaced = gallery().process(
+        fields["ops"] if fields["ops"] is not None else [],
+        key=fields["source_key"],
+        data=fields["data"],
+        fmt=fields["format"],
+        quality=fields["quality"],
+        save_as=fields["save_as"],
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    if record is not None:
+        body = record_json(record)
+        body["replaced"] = replaced
+        body["processing_ms"] = round(elapsed, 1)
+        return jsonify(body), 200 if replaced else 201
+    response = Response(rendered.data, mimetype=rendered.content_type)
+    response.headers["X-Image-Width"] = str(rendered.width)
+    response.headers["X-Image-Height"] = str(rendered.height)
+    response.headers["X-Processing-Ms"] = f"{elapsed:.1f}"
+    response.headers["X-Cache"] = "hit" if rendered.cached else "miss"
+    response.headers["Cache-Control"] = "no-store"
+    timings = ", ".join(f"{name};dur={ms:.1f}" for name, ms in rendered.timings.items() if name != "total")
+    if not rendered.cached and timings:
+        response.headers["Server-Timing"] = timings
+    return response
