@@ -216,7 +216,8 @@ def init_rate_limits(app: Flask, settings: dict) -> None:
         default_limits=[],
     )
     if limit := rate_limit(settings["GALLERY_RATE_LIMIT_LOGIN"]):
-        limiter.shared_limit(limit, scope="login", methods=["POST"])(bp)
+        view = app.view_functions["auth.login_submit"]  # not logout: leaving must always work
+        app.view_functions["auth.login_submit"] = limiter.limit(limit)(view)
     for name, option in (("processing", "GALLERY_RATE_LIMIT_PROCESS"), ("recognition", "GALLERY_RATE_LIMIT_RECOGNIZE")):
         limit = rate_limit(settings[option])
         if limit and name in app.blueprints:
