@@ -241,14 +241,19 @@ class Gallery:
         if data is not None:
             images.check_size(data, self.max_upload_bytes)
             source_sha256 = hashlib.sha256(data).hexdigest()
-        else:
-            blob = self.get_original(key)
-            data, source_sha256 = blob.data, blob.etag  # an original's etag is its sha256
+        else:  # the record's hash names the result, so a cache hit never reads the source bytes
+            source_sha256 = self.get_record(key).sha256
         ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
         raw = self.cache.get(ckey)
         if raw is not None:
             rendered = processing.Rendered.unpack(raw)
         else:
+            if data is None:
+                blob = self.get_original(key)
+                if blob.etag != source_sha256:  # replaced meanwhile: name the result after what we read
+                    source_sha256 = blob.etag  # an original's etag is its sha256
+                    ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+                data = blob.data
             result = processing.run(data, steps, fmt, quality, max_pixels=self.settings["GALLERY_MAX_PIXELS"])
             rendered = processing.Rendered.of(result)
             self.cache.set(ckey, rendered.pack())

@@ -587,12 +587,15 @@ class Source:
 
 
 _PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "BMP": "bmp"}
+Image.init()
+# Only these Pillow openers may look at the bytes (never EPS and the like).
+_OPENERS = [name for name in _PIL_FORMATS if name in Image.OPEN]
 
 
 def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
     """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
     try:
-        with Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS)) as im:
+        with Image.open(io.BytesIO(data), formats=_OPENERS) as im:
             fmt = _PIL_FORMATS.get(im.format, (im.format or "").lower())
             width, height = im.size
             orientation = im.getexif().get(0x0112, 1) if fmt in ("jpeg", "png", "webp", "tiff") else 1
@@ -662,7 +665,7 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
 def _decode_with_pillow(data: bytes) -> np.ndarray:
     """Fallback for what OpenCV cannot read (some GIF/TIFF variants): first frame only."""
     try:
-        with Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS)) as im:
+        with Image.open(io.BytesIO(data), formats=_OPENERS) as im:
             if im.mode in ("I;16", "I;16B", "I;16L"):
                 return np.asarray(im.convert("I;16"), dtype=np.uint16)
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:

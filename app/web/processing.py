@@ -28,7 +28,8 @@ def derived_key(source: str, fmt: str | None) -> str:
     if not dot or "/" in ext:
         stem, ext = source, ""
     ext = EXTENSIONS.get(fmt, "." + ext if ext else ".jpg")
-    return (stem[: MAX_KEY_LENGTH - len(ext) - 10] + "-processed" + ext).lstrip("/")
+    stem = stem[: MAX_KEY_LENGTH - len(ext) - 10].rstrip("-_.") or "upload"
+    return stem + "-processed" + ext
 
 
 def ops_spec() -> list[dict]:
