@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev test lint format bench docs clean
+.PHONY: run dev test lint format bench docs clean lambda-package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ format: $(VENV)/.dev
 ## bench: every benchmark, each printing side-by-side ratios
 bench: $(VENV)/.dev
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+## lambda-package: build the Zappa/Lambda package (python3.12 wheels) and report its size vs the 250 MB limit
+lambda-package: $(VENV)/.dev
+	$(BIN)/python bench/lambda_package.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,141 @@
+"""Build the Lambda package as Zappa would and report its size against Lambda's limits.
+
+Installs requirements-lambda.txt for CPython 3.12 on manylinux x86_64 (the Lambda runtime in
+zappa_settings.json) into artifacts/lambda/package, adds the project files, applies the stage's
+``exclude`` / ``exclude_glob`` from zappa_settings.json, then prints the unzipped size (Lambda's
+limit: 250 MB), the zipped size and the largest parts. Needs PyPI access for the wheels.
+
+    python bench/lambda_package.py [--stage production] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "artifacts" / "lambda"
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--implementation", "cp", "--python-version", "3.12"]
+# Zappa's own dependencies published only as source; pure Python, so a locally built wheel fits any platform.
+SDIST_ONLY = ["placebo<0.10"]
+PROJECT = ["app", "templates", "static", "wsgi.py"]
+
+
+def stage_settings(stage: str) -> dict:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    config = dict(settings[stage])
+    while "extends" in config:  # Zappa's `extends` is a shallow merge
+        parent = dict(settings[config.pop("extends")])
+        parent.update(config)
+        config = parent
+    return config
+
+
+def install(target: Path, wheels: Path) -> None:
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), *SDIST_ONLY], check=True)
+    subprocess.run(
+        [*pip, "install", "--target", str(target), *PLATFORM, "--only-binary=:all:", "--find-links", str(wheels)]
+        + ["-r", str(ROOT / "requirements-lambda.txt")],
+        check=True,
+    )
+
+
+def add_project(target: Path) -> None:
+    for name in PROJECT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target / name)
+
+
+def apply_excludes(target: Path, exclude: list[str], exclude_glob: list[str]) -> int:
+    """Zappa's rules: ``exclude`` names match at any depth, ``exclude_glob`` from the package root."""
+    removed = 0
+    for folder, dirs, files in os.walk(target, topdown=True):
+        for name in [d for d in dirs if any(fnmatch.fnmatch(d, p) for p in exclude)]:
+            removed += tree_size(Path(folder) / name)
+            shutil.rmtree(Path(folder) / name)
+            dirs.remove(name)
+        for name in files:
+            if any(fnmatch.fnmatch(name, p) for p in exclude):
+                path = Path(folder) / name
+                removed += path.stat().st_size
+                path.unlink()
+    for pattern in exclude_glob:
+        for match in glob.glob(str(target / pattern)):
+            path = Path(match)
+            if path.is_dir():
+                removed += tree_size(path)
+                shutil.rmtree(path)
+            elif path.exists():
+                removed += path.stat().st_size
+                path.unlink()
+    return removed
+
+
+def tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def zip_size(target: Path, archive: Path) -> int:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        for path in sorted(target.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(target))
+    return archive.stat().st_size
+
+
+def mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="production")
+    parser.add_argument("--keep", action="store_true", help="keep artifacts/lambda/package for inspection")
+    args = parser.parse_args()
+    config = stage_settings(args.stage)
+
+    target = OUT / "package"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as wheels:
+        install(target, Path(wheels))
+    add_project(target)
+    before = tree_size(target)
+    removed = apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
+    unzipped = tree_size(target)
+    zipped = zip_size(target, OUT / f"{args.stage}.zip")
+
+    parts = sorted(((tree_size(p), p.name) for p in target.iterdir()), reverse=True)
+    print(
+        f"Lambda package for stage '{args.stage}' (runtime {config.get('runtime')}, slim_handler={config.get('slim_handler')})"
+    )
+    print(f"  installed + project : {mb(before)}")
+    print(f"  removed by excludes : {mb(removed)}")
+    print(f"  unzipped            : {mb(unzipped)}  ({unzipped / LAMBDA_UNZIPPED_LIMIT:.0%} of Lambda's 250 MB limit)")
+    print(f"  zipped              : {mb(zipped)}")
+    print("  largest parts       : " + ", ".join(f"{name} {mb(size)}" for size, name in parts[:8]))
+    if not args.keep:
+        shutil.rmtree(target)
+    fits = unzipped < LAMBDA_UNZIPPED_LIMIT
+    print("  verdict             : " + ("fits" if fits else "TOO LARGE"))
+    return 0 if fits else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
