@@ -75,17 +75,22 @@ def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 100
     """Validate an upload completely and make its thumbnail in one decode."""
     image = open_image(data, max_pixels, max_frames)
     content_type = CONTENT_TYPES[image.format]
-    width, height = displayed_size(image)
+    jpeg = image.format in ("JPEG", "MPO")
+    # A JPEG's EXIF sits in its header; other formats may decode the pixels to reach theirs,
+    # and a failed decode there must not be swallowed with the EXIF error: decode them first.
+    width, height = displayed_size(image) if jpeg else (0, 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if image.format in ("JPEG", "MPO"):
+            if jpeg:
                 # Decode at a reduced DCT scale when the thumbnail is much smaller: the whole
                 # stream is still read (so truncation is detected) at a fraction of the memory.
                 image.draft("RGB", (thumb_size, thumb_size))
             image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
+    if not jpeg:
+        width, height = displayed_size(image)
     try:
         oriented = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, TypeError):
