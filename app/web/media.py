@@ -24,6 +24,7 @@ bp = Blueprint("media", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
 PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB}
+MEDIA_ERROR = "gallery.media_error"  # environ key: the fast path's error for the Flask route
 
 
 def media_headers(blob, version: str | None) -> list[tuple[str, str]]:
@@ -56,8 +57,11 @@ class MediaFastPath:
             return self.next(environ, start_response)
         try:
             blob = self.gallery.read(variant, path[8:])
-        except GalleryError:
-            return self.next(environ, start_response)  # Flask renders the error page or JSON
+        except GalleryError as exc:
+            # Flask renders the error page or JSON; hand it the error so it does not read (and
+            # count a cache miss) a second time.
+            environ[MEDIA_ERROR] = (variant, path[8:], exc)
+            return self.next(environ, start_response)
         headers = media_headers(blob, query.get("v", [None])[0])
         if etag_matches(blob, environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", headers)
@@ -68,6 +72,9 @@ class MediaFastPath:
 
 
 def _serve(variant: str, key: str) -> Response:
+    failed = request.environ.pop(MEDIA_ERROR, None)
+    if failed is not None and failed[:2] == (variant, key):
+        raise failed[2]
     blob = gallery().read(variant, key)
     headers = media_headers(blob, request.args.get("v"))
     if etag_matches(blob, request.headers.get("If-None-Match", "")):

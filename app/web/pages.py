@@ -68,7 +68,7 @@ def upload_submit():
 # -- browse ------------------------------------------------------------------------------
 def similar_keys(key: str, limit: int = 8) -> list[str]:
     """Suggestions for a missing key: keys sharing the longest possible prefix with it."""
-    candidate = "".join(ch for ch in key if is_valid_key(ch) or ch == "/")
+    candidate = "".join(ch for ch in key if is_valid_key(ch) or ch in "./")  # '.' alone is no key
     while candidate:
         found = gallery().suggest(candidate, limit)
         if found:
