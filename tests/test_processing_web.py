@@ -191,3 +191,23 @@ def test_form_helpers():
     assert steps == [{"op": "resize", "width": "5"}, {"op": "blur", "size": "3"}]
     assert apply_edit(steps, "down-0", "") == list(reversed(steps))
     assert len(apply_edit(steps, "add", "color")) == 3
+
+
+def test_openapi_describes_every_step(client):
+    spec = client.get("/api/openapi.json").get_json()
+    body = spec["paths"]["/api/process"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    steps = body["properties"]["ops"]["contentSchema"]["items"]["oneOf"]
+    assert [s["properties"]["op"]["const"] for s in steps] == [
+        "resize",
+        "sharpen",
+        "threshold",
+        "color",
+        "blur",
+        "rotate",
+    ]
+    assert steps[0]["properties"]["width"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 16384,
+        "description": "Target width in pixels.",
+    }
