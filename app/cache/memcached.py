@@ -65,7 +65,7 @@ def parse_server(spec: str) -> tuple[str, int]:
 
 class MemcachedCache:
     kind = "memcached"
-    policy = "lru (memcached)"
+    policy = "lru"  # memcached evicts by (segmented) LRU per slab class
 
     def __init__(
         self,
