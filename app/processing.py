@@ -280,6 +280,8 @@ def normalize_ops(ops: Any) -> list[dict]:
     if isinstance(ops, (str, bytes)):
         try:
             ops = json.loads(ops or "[]")
+        except RecursionError:  # "[[[[…" nested beyond Python's stack
+            raise InvalidParameter("ops must be a JSON list of steps, not nested lists.") from None
         except ValueError as exc:
             raise InvalidParameter(f"ops must be a JSON list of steps: {exc}") from None
     if ops is None:
@@ -598,12 +600,17 @@ def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
         with Image.open(io.BytesIO(data), formats=_OPENERS) as im:
             fmt = _PIL_FORMATS.get(im.format, (im.format or "").lower())
             width, height = im.size
+            # Before getexif(): for a PNG it decodes the whole image, so a bomb must stop here.
+            if width * height > max_pixels:
+                raise TooLarge(f"The image has {width * height:,} pixels; at most {max_pixels:,} are allowed.")
             orientation = im.getexif().get(0x0112, 1) if fmt in ("jpeg", "png", "webp", "tiff") else 1
             grayscale = im.mode in ("L", "1")
     except UnidentifiedImageError:
         raise NotAnImage("The file is not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP).") from None
     except Image.DecompressionBombError:
         raise TooLarge(f"The image has more than {max_pixels:,} pixels.") from None
+    except TooLarge:
+        raise
     except Exception as exc:  # truncated headers and the like
         raise BadImage(f"The image header cannot be read: {exc}") from None
     if width * height > max_pixels:

@@ -180,7 +180,10 @@ def process_submit():
 def api_fields() -> dict:
     """``POST /api/process`` fields from a multipart/urlencoded form or a JSON body."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested beyond Python's stack: as malformed as bad JSON
+            body = None
         if not isinstance(body, dict):
             raise InvalidParameter("The JSON body must be an object with source_key, ops, format, quality, save_as.")
         fields = {name: body.get(name) for name in ("source_key", "ops", "format", "quality", "save_as")}
