@@ -603,7 +603,7 @@ def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
             # Before getexif(): for a PNG it decodes the whole image, so a bomb must stop here.
             if width * height > max_pixels:
                 raise TooLarge(f"The image has {width * height:,} pixels; at most {max_pixels:,} are allowed.")
-            orientation = im.getexif().get(0x0112, 1) if fmt in ("jpeg", "png", "webp", "tiff") else 1
+            orientation = _orientation(im, fmt)
             grayscale = im.mode in ("L", "1")
     except UnidentifiedImageError:
         raise NotAnImage("The file is not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP).") from None
@@ -619,6 +619,19 @@ def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
     if orientation >= 5:
         width, height = height, width
     return Source(fmt, width, height, orientation, grayscale)
+
+
+def _orientation(im: Image.Image, fmt: str) -> int:
+    """EXIF orientation from the header alone. Pillow's PNG getexif() decodes the whole image when
+    no eXIf chunk precedes the pixels, so for PNG only such a chunk counts (as the PNG spec wants)."""
+    if fmt == "png":
+        raw = im.info.get("exif")
+        if not raw:
+            return 1
+        exif = Image.Exif()
+        exif.load(raw)
+        return exif.get(0x0112, 1)
+    return im.getexif().get(0x0112, 1) if fmt in ("jpeg", "webp", "tiff") else 1
 
 
 def orient(img: np.ndarray, orientation: int) -> np.ndarray:
