@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev test lint format bench docs clean lambda-package
+.PHONY: run dev test lint format bench docs clean fuzz lambda-package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(VENV)/.dev
 ## lambda-package: build the Zappa/Lambda package (python3.12 wheels) and report its size vs the 250 MB limit
 lambda-package: $(VENV)/.dev
 	$(BIN)/python bench/lambda_package.py
+
+## fuzz: the full Schemathesis run against /api/openapi.json (make test runs a quick one)
+fuzz: $(VENV)/.dev
+	GALLERY_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -s tests/test_api_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
