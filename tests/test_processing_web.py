@@ -211,3 +211,13 @@ def test_openapi_describes_every_step(client):
         "maximum": 16384,
         "description": "Target width in pixels.",
     }
+
+
+def test_browse_process_link_prefills_the_source_key(client, api):
+    from tests.conftest import make_image
+
+    assert api.upload("links/photo.png", make_image()).status_code == 201
+    browse = client.get("/browse?key=links/photo.png").get_data(as_text=True)
+    assert "/process?source_key=links/photo.png" in browse
+    page = client.get("/process?source_key=links/photo.png").get_data(as_text=True)
+    assert 'value="links/photo.png"' in page

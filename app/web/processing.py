@@ -112,8 +112,8 @@ def render_page(status: int = 200, **context):
 
 @bp.get("/process")
 def process_page():
-    key = request.args.get("key", "").strip()
-    return render_page(source_key=key)
+    key = request.args.get("source_key") or request.args.get("key") or ""
+    return render_page(source_key=key.strip())
 
 
 def data_url(content_type: str, data: bytes) -> str:
