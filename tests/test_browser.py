@@ -1,0 +1,252 @@
+"""The app in a real headless Chromium (Debian's, never a downloaded one) against gunicorn with
+the production settings: the five tabs, drag-and-drop upload with progress bars, browse,
+processing, detection with boxes, label filter, delete, keyboard use, no console errors, and
+screenshots at desktop and phone widths (artifacts/screenshots/, one copied to docs/)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABS = [
+    ("home", "/", "Your images"),
+    ("gallery", "/gallery", "Image Gallery"),
+    ("upload", "/upload", "Upload"),
+    ("browse", "/browse", "Browse"),
+    ("process", "/process", "Image Processing"),
+    ("recognize", "/recognize", "Image Recognition"),
+]
+PHOTOS = ["dog.jpg", "horses.jpg", "person.jpg"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn -c gunicorn.conf.py wsgi:app on a free loopback port; stopped by its pid."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "SECRET_KEY": "browser-test",
+    }
+    log = open(tmp_path_factory.mktemp("browser-log") / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+            assert process.poll() is None, "gunicorn exited during start-up"
+        else:
+            pytest.fail("gunicorn did not answer /healthz within 20 s")
+        yield base
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it); browser tests skipped")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Console:
+    """Collects console errors and uncaught exceptions of a page (CSP violations show up here)."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"{page.url}: {msg.text}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.console = Console(page)
+    yield page
+    context.close()
+
+
+def drop_files(page, selector: str, names: list[str]) -> None:
+    """A synthetic drop: a DataTransfer built in the page from the files' bytes."""
+    files = [
+        {"name": n, "type": "image/jpeg", "b64": base64.b64encode((DATA / n).read_bytes()).decode()} for n in names
+    ]
+    page.evaluate(
+        """([selector, files]) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name, { type: f.type }));
+            }
+            const zone = document.querySelector(selector);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            }
+        }""",
+        [selector, files],
+    )
+
+
+def test_click_through_every_tab(server, page):
+    page.goto(server + "/")
+    for name, path, heading in TABS[1:]:
+        page.click(f'nav[aria-label="Main"] a[href="{path}"]')
+        page.wait_for_url(server + path)
+        assert heading in page.inner_text("h1"), name
+        assert page.get_attribute(f'nav a[href="{path}"]', "aria-current") == "page"
+        page.click(".brand")
+        page.wait_for_url(server + "/")
+    assert page.console.errors == []
+
+
+def test_upload_browse_process_detect_filter_delete(server, page):
+    # Upload three photos by drag and drop: one progress bar each, all reaching 100%.
+    page.goto(server + "/upload")
+    page.fill("#prefix", "trip/")
+    drop_files(page, "#dropzone", PHOTOS)
+    # (Locators, not wait_for_function: the page's CSP rightly forbids evaluating strings.)
+    sync_api.expect(page.locator("#upload-progress .status.ok")).to_have_count(3, timeout=20_000)
+    assert page.eval_on_selector_all("#upload-progress progress", "bars => bars.map(b => b.value)") == [100] * 3
+    rows = page.inner_text("#upload-progress")
+    for name in PHOTOS:
+        assert f"{name} → trip/{name}" in rows
+
+    # Browse one: the picture really loads.
+    page.click('#upload-progress a[href="/browse?key=trip%2Fdog.jpg"]')
+    page.wait_for_selector("h2.key:has-text('trip/dog.jpg')")
+    assert page.eval_on_selector(".detail-image img", "img => img.complete && img.naturalWidth") == 640
+
+    # Process it: preview, then save under the suggested key.
+    page.goto(server + "/process?key=trip/dog.jpg")
+    page.fill("#proc-key", "trip/dog.jpg")
+    page.dispatch_event("#proc-key", "change")
+    page.fill('[name="steps-0-width"]', "320")
+    page.click('button[name="action"][value="preview"]:not(.default-action)')
+    page.wait_for_selector("#proc-result-caption:has-text('320×240')")
+    page.click('button[name="action"][value="save"]')
+    page.wait_for_selector("#proc-saved:has-text('trip/dog-processed.jpg')")
+
+    # Detect objects in the stored photo: boxes drawn over it, a dog among the labels.
+    page.goto(server + "/recognize?source_key=trip/dog.jpg")
+    page.click('form.recog-form button[type="submit"]')
+    page.wait_for_selector(".recog-boxes .box", timeout=60_000)
+    assert page.locator(".recog-boxes .box").count() >= 1
+    assert "Dog" in page.inner_text(".recog-labels") or "dog" in page.inner_text(".recog-labels")
+
+    # Filter the gallery by the label that detection stored.
+    page.goto(server + "/gallery")
+    page.fill('input[name="label"]', "dog")
+    page.click('form.filters button[type="submit"]')
+    page.wait_for_url("**/gallery?*label=dog*")
+    keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
+    assert keys == ["trip/dog.jpg"]
+
+    # Delete it from the gallery (confirming the dialog); it is gone.
+    page.goto(server + "/gallery")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('button[aria-label="Delete trip/horses.jpg"]')
+    page.wait_for_selector("p.notice:has-text('trip/horses.jpg')")
+    keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
+    assert "trip/horses.jpg" not in keys and "trip/dog.jpg" in keys
+    assert requests.get(server + "/api/images/trip/horses.jpg", timeout=5).status_code == 404
+    assert page.console.errors == []
+
+
+def test_keyboard_reaches_the_nav_with_visible_focus(server, page):
+    page.goto(server + "/")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                return { text: el.textContent.trim(), href: el.getAttribute("href"),
+                         outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0 };
+            }"""
+        )
+        assert focused["outline"], f"no visible focus on {focused['text']!r}"
+        reached.append(focused["href"])
+    assert reached[0] == "#main", "the first Tab reaches the skip link"
+    for _, path, _ in TABS[1:]:
+        assert path in reached, f"Tab never reached {path}"
+    # Enter on a focused nav link follows it.
+    page.focus('nav a[href="/gallery"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(server + "/gallery")
+    assert page.console.errors == []
+
+
+@pytest.mark.parametrize(("width", "height", "label"), [(1280, 800, "desktop"), (390, 844, "phone")])
+def test_screenshots_of_every_tab(server, browser, width, height, label):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=label == "phone")
+    page = context.new_page()
+    console = Console(page)
+    for name, path, _ in TABS:
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+        # Nothing wider than the screen: no sideways scrolling on a phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, label)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    if label == "phone" and os.environ.get("GALLERY_UPDATE_DOCS_SCREENSHOT") == "1":
+        page.goto(server + "/gallery")  # the README's picture: one phone screen of the gallery
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
+    context.close()
+    assert console.errors == []
