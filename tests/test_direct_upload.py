@@ -39,7 +39,7 @@ def staged(app) -> list[str]:
 
 
 def browser_post(grant: dict, data: bytes, content_type: str) -> int:
-    """What static/direct_upload.js sends: the presigned fields, then the file last."""
+    """What static/upload.js sends: the presigned fields, then the file last."""
     response = requests.post(
         grant["url"], data=grant["fields"], files={"file": ("photo", data, content_type)}, timeout=10
     )
@@ -98,12 +98,12 @@ def test_commit_of_unknown_or_malformed_ids(s3_app):
 
 def test_upload_page_uses_direct_uploads_only_with_s3(s3_app, client):
     page = s3_app.test_client().get("/upload")
-    assert "direct_upload.js" in page.get_data(as_text=True)
+    assert 'data-direct="s3"' in page.get_data(as_text=True)
     moto_origin = boto3.client("s3").meta.endpoint_url.rstrip("/")
     assert f"connect-src 'self' {moto_origin}" in page.headers["Content-Security-Policy"]
 
     local = client.get("/upload")  # the default app: local files
-    assert "upload.js" in local.get_data(as_text=True) and "direct_upload.js" not in local.get_data(as_text=True)
+    assert "upload.js" in local.get_data(as_text=True) and "data-direct" not in local.get_data(as_text=True)
     assert "connect-src" not in local.headers["Content-Security-Policy"]
     response = Api(client).post("/api/uploads", json={"key": "x.png", "content_type": "image/png", "bytes": 5})
     assert response.status_code == 400 and "/api/images" in response.get_json()["error"]["message"]

@@ -4,7 +4,7 @@
 1. ``POST /api/uploads`` ``{"key", "content_type", "bytes"}`` checks the key, type and size and
    returns a presigned POST for a fresh staging object ``uploads/<id>``; S3 itself enforces
    the content-length range and content type.
-2. The browser posts the file straight to S3 (static/direct_upload.js shows the progress).
+2. The browser posts the file straight to S3 (static/upload.js shows the progress).
 3. ``POST /api/uploads/<id>/commit`` ``{"key"}`` reads the staging object, stores it through
    ``Gallery.upload`` (the same decoding, limits and write order as any upload) and deletes
    the staging object, whether the image was accepted or not.
