@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import BadImage, NotAnImage, TooLarge
 
@@ -75,27 +76,21 @@ def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 100
     """Validate an upload completely and make its thumbnail in one decode."""
     image = open_image(data, max_pixels, max_frames)
     content_type = CONTENT_TYPES[image.format]
-    jpeg = image.format in ("JPEG", "MPO")
-    # A JPEG's EXIF sits in its header; other formats may decode the pixels to reach theirs,
-    # and a failed decode there must not be swallowed with the EXIF error: decode them first.
-    width, height = displayed_size(image) if jpeg else (0, 0)
+    orientation = header_orientation(image)
+    width, height = image.size
+    if orientation >= 5:
+        width, height = height, width
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if jpeg:
+            if image.format in ("JPEG", "MPO"):
                 # Decode at a reduced DCT scale when the thumbnail is much smaller: the whole
                 # stream is still read (so truncation is detected) at a fraction of the memory.
                 image.draft("RGB", (thumb_size, thumb_size))
             image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
-    if not jpeg:
-        width, height = displayed_size(image)
-    try:
-        oriented = ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, TypeError):
-        oriented = image  # unreadable EXIF: show the pixels as stored
-    thumbnail, thumb_width, thumb_height = make_thumbnail(oriented, thumb_size)
+    thumbnail, thumb_width, thumb_height = make_thumbnail(upright(image, orientation), thumb_size)
     return AnalysedImage(
         content_type=content_type,
         width=width,
@@ -107,16 +102,45 @@ def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 100
     )
 
 
-def displayed_size(image: Image.Image) -> tuple[int, int]:
-    """Size after EXIF orientation; call before ``draft()``, which shrinks ``size``."""
-    width, height = image.size
+def header_orientation(image: Image.Image) -> int:
+    """EXIF orientation (1–8) read from the header alone, without decoding pixels.
+
+    Pillow's PNG ``getexif()`` decodes the whole image when no eXIf chunk precedes the pixels,
+    so for PNG only such a chunk counts (as the PNG spec wants). Unreadable EXIF counts as 1:
+    the pixels are shown as stored.
+    """
     try:
-        orientation = image.getexif().get(0x0112, 1)
-    except (OSError, ValueError, SyntaxError):
-        orientation = 1  # unreadable EXIF: show the pixels as stored
-    if orientation in (5, 6, 7, 8):
-        return height, width
-    return width, height
+        if image.format == "PNG":
+            raw = image.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+            value = exif.get(0x0112, 1)
+        elif image.format in ("JPEG", "MPO", "WEBP", "TIFF"):
+            value = image.getexif().get(0x0112, 1)
+        else:
+            return 1
+    except (OSError, ValueError, SyntaxError, TypeError, struct.error):
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def upright(image: Image.Image, orientation: int) -> Image.Image:
+    """The pixels turned as EXIF orientation asks (what ``ImageOps.exif_transpose`` does)."""
+    method = _TRANSPOSE.get(orientation)
+    return image.transpose(method) if method is not None else image
 
 
 def make_thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:

@@ -29,9 +29,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from .errors import BadImage, InvalidParameter, NotAnImage, TooLarge
+from . import images
+from .errors import BadImage, InvalidParameter
 
 MAX_STEPS = 10
 MAX_SIDE = 16384
@@ -589,49 +590,18 @@ class Source:
 
 
 _PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "BMP": "bmp"}
-Image.init()
-# Only these Pillow openers may look at the bytes (never EPS and the like).
-_OPENERS = [name for name in _PIL_FORMATS if name in Image.OPEN]
 
 
 def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
     """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_OPENERS) as im:
-            fmt = _PIL_FORMATS.get(im.format, (im.format or "").lower())
-            width, height = im.size
-            # Before getexif(): for a PNG it decodes the whole image, so a bomb must stop here.
-            if width * height > max_pixels:
-                raise TooLarge(f"The image has {width * height:,} pixels; at most {max_pixels:,} are allowed.")
-            orientation = _orientation(im, fmt)
-            grayscale = im.mode in ("L", "1")
-    except UnidentifiedImageError:
-        raise NotAnImage("The file is not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP).") from None
-    except Image.DecompressionBombError:
-        raise TooLarge(f"The image has more than {max_pixels:,} pixels.") from None
-    except TooLarge:
-        raise
-    except Exception as exc:  # truncated headers and the like
-        raise BadImage(f"The image header cannot be read: {exc}") from None
-    if width * height > max_pixels:
-        raise TooLarge(f"The image has {width * height:,} pixels; at most {max_pixels:,} are allowed.")
-    orientation = orientation if orientation in range(1, 9) else 1
+    with images.open_image(data, max_pixels) as im:
+        fmt = _PIL_FORMATS[im.format]
+        width, height = im.size
+        orientation = images.header_orientation(im)
+        grayscale = im.mode in ("L", "1")
     if orientation >= 5:
         width, height = height, width
     return Source(fmt, width, height, orientation, grayscale)
-
-
-def _orientation(im: Image.Image, fmt: str) -> int:
-    """EXIF orientation from the header alone. Pillow's PNG getexif() decodes the whole image when
-    no eXIf chunk precedes the pixels, so for PNG only such a chunk counts (as the PNG spec wants)."""
-    if fmt == "png":
-        raw = im.info.get("exif")
-        if not raw:
-            return 1
-        exif = Image.Exif()
-        exif.load(raw)
-        return exif.get(0x0112, 1)
-    return im.getexif().get(0x0112, 1) if fmt in ("jpeg", "webp", "tiff") else 1
 
 
 def orient(img: np.ndarray, orientation: int) -> np.ndarray:
@@ -685,7 +655,7 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
 def _decode_with_pillow(data: bytes) -> np.ndarray:
     """Fallback for what OpenCV cannot read (some GIF/TIFF variants): first frame only."""
     try:
-        with Image.open(io.BytesIO(data), formats=_OPENERS) as im:
+        with Image.open(io.BytesIO(data), formats=images.OPENERS) as im:
             if im.mode in ("I;16", "I;16B", "I;16L"):
                 return np.asarray(im.convert("I;16"), dtype=np.uint16)
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_image
-from PIL import Image
+from PIL import Image, ImageOps
 
 from app import images
 from app.errors import BadImage, NotAnImage, TooLarge
@@ -152,9 +152,7 @@ def test_exif_orientation_is_honoured_in_dimensions_and_thumbnail(orientation):
     thumb = decode(analysed.thumbnail)
     assert thumb.size == ((270, 360) if turned else (360, 270))
     # The red marker moves with the orientation exactly as Pillow's own transpose puts it.
-    expected = np.asarray(
-        images.ImageOps.exif_transpose(decode(data)).resize(thumb.size, Image.Resampling.BOX), dtype=float
-    )
+    expected = np.asarray(ImageOps.exif_transpose(decode(data)).resize(thumb.size, Image.Resampling.BOX), dtype=float)
     assert np.abs(np.asarray(thumb.convert("RGB"), dtype=float) - expected).mean() < 12
 
 

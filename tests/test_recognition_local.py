@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage
+from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage, TooLarge
 from app.recognition import create_detector, local
 from app.recognition.local import LocalDetector
 from app.recognition.prepare import load_rgb
@@ -170,7 +170,7 @@ def test_bad_input_is_refused(detector):
         detector.detect(b"%PDF-1.4 definitely not an image")
     with pytest.raises(BadImage):
         detector.detect(photo("dog.jpg")[:2000])  # truncated JPEG
-    with pytest.raises(BadImage):
+    with pytest.raises(TooLarge):
         LocalDetector(max_pixels=1000).detect(photo("dog.jpg"))
 
 

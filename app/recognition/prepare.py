@@ -8,34 +8,17 @@ limit is checked from the header, before any decoding.
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from ..errors import BadImage, NotAnImage
-
-# Formats a detector accepts; anything else (EPS, PSD, ...) is refused before a decoder runs.
-FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+from .. import images
+from ..errors import BadImage
 
 
 def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    if not data:
-        raise NotAnImage("The file is empty.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except UnidentifiedImageError:
-        raise NotAnImage("The file is not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF).") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage("The image has too many pixels to process.") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"The image header cannot be read: {exc}.") from None
-    width, height = image.size
-    if width * height > max_pixels:
-        raise BadImage(f"The image is {width}×{height} pixels; at most {max_pixels:,} pixels are accepted.")
-    return image
+    """The header, checked against the limits before any decoding (shared with uploads)."""
+    return images.open_image(data, max_pixels)
 
 
 def load_rgb(data: bytes, min_side: int, max_pixels: int) -> np.ndarray:
