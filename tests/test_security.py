@@ -291,6 +291,16 @@ def test_processing_is_rate_limited_per_client(tmp_path):
     assert client.post("/process", data={"csrf_token": token}).status_code == 429
 
 
+def test_editing_steps_without_javascript_is_not_rate_limited(tmp_path):
+    app = build(tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute")
+    client = app.test_client()
+    token = token_of(client, "/process")
+    form = {"csrf_token": token, "steps-0-op": "resize", "steps-0-width": "100", "new_op": "blur", "edit": "add"}
+    assert [client.post("/process", data=form).status_code for _ in range(4)] == [200] * 4
+    statuses = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+
+
 def test_login_is_rate_limited(tmp_path):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD=PASSWORD, GALLERY_RATE_LIMIT_LOGIN="2/minute").test_client()
     assert [login(client, "guess").status_code for _ in range(2)] == [401, 401]

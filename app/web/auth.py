@@ -206,6 +206,10 @@ def init_app(app: Flask) -> None:
         }
 
 
+def is_step_edit() -> bool:
+    return bool(request.form.get("edit"))
+
+
 def init_rate_limits(app: Flask, settings: dict) -> None:
     """Per-client limits (in memory, per worker) on login and on the expensive POSTs."""
     limiter = Limiter(
@@ -221,8 +225,9 @@ def init_rate_limits(app: Flask, settings: dict) -> None:
     for name, option in (("processing", "GALLERY_RATE_LIMIT_PROCESS"), ("recognition", "GALLERY_RATE_LIMIT_RECOGNIZE")):
         limit = rate_limit(settings[option])
         if limit and name in app.blueprints:
-            # The page form and the JSON route share one budget per client.
-            limiter.shared_limit(limit, scope=name, methods=["POST"])(app.blueprints[name])
+            # The page form and the JSON route share one budget per client; editing the steps of
+            # the no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.
+            limiter.shared_limit(limit, scope=name, methods=["POST"], exempt_when=is_step_edit)(app.blueprints[name])
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
