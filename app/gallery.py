@@ -8,15 +8,21 @@ leave unreferenced blobs behind, never a record whose bytes are missing.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
 
-from . import images
-from .errors import NotFound
+from . import images, processing
+from .errors import GalleryError, InvalidParameter, NotFound
 from .keys import validate_key, validate_prefix
 from .metadata.base import ImageRecord
+from .recognition import create_detector
+from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
+
+log = logging.getLogger(__name__)
 
 ORIGINAL = "originals"
 THUMB = "thumbs"
@@ -176,17 +182,12 @@ class Gallery:
         """The configured detector, built on first use (the local model loads on its first detection)."""
         detector = self.__dict__.get("_detector")
         if detector is None:
-            from .recognition import create_detector
-
             detector = self.__dict__["_detector"] = create_detector(self.settings)
         return detector
 
     def recognize(self, key: str | None = None, data: bytes | None = None, min_confidence=None, max_labels=None):
         """Detect objects in uploaded ``data`` or in the gallery image ``key``. For a gallery image the
         label names at the default confidence (whatever the caller asked for) go into its metadata."""
-        from .errors import InvalidParameter
-        from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
-
         min_confidence, max_labels = check_options(min_confidence, max_labels)
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
@@ -211,15 +212,10 @@ class Gallery:
     def labels_for_upload(self, data: bytes) -> list[str]:
         """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
         the upload, so it is logged and the image is stored without labels."""
-        import logging
-
-        from .errors import GalleryError
-        from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, label_names
-
         try:
             return label_names(self.detector.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         except GalleryError as exc:
-            logging.getLogger(__name__).warning("Labelling the upload failed: %s", exc.message)
+            log.warning("Labelling the upload failed: %s", exc.message)
             return []
 
     # -- processing -----------------------------------------------------------------------
@@ -228,11 +224,6 @@ class Gallery:
         cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
         stored with its provenance. Everything is validated before any pixel is touched.
         Returns ``(Rendered, record or None, replaced)``."""
-        import hashlib
-
-        from . import processing
-        from .errors import InvalidParameter
-
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
         save_as = None if save_as is None else validate_key(save_as)
