@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
 
 import numpy as np
@@ -14,19 +16,47 @@ from app import create_app
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
+def make_app(tmp_path, **overrides):
+    """An app on embedded defaults with its data under ``tmp_path``; ``overrides`` win."""
+    config = {
+        "GALLERY_DATA_DIR": str(tmp_path / "data"),
+        "GALLERY_STORAGE": "local",
+        "GALLERY_METADATA": "sqlite",
+        "GALLERY_CACHE": "memory",
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+    }
+    return create_app(config | overrides)
+
+
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(
-        {
-            "GALLERY_DATA_DIR": str(tmp_path / "data"),
-            "GALLERY_STORAGE": "local",
-            "GALLERY_METADATA": "sqlite",
-            "GALLERY_CACHE": "memory",
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-        }
-    )
-    yield app
+    return make_app(tmp_path)
+
+
+def snapshot(gallery, stats: bool = True) -> dict:
+    """Everything a request could change: blob files and their bytes, every record, the cache's
+    entries in their LRU order (a refused request must not even promote one) and, with
+    ``stats``, its counters."""
+    root = gallery.blobs.root
+    files = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    records, cursor = [], None
+    while True:
+        items, cursor = gallery.metadata.list(limit=500, cursor=cursor)
+        records += [r.to_dict() for r in items]
+        if cursor is None:
+            break
+    with gallery.cache._lock:  # read the entries directly: get() would count as requests
+        cache = [(key, hashlib.sha256(value).hexdigest()) for key, value in gallery.cache._entries.items()]
+    state = {"files": files, "records": records, "cache": cache}
+    if stats:
+        state["stats"] = gallery.cache.stats()
+    return state
 
 
 @pytest.fixture

@@ -9,46 +9,11 @@ import os
 import re
 
 import pytest
-from conftest import Api, make_image
+from conftest import Api, make_app, make_image, snapshot
 from PIL import ImageFile
 from test_images import png_bomb
 
-from app import create_app
-
 RECORD_FIELDS = {"key", "content_type", "bytes", "width", "height", "sha256", "created_at", "updated_at"}
-
-
-def snapshot(gallery) -> dict:
-    """Everything an upload or delete could change: blob files and their bytes, every record,
-    and the cache's entries and counters."""
-    files = {}
-    for folder, _, names in os.walk(gallery.blobs.root):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as f:
-                files[os.path.relpath(os.path.join(folder, name), gallery.blobs.root)] = hashlib.sha256(
-                    f.read()
-                ).hexdigest()
-    records, cursor = [], None
-    while True:
-        items, cursor = gallery.metadata.list(limit=500, cursor=cursor)
-        records += [r.to_dict() for r in items]
-        if cursor is None:
-            break
-    with gallery.cache._lock:  # read the entries directly: get() would count as requests
-        cache = list(gallery.cache._entries.items())
-    return {"files": files, "records": records, "cache": cache, "stats": gallery.cache.stats()}
-
-
-def make_app(tmp_path, **overrides):
-    config = {
-        "GALLERY_DATA_DIR": str(tmp_path / "data"),
-        "GALLERY_STORAGE": "local",
-        "GALLERY_METADATA": "sqlite",
-        "GALLERY_CACHE": "memory",
-        "SECRET_KEY": "test-secret",
-        "TESTING": True,
-    }
-    return create_app(config | overrides)
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

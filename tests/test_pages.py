@@ -7,8 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import CSRF_META, csrf_token, make_image
-from test_api import make_app, snapshot
+from conftest import CSRF_META, csrf_token, make_app, make_image, snapshot
 from test_images import png_bomb
 
 PAGES = ["/", "/gallery", "/upload", "/browse", "/process", "/recognize", "/cache"]

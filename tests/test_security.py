@@ -6,12 +6,11 @@ import io
 import re
 
 import pytest
-from conftest import CSRF_META, make_image
+from conftest import CSRF_META, make_app, make_image
 from markupsafe import escape
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from app import create_app
 from app.web import CONTENT_SECURITY_POLICY
 
 TOKEN = "t0ken-for-tests-0123456789"
@@ -20,16 +19,7 @@ PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 def build(tmp_path, **settings):
-    config = {
-        "GALLERY_DATA_DIR": str(tmp_path / "data"),
-        "GALLERY_STORAGE": "local",
-        "GALLERY_METADATA": "sqlite",
-        "GALLERY_CACHE": "memory",
-        "SECRET_KEY": "test-secret",
-        "TESTING": True,
-    }
-    config.update(settings)
-    return create_app(config)
+    return make_app(tmp_path, **settings)
 
 
 def token_of(client, path="/login") -> str:
