@@ -384,3 +384,9 @@ def test_served_images_carry_their_stored_content_type(client, api, fmt, content
     download = client.get(f"/images/{key}?download=1")
     assert download.headers["Content-Disposition"] == 'attachment; filename="misleading.svg.html"'
     assert client.get(f"/thumbs/{key}").headers["Content-Type"] == "image/webp"
+
+
+def test_csrf_can_be_switched_off_for_benchmarks_as_flask_wtf_documents(tmp_path):
+    client = build(tmp_path, WTF_CSRF_ENABLED=False).test_client()
+    response = client.post("/api/images", data={"key": "k.png", "file": (io.BytesIO(make_image()), "k.png")})
+    assert response.status_code == 201
