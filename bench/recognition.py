@@ -81,7 +81,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(
-            {"GALLERY_DATA_DIR": f"{tmp}/data", "SECRET_KEY": "bench", "TESTING": True, "WTF_CSRF_ENABLED": False}
+            {
+                "GALLERY_DATA_DIR": f"{tmp}/data",
+                "SECRET_KEY": "bench",
+                "TESTING": True,
+                "WTF_CSRF_ENABLED": False,
+                "GALLERY_RATE_LIMIT_RECOGNIZE": "off",  # one client, many requests: measure, don't throttle
+            }
         )
         client = app.test_client()
         detector = app.extensions["gallery"].detector
