@@ -426,3 +426,16 @@ def test_cache_forms_need_csrf(client, gallery):
     client.get("/images/a")
     assert form_post(client, "/cache", {"action": "clear"}, token=False).status_code == 400
     assert gallery.cache.stats()["items"] == 1
+
+
+def test_browse_without_a_key_lists_recent_images(client, api):
+    for name in ("old.png", "new.png"):
+        assert api.upload(f"recent/{name}", make_image()).status_code == 201
+    page = client.get("/browse").get_data(as_text=True)
+    assert "Recent images" in page
+    assert page.index("recent/new.png") < page.index("recent/old.png")
+
+
+def test_browse_without_a_key_on_an_empty_gallery_shows_just_the_form(client):
+    page = client.get("/browse").get_data(as_text=True)
+    assert 'name="key"' in page and "Recent images" not in page

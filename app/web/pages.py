@@ -81,7 +81,8 @@ def similar_keys(key: str, limit: int = 8) -> list[str]:
 def browse():
     key = request.args.get("key", "").strip()
     if not key:
-        return render_template("browse.html", key="", record=None)
+        recent, _ = gallery().list(limit=12)
+        return render_template("browse.html", key="", record=None, recent=recent)
     try:
         record = gallery().get_record(key)
     except (NotFound, InvalidKey) as exc:
