@@ -187,6 +187,8 @@ def test_upload_browse_process_detect_filter_delete(server, page):
     page.wait_for_selector(".recog-boxes .box", timeout=60_000)
     assert page.locator(".recog-boxes .box").count() >= 1
     assert "Dog" in page.inner_text(".recog-labels") or "dog" in page.inner_text(".recog-labels")
+    # The result (picture beside the label table) fits the window: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
     # Filter the gallery by the label that detection stored.
     page.goto(server + "/gallery")
