@@ -1,0 +1,60 @@
+"""The six image operations and the pipeline that chains them.
+
+Images are numpy arrays in OpenCV's layout: ``H×W`` (gray), ``H×W×3`` (BGR) or ``H×W×4``
+(BGRA), ``uint8`` or ``uint16``. Every operation is a pure function ``ndarray -> ndarray``
+whose parameters are checked against :data:`OPS` before any pixel is touched; a bad value
+raises :class:`~app.errors.InvalidParameter` naming the parameter and its range.
+
+A pipeline (:func:`run`) validates every step, reads the header, checks the pixel limit for
+the source and for every intermediate size, then decodes once, applies the steps and
+encodes once. A JPEG whose first real step downscales it is decoded at 1/2, 1/4 or 1/8
+(libjpeg's DCT scaling via ``IMREAD_REDUCED_*``), the largest reduction that still leaves
+at least the target size, so a 12 MP photo is never fully decoded to make a small one.
+
+How the colour modes that are not pictures are shown (``color`` with ``hsv``, ``lab``,
+``ycrcb``): the three components are written as the red, green and blue channels of an
+8-bit image, i.e. a false-colour picture of the components — HSV as H·255/360, S, V;
+L*a*b* as L·255/100, a+128, b+128; YCrCb as Y, Cr, Cb.
+"""
+
+from .codec import Source, decode, encode, probe
+from .ops import apply, blur, color, resize, rotate, sharpen, threshold
+from .params import (
+    DEFAULT_MAX_PIXELS,
+    FORMATS,
+    MAX_SIDE,
+    MAX_STEPS,
+    OPS,
+    normalize_ops,
+    normalize_output,
+    normalize_step,
+)
+from .pipeline import Plan, Rendered, Result, plan, result_cache_key, run
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "FORMATS",
+    "MAX_SIDE",
+    "MAX_STEPS",
+    "OPS",
+    "Plan",
+    "Rendered",
+    "Result",
+    "Source",
+    "apply",
+    "blur",
+    "color",
+    "decode",
+    "encode",
+    "normalize_ops",
+    "normalize_output",
+    "normalize_step",
+    "plan",
+    "probe",
+    "resize",
+    "result_cache_key",
+    "rotate",
+    "run",
+    "sharpen",
+    "threshold",
+]

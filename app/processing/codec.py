@@ -1,0 +1,139 @@
+"""Header probing, decoding (reduced-scale and luma-only JPEG decodes, EXIF orientation) and
+encoding for the pipeline."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .. import images
+from ..errors import BadImage, InvalidParameter
+from .ops import split_alpha, to_depth
+from .params import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY
+
+
+@dataclass
+class Source:
+    format: str  # jpeg, png, webp, tiff, gif, bmp, ...
+    width: int  # as displayed, i.e. after EXIF orientation
+    height: int
+    orientation: int
+    grayscale: bool
+
+
+_PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "BMP": "bmp"}
+
+
+def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
+    """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
+    with images.open_image(data, max_pixels) as im:
+        fmt = _PIL_FORMATS[im.format]
+        width, height = im.size
+        orientation = images.header_orientation(im)
+        grayscale = im.mode in ("L", "1")
+    if orientation >= 5:
+        width, height = height, width
+    return Source(fmt, width, height, orientation, grayscale)
+
+
+def orient(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn stored pixels upright as EXIF orientation 1–8 asks (same as Pillow's exif_transpose)."""
+    if orientation == 2:
+        return cv2.flip(img, 1)
+    if orientation == 3:
+        return cv2.rotate(img, cv2.ROTATE_180)
+    if orientation == 4:
+        return cv2.flip(img, 0)
+    if orientation == 5:
+        return cv2.transpose(img)
+    if orientation == 6:
+        return cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+    if orientation == 7:
+        return cv2.flip(cv2.transpose(img), -1)
+    if orientation == 8:
+        return cv2.rotate(img, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return img
+
+
+_JPEG_FLAGS = {  # (reduce, gray) -> imdecode flag
+    (1, False): cv2.IMREAD_COLOR,
+    (1, True): cv2.IMREAD_GRAYSCALE,
+    (2, False): cv2.IMREAD_REDUCED_COLOR_2,
+    (4, False): cv2.IMREAD_REDUCED_COLOR_4,
+    (8, False): cv2.IMREAD_REDUCED_COLOR_8,
+    (2, True): cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    (4, True): cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    (8, True): cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
+
+
+def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False) -> np.ndarray:
+    """Decode once, upright. JPEGs optionally at 1/``reduce`` size or as their luma plane only
+    (the JPEG's own Y, which is what BGR→gray computes, give or take rounding). Alpha and 16
+    bits are kept."""
+    buf = np.frombuffer(data, np.uint8)
+    if source.format == "jpeg":
+        gray = source.grayscale or luma_only
+        img = cv2.imdecode(buf, _JPEG_FLAGS[reduce, gray] | cv2.IMREAD_IGNORE_ORIENTATION)
+    else:
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps alpha and 16 bits, ignores orientation
+    if img is None:
+        img = _decode_with_pillow(data)
+    if img.dtype not in (np.uint8, np.uint16):
+        img = _normalise_depth(img)
+    return orient(img, source.orientation)
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray:
+    """Fallback for what OpenCV cannot read (some GIF/TIFF variants): first frame only."""
+    try:
+        with Image.open(io.BytesIO(data), formats=images.OPENERS) as im:
+            if im.mode in ("I;16", "I;16B", "I;16L"):
+                return np.asarray(im.convert("I;16"), dtype=np.uint16)
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                return cv2.cvtColor(np.asarray(im.convert("RGBA")), cv2.COLOR_RGBA2BGRA)
+            if im.mode in ("L", "1"):
+                return np.asarray(im.convert("L"))
+            return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
+    except Exception as exc:
+        raise BadImage(f"The image cannot be decoded: {exc}") from None
+
+
+def _normalise_depth(img: np.ndarray) -> np.ndarray:
+    if img.dtype.kind == "f":  # float TIFFs hold 0..1
+        return np.clip(img * 65535 + 0.5, 0, 65535).astype(np.uint16)
+    info = np.iinfo(img.dtype)
+    scaled = (img.astype(np.float64) - info.min) / (info.max - info.min)
+    return (scaled * 65535 + 0.5).astype(np.uint16)
+
+
+def _over_white(img: np.ndarray) -> np.ndarray:
+    color, alpha = split_alpha(img)
+    if alpha is None:
+        return img
+    if alpha.min() == alpha.max() == (255 if alpha.dtype == np.uint8 else 65535):
+        return color
+    a = alpha.astype(np.float32) / (255 if alpha.dtype == np.uint8 else 65535)
+    white = 255 if color.dtype == np.uint8 else 65535
+    out = color.astype(np.float32) * a[..., None] + white * (1 - a[..., None])
+    return out.round().astype(color.dtype)
+
+
+def encode(img: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
+    """JPEG and WebP are 8-bit (JPEG flattens alpha onto white); PNG keeps 16 bits and alpha."""
+    if fmt == "jpeg":
+        img = to_depth(_over_white(img), np.uint8)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY["jpeg"]])
+    elif fmt == "webp":
+        ok, buf = cv2.imencode(".webp", to_depth(img, np.uint8), [cv2.IMWRITE_WEBP_QUALITY, quality or 80])
+    elif fmt == "png":
+        ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    else:
+        raise InvalidParameter(f"format must be one of jpeg, png, webp; got {fmt!r}.")
+    if not ok:
+        raise BadImage(f"The result could not be encoded as {fmt}.")
+    return buf.tobytes()

@@ -1,0 +1,148 @@
+"""The pipeline: plan the steps from the header, decode once, apply, encode once; and the
+cached form of a result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidParameter
+from .codec import Source, decode, encode, probe
+from .ops import RUN, resize_target, resize_to, rotated_size
+from .params import DEFAULT_MAX_PIXELS, FORMATS, normalize_ops, normalize_output
+
+
+@dataclass
+class Plan:
+    sizes: list[tuple[int, int]]  # source size, then the size after each step
+    reduce: int  # JPEG DCT scaling factor for the decode (1 = full size)
+    luma_only: bool = False  # JPEG whose first step drops colour: decode just the Y plane
+    resize_targets: dict[int, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)
+
+
+def _exact_quarter(p: dict) -> bool:
+    return p["op"] == "rotate" and p["angle"] % 90 == 0 and (p["expand"] or p["angle"] % 180 == 0)
+
+
+def plan(source: Source, steps: list[dict], max_pixels: int = DEFAULT_MAX_PIXELS) -> Plan:
+    """Every intermediate size (checked against the pixel limit) and how far the decode may shrink."""
+    w, h = source.width, source.height
+    sizes, targets = [(w, h)], {}
+    for i, p in enumerate(steps):
+        if p["op"] == "resize":
+            sw, sh, ow, oh = resize_target(w, h, p)
+            targets[i] = ((sw, sh), (ow, oh))
+            big = max(sw * sh, ow * oh)
+            if big > max_pixels:
+                raise InvalidParameter(
+                    f"Step {i + 1} (resize): the result would have {big:,} pixels; at most {max_pixels:,} are allowed."
+                )
+            w, h = ow, oh
+        elif p["op"] == "rotate":
+            w, h = rotated_size(w, h, p)
+            if w * h > max_pixels:
+                raise InvalidParameter(
+                    f"Step {i + 1} (rotate): the result would have {w * h:,} pixels; "
+                    f"at most {max_pixels:,} are allowed."
+                )
+        sizes.append((w, h))
+    reduce, luma_only = 1, False
+    if source.format == "jpeg":
+        # Exact quarter turns and flips commute with scaling and with dropping colour, so they
+        # may come before the step that lets the decoder do less.
+        first = next((i for i, p in enumerate(steps) if not _exact_quarter(p)), None)
+        step = steps[first] if first is not None else {}
+        luma_only = step.get("op") == "threshold" or (step.get("op") == "color" and step["mode"] == "gray")
+        if step.get("op") == "resize":
+            (sw, sh), _ = targets[first]
+            cw, ch = sizes[first]
+            for f in (8, 4, 2):
+                if -(-cw // f) >= sw and -(-ch // f) >= sh:
+                    reduce = f
+                    break
+    return Plan(sizes, reduce, luma_only, targets)
+
+
+@dataclass
+class Result:
+    data: bytes
+    format: str
+    content_type: str
+    quality: int | None
+    width: int
+    height: int
+    source: Source
+    steps: list[dict]
+    reduce: int
+    luma_only: bool
+    timings: dict[str, float]  # milliseconds: decode, ops, encode, total
+
+
+def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
+    """Validate everything, then decode once, apply the steps in order, encode once."""
+    t0 = time.perf_counter()
+    steps = normalize_ops(ops)
+    normalize_output(fmt, quality)  # reject a bad format/quality before reading the image
+    source = probe(data, max_pixels)
+    fmt, quality = normalize_output(fmt, quality, source.format)
+    the_plan = plan(source, steps, max_pixels)
+    img = decode(data, source, the_plan.reduce, the_plan.luma_only)
+    t2 = time.perf_counter()
+    for i, p in enumerate(steps):
+        if p["op"] == "resize":
+            scaled, out = the_plan.resize_targets[i]
+            img = resize_to(img, scaled, out, p["interpolation"])
+        else:
+            img = RUN[p["op"]](img, p)
+    t3 = time.perf_counter()
+    encoded = encode(img, fmt, quality)
+    t4 = time.perf_counter()
+    timings = {
+        "decode": (t2 - t0) * 1000,
+        "ops": (t3 - t2) * 1000,
+        "encode": (t4 - t3) * 1000,
+        "total": (t4 - t0) * 1000,
+    }
+    h, w = img.shape[:2]
+    return Result(
+        encoded, fmt, FORMATS[fmt], quality, w, h, source, steps, the_plan.reduce, the_plan.luma_only, timings
+    )
+
+
+@dataclass
+class Rendered:
+    """A pipeline result as the web layer and the cache see it."""
+
+    data: bytes
+    content_type: str
+    format: str
+    width: int
+    height: int
+    timings: dict[str, float]
+    reduce: int = 1
+    cached: bool = False
+
+    @classmethod
+    def of(cls, result: Result) -> Rendered:
+        return cls(
+            result.data, result.content_type, result.format, result.width, result.height, result.timings, result.reduce
+        )
+
+    def pack(self) -> bytes:
+        head = json.dumps([self.content_type, self.format, self.width, self.height, self.timings, self.reduce]).encode()
+        return len(head).to_bytes(4, "big") + head + self.data
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> Rendered:
+        size = int.from_bytes(raw[:4], "big")
+        content_type, fmt, width, height, timings, reduce = json.loads(raw[4 : 4 + size])
+        return cls(raw[4 + size :], content_type, fmt, width, height, timings, reduce, cached=True)
+
+
+def result_cache_key(source_sha256: str, steps: list[dict], fmt: str | None, quality: int | None) -> str:
+    """One key per (source, normalised steps, output): equal requests share one cache entry."""
+    spec = json.dumps([source_sha256, steps, fmt, quality], sort_keys=True, separators=(",", ":"))
+    return "processed:" + hashlib.sha256(spec.encode()).hexdigest()
