@@ -204,9 +204,8 @@ class Gallery:
         else:
             blob = self.get_original(record.key)
             result, version = detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
-        current = self.metadata.get(record.key)
-        if current is not None and current.version == version:  # labels of a replaced version would mislead
-            self.metadata.set_labels(record.key, label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS)))
+        stored = label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
+        self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
 
     def labels_for_upload(self, data: bytes) -> list[str]:

@@ -196,6 +196,15 @@ def test_metadata_labels_follow_overwrites_and_deletes(meta):
     assert dict(meta.all_labels()) == {"car": 1}
 
 
+def test_metadata_labels_for_a_replaced_version_are_dropped(meta):
+    meta.put(_record("r.png", 1.0))
+    meta.put(_record("r.png", 2.0))  # replaced while the detector looked at version v1.0
+    meta.set_labels("r.png", ["dog"], version="v1.0")
+    assert meta.get("r.png").labels == [] and meta.list(label="dog") == ([], None)
+    meta.set_labels("r.png", ["dog"], version="v2.0")
+    assert meta.get("r.png").labels == ["dog"] and [r.key for r in meta.list(label="dog")[0]] == ["r.png"]
+
+
 def test_dynamodb_cursor_is_bound_to_its_listing(aws):
     store = DynamoMetadataStore(aws["table"], "us-east-1")
     store.create_table()

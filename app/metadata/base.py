@@ -49,6 +49,8 @@ class MetadataStore(Protocol):
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Keys starting with ``prefix``, in key order."""
 
-    def set_labels(self, key: str, labels: list[str]) -> None: ...
+    def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
+        """Replace the labels; with ``version``, only while that upload is still the current one
+        (detection takes a while, and labels of a replaced image would mislead)."""
 
     def count(self) -> int: ...

@@ -192,9 +192,9 @@ class DynamoMetadataStore:
 
         return self._transact(key, build)
 
-    def set_labels(self, key: str, labels: list[str]) -> None:
+    def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         def build(old, ver):
-            if old is None:
+            if old is None or (version is not None and old.version != version):
                 return None
             new = self._clean(ImageRecord.from_dict({**old.to_dict(), "labels": list(labels)}))
             return [self._image_put(new, ver), *self._label_actions(old, new)]

@@ -59,7 +59,7 @@ class SqliteMetadataStore:
         return db
 
     @staticmethod
-    def _row(record_json: str, labels: str | None = None) -> ImageRecord:
+    def _row(record_json: str) -> ImageRecord:
         return ImageRecord.from_dict(json.loads(record_json))
 
     def put(self, record: ImageRecord) -> ImageRecord | None:
@@ -121,13 +121,13 @@ class SqliteMetadataStore:
         )
         return [r[0] for r in rows]
 
-    def set_labels(self, key: str, labels: list[str]) -> None:
+    def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
-            if row is not None:
-                record = self._row(row[0])
+            record = self._row(row[0]) if row is not None else None
+            if record is not None and (version is None or record.version == version):
                 record.labels = sorted({label.lower() for label in labels})
                 db.execute("UPDATE images SET record = ? WHERE key = ?", (json.dumps(record.to_dict()), key))
                 db.execute("DELETE FROM labels WHERE key = ?", (key,))
