@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import random
 import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, InvalidParameter
-from ..storage.s3 import make_client
 from .base import ImageRecord
-
-log = logging.getLogger(__name__)
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
@@ -57,18 +54,9 @@ class DynamoMetadataStore:
     # Errors -------------------------------------------------------------------------------------
 
     def _unavailable(self, action: str, exc: Exception) -> BackendUnavailable:
-        log.warning("DynamoDB %s on %s failed: %s", action, self.table, exc)
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ResourceNotFoundException":
-                return BackendUnavailable(
-                    f"Image metadata is unavailable: DynamoDB table '{self.table}' does not exist "
-                    "(run `flask --app wsgi gallery init`)."
-                )
-            detail = code or "error"
-        else:
-            detail = type(exc).__name__
-        return BackendUnavailable(f"Image metadata is unavailable: DynamoDB {action} failed ({detail}). Try again.")
+        return unavailable(
+            "Image metadata", "DynamoDB", action, exc, ("ResourceNotFoundException", f"table '{self.table}'")
+        )
 
     def _call(self, action: str, method: str, **kwargs) -> dict:
         try:

@@ -11,8 +11,8 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..aws import make_client
 from ..errors import BackendUnavailable, BadImage
-from ..storage.s3 import make_client
 from .prepare import fit_jpeg_png
 from .shape import check_options, normalize
 

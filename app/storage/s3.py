@@ -7,16 +7,12 @@ One boto3 client per store. boto3 itself honours ``AWS_ENDPOINT_URL`` / ``AWS_EN
 from __future__ import annotations
 
 import io
-import logging
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, NotFound
-
-log = logging.getLogger(__name__)
 
 # Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.
 CACHE_CONTROL = "no-cache"
@@ -24,18 +20,6 @@ _MB = 1024 * 1024
 # Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
 TRANSFER = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB, max_concurrency=4)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-
-
-def make_client(region: str, service: str = "s3"):
-    """A client with short timeouts and standard retries: a slow backend becomes a 503, not a hung worker."""
-    config = Config(
-        region_name=region,
-        connect_timeout=5,
-        read_timeout=30,
-        retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=32,
-    )
-    return boto3.session.Session().client(service, config=config)
 
 
 class S3BlobStore:
@@ -49,18 +33,9 @@ class S3BlobStore:
         return f"{self.prefix}{name}"
 
     def _unavailable(self, action: str, name: str, exc: Exception) -> BackendUnavailable:
-        log.warning("S3 %s of %s failed: %s", action, name, exc)
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "NoSuchBucket":
-                return BackendUnavailable(
-                    f"Image storage is unavailable: S3 bucket '{self.bucket}' does not exist "
-                    "(run `flask --app wsgi gallery init`)."
-                )
-            detail = code or "error"
-        else:
-            detail = type(exc).__name__
-        return BackendUnavailable(f"Image storage is unavailable: S3 {action} failed ({detail}). Try again shortly.")
+        return unavailable(
+            "Image storage", "S3", f"{action} of {name}", exc, ("NoSuchBucket", f"bucket '{self.bucket}'")
+        )
 
     def put(self, name: str, data: bytes, content_type: str) -> None:
         # A single PUT and a completed multipart upload both replace the object atomically.
