@@ -390,3 +390,10 @@ def test_csrf_can_be_switched_off_for_benchmarks_as_flask_wtf_documents(tmp_path
     client = build(tmp_path, WTF_CSRF_ENABLED=False).test_client()
     response = client.post("/api/images", data={"key": "k.png", "file": (io.BytesIO(make_image()), "k.png")})
     assert response.status_code == 201
+
+
+def test_upload_page_says_a_login_is_needed_before_the_user_tries(tmp_path):
+    client = build(tmp_path, GALLERY_ADMIN_PASSWORD=PASSWORD).test_client()
+    assert "Uploading needs a login" in client.get("/upload").get_data(as_text=True)
+    open_client = build(tmp_path / "open").test_client()
+    assert "Uploading needs a login" not in open_client.get("/upload").get_data(as_text=True)
