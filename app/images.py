@@ -7,6 +7,7 @@ so a decompression bomb costs a few bytes of reading, not gigabytes of memory.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import struct
@@ -141,6 +142,25 @@ def upright(image: Image.Image, orientation: int) -> Image.Image:
     """The pixels turned as EXIF orientation asks (what ``ImageOps.exif_transpose`` does)."""
     method = _TRANSPOSE.get(orientation)
     return image.transpose(method) if method is not None else image
+
+
+def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:
+    """A WebP of at most ``side`` px, upright, for showing an image that is not stored (a data:
+    URL in a page must not carry the whole upload); with its size."""
+    image = open_image(data, max_pixels)
+    orientation = header_orientation(image)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image.draft("RGB", (side, side))  # a no-op for formats without scaled decoding
+            image.load()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
+    return make_thumbnail(upright(image, orientation), side)
+
+
+def data_url(content_type: str, data: bytes) -> str:
+    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
 
 
 def make_thumbnail(image: Image.Image, size: int) -> tuple[bytes, int, int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from app.web.processing import apply_edit, derived_key, form_steps
 
@@ -178,6 +179,26 @@ def test_plain_form_preview_and_save(api, gallery, stored):
     bad = form(api, **{**fields, "steps-0-width": "0"}, action="save", save_as="photos/bad.jpg")
     assert bad.status_code == 400 and "width must be" in bad.get_data(as_text=True)
     assert gallery.metadata.get("photos/bad.jpg") is None
+
+
+def test_plain_form_with_an_upload_shows_previews_not_the_whole_file(api, gallery):
+    rng = np.random.default_rng(3)
+    noisy = Image.fromarray(rng.integers(0, 255, (1500, 2000, 3), dtype=np.uint8))  # incompressible
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    upload = out.getvalue()
+    assert len(upload) > 8_000_000
+    fields = {"steps-0-op": "rotate", "steps-0-angle": "90", "format": "png"}
+    response = api.client.post(
+        "/process",
+        data={"csrf_token": api.token, **fields, "action": "preview", "file": (io.BytesIO(upload), "noise.png")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "1500×2000" in page  # the real result size in the caption
+    assert "2000×1500" in page  # and the original's
+    assert len(page) < 4_000_000, "the page must carry previews, not 2 × 12 MB of base64"
+    assert gallery.metadata.count() == 0
 
 
 def test_form_helpers():

@@ -149,7 +149,7 @@ def test_page_shows_boxes_labels_time_and_detector_for_an_upload(client):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     figure = page[page.index('class="recog-figure"') :]
-    assert 'src="data:image/jpeg;base64,' in figure
+    assert 'src="data:image/webp;base64,' in figure  # a preview, not the whole upload
     assert 'viewBox="0 0 640 480"' in figure
     assert len(re.findall(r'<g class="box c\d"', figure)) == 3  # dog, bicycle, car
     for name in ("Dog", "Bicycle", "Car"):

@@ -53,17 +53,3 @@ def fit_jpeg_png(data: bytes, max_bytes: int, max_pixels: int, max_side: int = 4
         if out.tell() <= max_bytes or side <= 256:
             return out.getvalue()
         side //= 2
-
-
-def preview_jpeg(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:
-    """An upright JPEG of at most ``side`` px for showing an upload that is not stored, with its size."""
-    image = open_image(data, max_pixels)
-    try:
-        image.draft("RGB", (side, side))
-        image = ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"The image cannot be decoded: {exc}.") from None
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=82)
-    return out.getvalue(), image.width, image.height

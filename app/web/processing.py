@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from .. import images, processing
 from ..errors import GalleryError, InvalidParameter
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
@@ -19,6 +19,7 @@ from .openapi import CSRF_HEADER, PATHS, RECORD_REF, error_responses, json_respo
 bp = Blueprint("processing", __name__)
 
 EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview in the no-JS page
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
 
 
@@ -116,10 +117,6 @@ def process_page():
     return render_page(source_key=key.strip())
 
 
-def data_url(content_type: str, data: bytes) -> str:
-    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
-
-
 @bp.post("/process")
 def process_submit():
     """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline."""
@@ -157,14 +154,23 @@ def process_submit():
             "bytes": source.bytes,
         }
     else:
+        shown, _, _ = images.preview(data, gallery().settings["GALLERY_MAX_PIXELS"])
+        source = processing.probe(data, gallery().settings["GALLERY_MAX_PIXELS"])
         original = {
-            "url": data_url(file.mimetype or "image/jpeg", data),
+            "url": images.data_url(images.THUMB_CONTENT_TYPE, shown),
             "bytes": len(data),
-            "width": None,
-            "height": None,
+            "width": source.width,
+            "height": source.height,
         }
+    # The page carries the result inline; a large one is shown as a preview (its real size is
+    # in the caption, and Save stores the real bytes).
+    if len(rendered.data) > INLINE_RESULT_BYTES:
+        shown, _, _ = images.preview(rendered.data, gallery().settings["GALLERY_MAX_PIXELS"])
+        result_url = images.data_url(images.THUMB_CONTENT_TYPE, shown)
+    else:
+        result_url = images.data_url(rendered.content_type, rendered.data)
     result = {
-        "url": data_url(rendered.content_type, rendered.data),
+        "url": result_url,
         "width": rendered.width,
         "height": rendered.height,
         "bytes": len(rendered.data),

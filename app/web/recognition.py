@@ -6,13 +6,12 @@ Both take a multipart ``file`` or a ``source_key`` of a gallery image, plus ``mi
 
 from __future__ import annotations
 
-import base64
 import time
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
+from .. import images
 from ..errors import GalleryError, InvalidParameter
-from ..recognition.prepare import preview_jpeg
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
 from . import gallery
 from .openapi import CSRF_HEADER, PATHS, error_responses, json_response
@@ -139,8 +138,8 @@ def recognize_submit():
             src = url_for("media.original", key=record.key, v=record.version)
             width, height, stored = record.width, record.height, record.labels
         else:
-            preview, width, height = preview_jpeg(run["data"], gallery().settings["GALLERY_MAX_PIXELS"])
-            src = "data:image/jpeg;base64," + base64.b64encode(preview).decode()
+            shown, width, height = images.preview(run["data"], gallery().settings["GALLERY_MAX_PIXELS"])
+            src = images.data_url(images.THUMB_CONTENT_TYPE, shown)
             stored = None
     except GalleryError as exc:
         return _page(exc.status, error=exc.message, min_confidence=min_confidence)
