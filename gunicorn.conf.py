@@ -15,4 +15,7 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 0  # never recycle: the in-process cache would start cold
 accesslog = "-"
+# gunicorn's control socket sits at one fixed path per user, shared by every server started
+# (tests and benches start their own); nothing here uses it.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
