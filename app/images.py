@@ -81,17 +81,7 @@ def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 100
     width, height = image.size
     if orientation >= 5:
         width, height = height, width
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if image.format in ("JPEG", "MPO"):
-                # Decode at a reduced DCT scale when the thumbnail is much smaller: the whole
-                # stream is still read (so truncation is detected) at a fraction of the memory.
-                image.draft("RGB", (thumb_size, thumb_size))
-            image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
-    thumbnail, thumb_width, thumb_height = make_thumbnail(upright(image, orientation), thumb_size)
+    thumbnail, thumb_width, thumb_height = shrink(image, orientation, thumb_size)
     return AnalysedImage(
         content_type=content_type,
         width=width,
@@ -148,13 +138,19 @@ def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int,
     """A WebP of at most ``side`` px, upright, for showing an image that is not stored (a data:
     URL in a page must not carry the whole upload); with its size."""
     image = open_image(data, max_pixels)
-    orientation = header_orientation(image)
+    return shrink(image, header_orientation(image), side)
+
+
+def shrink(image: Image.Image, orientation: int, side: int) -> tuple[bytes, int, int]:
+    """Decode an opened image completely and return it upright as a WebP of at most ``side`` px."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image.draft("RGB", (side, side))  # a no-op for formats without scaled decoding
+            # JPEGs decode at a reduced DCT scale when ``side`` is much smaller (a no-op for other
+            # formats): the whole stream is still read, so truncation is detected, in less memory.
+            image.draft("RGB", (side, side))
             image.load()
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
     return make_thumbnail(upright(image, orientation), side)
 
