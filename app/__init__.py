@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
         settings=settings,
+        secret=app.config["SECRET_KEY"],
     )
     app.extensions["gallery"] = gallery
 

@@ -63,6 +63,14 @@ define(
 define("GALLERY_MAX_FRAMES", 1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits", _int)
 define("GALLERY_PAGE_SIZE", 48, "Thumbnails per gallery page.", "Limits", _int)
 define("GALLERY_THUMB_SIZE", 360, "Longest side of thumbnails, in pixels.", "Limits", _int)
+define(
+    "GALLERY_RETENTION_DAYS",
+    30,
+    "Days that replaced versions and deleted images are kept (history and trash) before `gallery purge` "
+    "removes them; `0` keeps nothing.",
+    "Limits",
+    _float,
+)
 # Cache
 define("GALLERY_CACHE_CAPACITY_MB", 64, "Capacity of the in-process cache, in MB.", "Cache", _float)
 define("GALLERY_CACHE_POLICY", "lru", "Replacement policy of the in-process cache: `lru` or `random`.", "Cache")

@@ -1,9 +1,12 @@
 """The gallery service: the one place that coordinates blob storage, metadata and the cache.
 
 Write order prevents half-images: every upload writes its bytes under fresh, per-upload
-blob names first, then the metadata (which makes them visible), then drops the replaced
-version's blobs and cache entries. Delete removes metadata first. A crash at any point can
-leave unreferenced blobs behind, never a record whose bytes are missing.
+blob names first, then the metadata (which makes them visible), then drops cache entries.
+Blobs are removed only after the metadata that pointed at them is gone. A crash at any point
+can leave unreferenced blobs behind, never a record whose bytes are missing.
+
+Nothing is lost silently: a replaced version joins the image's history and a deleted image
+goes to the trash, both for ``GALLERY_RETENTION_DAYS``; ``purge`` then removes them for good.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from . import images, processing
+from .cursors import CursorCodec
 from .errors import GalleryError, InvalidParameter, NotFound
-from .keys import validate_key, validate_prefix
-from .metadata.base import ImageRecord
+from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
+from .metadata.base import Conflict, ImageRecord, Retired
 from .recognition import create_detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 
 ORIGINAL = "originals"
 THUMB = "thumbs"
+ON_CONFLICT = ("replace", "rename", "fail")
+DAY = 86400
+PURGE_EVERY = 600  # seconds between opportunistic purges in one process
 
 
 @dataclass
@@ -49,28 +57,78 @@ class CachedBlob:
 
 
 def blob_name(variant: str, record: ImageRecord) -> str:
-    return f"{variant}/{record.key}/{record.version}"
+    return f"{variant}/{record.blob_key or record.key}/{record.version}"
 
 
 def cache_key(variant: str, key: str) -> str:
     return f"{variant}:{key}"
 
 
+def version_cache_key(variant: str, version: str) -> str:
+    """A version's bytes never change, so an entry named by the version can never be stale."""
+    return f"{variant}@{version}"
+
+
+def check_on_conflict(value: str | None) -> str:
+    value = value or "replace"
+    if value not in ON_CONFLICT:
+        raise InvalidParameter(f"on_conflict must be one of {', '.join(ON_CONFLICT)}; got {value!r}.")
+    return value
+
+
+def numbered_key(key: str, n: int) -> str:
+    """``photos/IMG_0001.jpg`` → ``photos/IMG_0001-<n>.jpg`` (the n-th name for "keep both")."""
+    folder, _, name = key.rpartition("/")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    suffix = f"-{n}" + (f".{ext}" if ext else "")
+    base = (folder + "/" if folder else "") + stem
+    return base[: MAX_KEY_LENGTH - len(suffix)] + suffix
+
+
+@dataclass
+class Freed:
+    """What a purge or an emptied trash removed for good."""
+
+    versions: int = 0
+    bytes: int = 0
+
+
 class Gallery:
-    def __init__(self, blobs, metadata, cache, settings: dict):
+    def __init__(self, blobs, metadata, cache, settings: dict, secret: str = ""):
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
         self.settings = settings
+        self.cursors = CursorCodec(secret or settings.get("SECRET_KEY") or "gallery")
+        self._purge_lock = threading.Lock()
+        self._last_purge = 0.0
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.settings["GALLERY_MAX_UPLOAD_MB"] * 1024 * 1024)
 
+    # -- retention ------------------------------------------------------------------------
+    @property
+    def retention_days(self) -> float:
+        return float(self.settings.get("GALLERY_RETENTION_DAYS", 30))
+
+    def keep_until(self) -> float | None:
+        """Until when replaced and deleted versions are kept; None: not at all."""
+        days = self.retention_days
+        return time.time() + days * DAY if days > 0 else None
+
     # -- writes ---------------------------------------------------------------------------
-    def upload(self, key: str, data: bytes, provenance: dict | None = None) -> tuple[ImageRecord, bool]:
-        """Validate and store an image; returns the record and whether it replaced one."""
+    def upload(
+        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None
+    ) -> tuple[ImageRecord, bool]:
+        """Validate and store an image; returns the record and whether it replaced one.
+
+        ``on_conflict`` says what happens when the key is taken: ``replace`` (the old image joins
+        the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``)."""
         key = validate_key(key)
+        on_conflict = check_on_conflict(on_conflict)
         images.check_size(data, self.max_upload_bytes)
         analysed = images.analyse(
             data,
@@ -78,6 +136,11 @@ class Gallery:
             thumb_size=self.settings["GALLERY_THUMB_SIZE"],
             max_frames=self.settings["GALLERY_MAX_FRAMES"],
         )
+        requested = key
+        if on_conflict == "rename":
+            key = self.free_key(key)
+        elif on_conflict == "fail" and self.metadata.get(key) is not None:
+            raise Conflict(f"There is already an image with the key {key!r}.")  # before any byte is written
         now = time.time()
         record = ImageRecord(
             key=key,
@@ -96,39 +159,132 @@ class Gallery:
         )
         if self.settings.get("GALLERY_LABEL_ON_UPLOAD"):
             record.labels = self.labels_for_upload(data)
-        existing = self.metadata.get(key)
-        if existing is not None:
-            record.created_at = existing.created_at
         self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
         try:
             self.blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
-            previous = self.metadata.put(record)
+            previous = self._put(record, on_conflict, requested)
         except BaseException:
             self._remove_blobs(record)  # nothing points at them yet
             raise
-        if previous is not None:
-            self._forget(previous)
+        self.invalidate(record.key)
+        if previous is not None and self.keep_until() is None:
+            self._remove_blobs(previous)
+        self.maybe_purge()
         return record, previous is not None
 
+    def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
+        """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name
+        (its blobs stay where they were written)."""
+        for _ in range(20):
+            try:
+                return self.metadata.put(record, if_absent=on_conflict != "replace", keep_until=self.keep_until())
+            except Conflict:
+                if on_conflict != "rename":
+                    raise
+                record.blob_key = record.blob_key or record.key
+                record.key = self.free_key(requested)
+        raise Conflict(f"Could not find a free key near {record.key!r}; choose another key.")
+
+    def free_key(self, key: str) -> str:
+        """``key`` if nobody uses it, else the first free ``<name>-2.<ext>``, ``-3``..."""
+        if self.metadata.get(key) is None:
+            return key
+        for n in range(2, 10_000):
+            candidate = numbered_key(key, n)
+            if self.metadata.get(candidate) is None:
+                return candidate
+        raise Conflict(f"Too many images are named like {key!r}; choose another key.")
+
     def delete(self, key: str) -> ImageRecord:
-        record = self.metadata.delete(validate_key(key))
+        """Move the image (and its history) to the trash, or remove it for good when nothing is kept."""
+        record, dropped = self.metadata.delete(validate_key(key), trash_until=self.keep_until())
         if record is None:
             raise NotFound(f"There is no image with the key {key!r}.")
-        self._forget(record)
-        return record
-
-    def _forget(self, record: ImageRecord) -> None:
-        """Drop a replaced or deleted version: cache entries first, then its blobs."""
         self.invalidate(record.key)
-        self._remove_blobs(record)
+        for gone in dropped:
+            self._remove_blobs(gone)
+        return record
 
     def _remove_blobs(self, record: ImageRecord) -> None:
         for variant in (ORIGINAL, THUMB):
             self.blobs.delete(blob_name(variant, record))
+            self.cache.delete(version_cache_key(variant, record.version))
 
     def invalidate(self, key: str) -> None:
         for variant in (ORIGINAL, THUMB):
             self.cache.delete(cache_key(variant, key))
+
+    # -- history and trash ----------------------------------------------------------------
+    def versions(self, key: str) -> tuple[ImageRecord, list[Retired]]:
+        """The current record and its history, most recently replaced first."""
+        current = self.get_record(key)
+        return current, self.metadata.versions(current.key)
+
+    def get_version(self, key: str, version: str) -> ImageRecord:
+        record = self.metadata.get_version(validate_key(key), str(version))
+        if record is None:
+            raise NotFound(f"The image {key!r} has no version {version!r}.")
+        return record
+
+    def restore_version(self, key: str, version: str) -> ImageRecord:
+        """Make an earlier version current again; the current one joins the history."""
+        keep = self.keep_until()
+        restored, replaced = self.metadata.restore_version(validate_key(key), str(version), keep_until=keep)
+        self.invalidate(restored.key)
+        if keep is None:
+            self._remove_blobs(replaced)
+        return restored
+
+    def trash(self, limit: int | None = None, cursor: str | None = None) -> tuple[list[Retired], str | None]:
+        limit = limit or self.settings["GALLERY_PAGE_SIZE"]
+        items, after = self.metadata.trash(limit=limit, after=self.cursors.decode("trash", cursor))
+        return items, self.cursors.encode("trash", after)
+
+    def restore_trashed(self, key: str, version: str, on_conflict: str | None = "fail") -> tuple[ImageRecord, bool]:
+        """Bring a deleted image back under its key (``fail`` if taken), a fresh one (``rename``), or
+        in place of the current one, which then goes to the trash (``replace``)."""
+        key, on_conflict = validate_key(key), check_on_conflict(on_conflict or "fail")
+        target = self.free_key(key) if on_conflict == "rename" else key
+        replace_until = (self.keep_until() or time.time()) if on_conflict == "replace" else None
+        restored, displaced = self.metadata.restore_trashed(
+            key, str(version), target=target, replace_until=replace_until
+        )
+        self.invalidate(restored.key)
+        return restored, displaced is not None
+
+    def empty_trash(self) -> Freed:
+        return self._purge_all(trash=True)
+
+    def purge(self) -> Freed:
+        """Remove for good the replaced and deleted versions whose retention has passed."""
+        return self._purge_all(trash=False)
+
+    def _purge_all(self, trash: bool) -> Freed:
+        freed = Freed()
+        while True:
+            batch = self.metadata.purge(time.time(), trash=trash, limit=200)
+            for record in batch:
+                self._remove_blobs(record)
+                freed.versions += 1
+                freed.bytes += record.bytes
+            if not batch:
+                return freed
+
+    def maybe_purge(self) -> None:
+        """Purge now and then as a side effect of writes, so nobody has to schedule it."""
+        now = time.time()
+        if now - self._last_purge < PURGE_EVERY or not self._purge_lock.acquire(blocking=False):
+            return
+        try:
+            self._last_purge = now
+            self.purge()
+        except GalleryError as exc:  # a later write tries again; the upload itself succeeded
+            log.warning("Purging expired versions failed: %s", exc.message)
+        finally:
+            self._purge_lock.release()
+
+    def usage(self) -> dict[str, int]:
+        return self.metadata.usage()
 
     # -- reads ----------------------------------------------------------------------------
     def get_record(self, key: str) -> ImageRecord:
@@ -167,11 +323,29 @@ class Gallery:
             self.cache.delete(ckey)
         return blob
 
+    def read_version(self, variant: str, key: str, version: str) -> CachedBlob:
+        """A given version's bytes (current, history or trash); cached by version, never stale."""
+        ckey = version_cache_key(variant, version)
+        raw = self.cache.get(ckey)
+        if raw is not None:
+            return CachedBlob.unpack(raw)
+        record = self.get_version(key, version)
+        data = self.blobs.get(blob_name(variant, record))
+        content_type = record.content_type if variant == ORIGINAL else record.thumb_content_type
+        etag = record.sha256 if variant == ORIGINAL else f"thumb-{record.sha256}"
+        blob = CachedBlob(content_type, etag, record.version, data)
+        self.cache.set(ckey, blob.pack())
+        return blob
+
     def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
         limit = limit or self.settings["GALLERY_PAGE_SIZE"]
-        return self.metadata.list(
-            prefix=validate_prefix(prefix), label=label.strip().lower(), limit=limit, cursor=cursor
+        items, after = self.metadata.list(
+            prefix=validate_prefix(prefix),
+            label=label.strip().lower(),
+            limit=limit,
+            after=self.cursors.decode("images", cursor),
         )
+        return items, self.cursors.encode("images", after)
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         return self.metadata.suggest(validate_prefix(prefix), limit)
@@ -218,7 +392,7 @@ class Gallery:
             return []
 
     # -- processing -----------------------------------------------------------------------
-    def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None):
+    def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None):
         """Run a processing pipeline on uploaded ``data`` or the gallery image ``key``. Results are
         cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
         stored with its provenance. Everything is validated before any pixel is touched.
@@ -226,13 +400,15 @@ class Gallery:
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
         save_as = None if save_as is None else validate_key(save_as)
+        on_conflict = check_on_conflict(on_conflict)
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
             images.check_size(data, self.max_upload_bytes)
             source_sha256 = hashlib.sha256(data).hexdigest()
         else:  # the record's hash names the result, so a cache hit never reads the source bytes
-            source_sha256 = self.get_record(key).sha256
+            source = self.get_record(key)
+            source_sha256, source_version = source.sha256, source.version
         ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
         raw = self.cache.get(ckey)
         if raw is not None:
@@ -241,7 +417,7 @@ class Gallery:
             if data is None:
                 blob = self.get_original(key)
                 if blob.etag != source_sha256:  # replaced meanwhile: name the result after what we read
-                    source_sha256 = blob.etag  # an original's etag is its sha256
+                    source_sha256, source_version = blob.etag, blob.version  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
                 data = blob.data
             result = processing.run(data, steps, fmt, quality, max_pixels=self.settings["GALLERY_MAX_PIXELS"])
@@ -250,5 +426,7 @@ class Gallery:
         if save_as is None:
             return rendered, None, False
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
-        record, replaced = self.upload(save_as, rendered.data, provenance=provenance)
+        if key is not None:
+            provenance["source_version"] = source_version
+        record, replaced = self.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
         return rendered, record, replaced

@@ -45,15 +45,21 @@ def snapshot(gallery, stats: bool = True) -> dict:
             path = os.path.join(folder, name)
             with open(path, "rb") as f:
                 files[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-    records, cursor = [], None
+    records, after = [], None
     while True:
-        items, cursor = gallery.metadata.list(limit=500, cursor=cursor)
+        items, after = gallery.metadata.list(limit=500, after=after)
         records += [r.to_dict() for r in items]
-        if cursor is None:
+        if after is None:
             break
+    retired = [
+        (r.record.to_dict(), r.expires_at)
+        for key in [x["key"] for x in records]
+        for r in gallery.metadata.versions(key)
+    ]
+    retired += [(r.record.to_dict(), r.expires_at) for r in gallery.metadata.trash(limit=1000)[0]]
     with gallery.cache._lock:  # read the entries directly: get() would count as requests
         cache = [(key, hashlib.sha256(value).hexdigest()) for key, value in gallery.cache._entries.items()]
-    state = {"files": files, "records": records, "cache": cache}
+    state = {"files": files, "records": records, "retired": retired, "cache": cache}
     if stats:
         state["stats"] = gallery.cache.stats()
     return state

@@ -36,7 +36,7 @@ def _record(key: str, t: float, labels=(), **extra) -> ImageRecord:
         updated_at=t,
         version=f"v{t}",
         labels=list(labels),
-        **extra,
+        **({"lineage": f"L-{key}"} | extra),
     )
 
 
@@ -142,8 +142,9 @@ def test_metadata_put_get_replace_delete(meta):
     assert replaced.updated_at == 100.0
     assert meta.get("a/one.png").updated_at == 200.0
     assert meta.count() == 1
-    assert meta.delete("a/one.png").updated_at == 200.0
-    assert meta.get("a/one.png") is None and meta.delete("a/one.png") is None
+    deleted, dropped = meta.delete("a/one.png")  # no retention given: gone for good, with its history
+    assert deleted.updated_at == 200.0 and [r.updated_at for r in dropped] == [200.0]
+    assert meta.get("a/one.png") is None and meta.delete("a/one.png") == (None, [])
     assert meta.count() == 0
 
 
@@ -153,7 +154,7 @@ def test_metadata_listing_newest_first_with_cursors_and_filters(meta):
     meta.put(_record("dogs/tie-a.png", 1003.0))  # same time as cats/3.png: the key breaks the tie
     seen, cursor = [], None
     while True:
-        page, cursor = meta.list(limit=3, cursor=cursor)
+        page, cursor = meta.list(limit=3, after=cursor)
         assert len(page) <= 3
         seen += [r.key for r in page]
         if cursor is None:
@@ -163,24 +164,24 @@ def test_metadata_listing_newest_first_with_cursors_and_filters(meta):
 
     page, cursor = meta.list(prefix="cats/", limit=2)
     assert [r.key for r in page] == ["cats/5.png", "cats/3.png"] and cursor
-    page, cursor = meta.list(prefix="cats/", limit=2, cursor=cursor)
+    page, cursor = meta.list(prefix="cats/", limit=2, after=cursor)
     assert [r.key for r in page] == ["cats/1.png"] and cursor is None
 
     page, cursor = meta.list(label="DOG", limit=3)
     assert [r.key for r in page] == ["dogs/6.png", "dogs/4.png", "dogs/2.png"] and cursor
-    page, cursor = meta.list(label="dog", limit=3, cursor=cursor)
+    page, cursor = meta.list(label="dog", limit=3, after=cursor)
     assert [r.key for r in page] == ["dogs/0.png"] and cursor is None
     assert [r.key for r in meta.list(label="cat", prefix="dogs/")[0]] == []
     assert meta.list(label="giraffe") == ([], None)
     assert meta.suggest("dogs/", limit=3) == ["dogs/0.png", "dogs/2.png", "dogs/4.png"]
 
 
-def test_metadata_rejects_forged_cursors(meta):
+def test_metadata_rejects_malformed_positions(meta):
     for i in range(3):
         meta.put(_record(f"k{i}", 10.0 + i, ["x"]))
-    for bad in ("not-a-cursor", "e30", base64.urlsafe_b64encode(b'["a"]').decode()):
+    for bad in ("not-a-cursor", {}, ["a"], [1, 2], {"i": 1}):
         with pytest.raises(InvalidParameter):
-            meta.list(limit=1, cursor=bad)
+            meta.list(limit=1, after=bad)
 
 
 def test_metadata_labels_follow_overwrites_and_deletes(meta):
@@ -212,7 +213,7 @@ def test_dynamodb_cursor_is_bound_to_its_listing(aws):
         store.put(_record(f"k{i}", 10.0 + i, ["x"]))
     _, cursor = store.list(limit=1)
     with pytest.raises(InvalidParameter, match="another listing"):
-        store.list(label="x", limit=1, cursor=cursor)
+        store.list(label="x", limit=1, after=cursor)
     assert any("already exists" in line for line in store.create_table())
 
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from conftest import make_image
+from conftest import make_app, make_image
 
 from app.errors import InvalidKey, NotAnImage, NotFound
 from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, cache_key
@@ -14,6 +14,12 @@ from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, cache_key
 
 def blob_files(gallery) -> list[str]:
     return sorted(name for _, _, names in os.walk(gallery.blobs.root) for name in names)
+
+
+@pytest.fixture
+def gallery0(tmp_path):
+    """A gallery that keeps no history and no trash (GALLERY_RETENTION_DAYS=0)."""
+    return make_app(tmp_path, GALLERY_RETENTION_DAYS=0).extensions["gallery"]
 
 
 @pytest.fixture
@@ -43,7 +49,18 @@ def test_upload_stores_bytes_thumbnail_and_record(gallery, red):
     assert gallery.get_record("a/red.png").provenance == {"source_key": "x"}
 
 
-def test_replacing_keeps_created_at_and_removes_the_old_version(gallery, red, blue):
+def test_replacing_keeps_created_at_and_the_old_version_in_the_history(gallery, red, blue):
+    first, _ = gallery.upload("k", red)
+    second, replaced = gallery.upload("k", blue)
+    assert replaced and second.created_at == first.created_at and second.lineage == first.lineage
+    current, history = gallery.versions("k")
+    assert current == second and [r.record.version for r in history] == [first.version]
+    assert gallery.blobs.exists(blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 4
+    assert gallery.get_original("k").data == blue
+
+
+def test_without_retention_replacing_removes_the_old_version(gallery0, red, blue):
+    gallery = gallery0
     first, _ = gallery.upload("k", red)
     second, replaced = gallery.upload("k", blue)
     assert replaced
@@ -74,7 +91,7 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
     gallery.get_original("k")  # cached
     files = blob_files(gallery)
 
-    def broken_put(record):
+    def broken_put(record, **options):
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(gallery.metadata, "put", broken_put)
@@ -85,7 +102,8 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
     assert gallery.cache.get(cache_key(ORIGINAL, "k")) is not None
 
 
-def test_delete_removes_metadata_before_bytes_and_cache(gallery, red, monkeypatch):
+def test_delete_removes_metadata_before_bytes_and_cache(gallery0, red, monkeypatch):
+    gallery = gallery0
     gallery.upload("k", red)
     gallery.get_original("k")
     gallery.get_thumb("k")
@@ -181,8 +199,9 @@ def test_race_guard_when_the_image_is_replaced_after_its_bytes_were_read(gallery
     assert gallery.get_original("k").version == gallery.get_record("k").version
 
 
-def test_race_guard_when_the_image_is_replaced_before_its_bytes_are_read(gallery, red, blue, monkeypatch):
+def test_race_guard_when_the_image_is_replaced_before_its_bytes_are_read(gallery0, red, blue, monkeypatch):
     """Reader: metadata(v1) … writer uploads v2, removing v1's blobs … reader reads bytes."""
+    gallery = gallery0
     gallery.upload("k", red)
     get = gallery.blobs.get
     calls = []

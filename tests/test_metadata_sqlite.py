@@ -13,7 +13,7 @@ from conftest import make_image
 from app.errors import InvalidParameter
 from app.gallery import ORIGINAL, THUMB, blob_name
 from app.metadata.base import ImageRecord
-from app.metadata.sqlite import SqliteMetadataStore, encode_cursor
+from app.metadata.sqlite import SqliteMetadataStore
 
 
 def record(key: str, updated_at: float = 1000.0, **fields) -> ImageRecord:
@@ -39,7 +39,7 @@ def store(tmp_path):
 def walk(store, limit, **filters) -> list[list[str]]:
     pages, cursor = [], None
     while True:
-        items, cursor = store.list(limit=limit, cursor=cursor, **filters)
+        items, cursor = store.list(limit=limit, after=cursor, **filters)
         pages.append([r.key for r in items])
         if cursor is None:
             return pages
@@ -62,15 +62,15 @@ def test_put_get_delete_round_trip(store):
     assert store.put(replacement) == original  # put returns what it replaced
     assert store.get("a/b") == replacement
     assert store.count() == 1
-    assert store.delete("a/b") == replacement
-    assert store.delete("a/b") is None
+    assert store.delete("a/b") == (replacement, [replacement])  # nothing kept: gone for good
+    assert store.delete("a/b") == (None, [])
     assert store.get("a/b") is None
     assert store.count() == 0
 
 
 def test_records_survive_reopening(store):
-    store.put(record("kept"))
-    assert SqliteMetadataStore(store.path).get("kept") == record("kept")
+    store.put(record("kept", lineage="l1"))
+    assert SqliteMetadataStore(store.path).get("kept") == record("kept", lineage="l1")
 
 
 def test_list_is_newest_first_without_duplicates_or_gaps(store):
@@ -102,11 +102,11 @@ def test_fractional_timestamps_round_trip_through_the_cursor(store):
     assert walk(store, 1) == [["k2"], ["k1"], ["k0"]]
 
 
-@pytest.mark.parametrize("cursor", ["!!!", "not-base64", "e30", "bnVsbA", encode_cursor(1, "k")[:-3] + "~~~"])
-def test_an_invalid_cursor_is_a_clear_error(store, cursor):
+@pytest.mark.parametrize("position", ["!!!", {}, [], [1], ["a", "b"], [1, 2], [True, "k"], [1, "k", "x"]])
+def test_an_invalid_position_is_a_clear_error(store, position):
     store.put(record("a"))
     with pytest.raises(InvalidParameter):
-        store.list(cursor=cursor)
+        store.list(after=position)
 
 
 def test_prefix_is_a_literal_range_not_a_pattern(store):
@@ -188,7 +188,9 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     assert hashlib.sha256(data).hexdigest() == final.sha256
     assert data in bodies and final.width == 16 + bodies.index(data)
     assert gallery.blobs.exists(blob_name(THUMB, final))
-    # Every replaced version's blobs were removed: one original and one thumbnail remain.
+    # Every replaced version is in the history, its blobs kept: an original and a thumbnail each.
+    current, history = gallery.versions("contended")
+    assert len(history) == 23 and len({r.record.version for r in history} | {current.version}) == 24
     blob_files = [name for _, _, names in os.walk(gallery.blobs.root) for name in names]
-    assert len(blob_files) == 2
+    assert len(blob_files) == 2 * 24
     assert gallery.get_original("contended").data == data

@@ -1,9 +1,28 @@
-"""Key→record protocol and the record itself."""
+"""Key→record protocol and the records it keeps.
+
+Besides the *current* record of every key, a store keeps the versions that uploads and restores
+replaced (its *history*) and the images that were deleted (the *trash*), each until an expiry
+time the service chooses. A version's bytes stay under its own blob names, so keeping it is
+metadata only.
+
+A history follows a *lineage*: the id shared by an image and every version that replaced
+another under it. Deleting an image keeps its lineage in the trash; restoring it brings the
+history back with it, whatever key it is restored under.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from ..errors import GalleryError
+
+
+class Conflict(GalleryError):
+    """The key is taken and the caller asked not to replace it."""
+
+    status = 409
+    code = "conflict"
 
 
 @dataclass
@@ -15,13 +34,15 @@ class ImageRecord:
     height: int
     sha256: str
     created_at: float  # Unix time, seconds, of the first upload under this key
-    updated_at: float  # of the latest upload; listings are newest first by this
+    updated_at: float  # of this version's upload; listings are newest first by this
     version: str = ""  # unique per upload: blob names and cache keys include it, so bytes never go stale
     thumb_content_type: str = "image/webp"
     thumb_width: int = 0
     thumb_height: int = 0
     labels: list[str] = field(default_factory=list)  # lower-case label names, detector output
-    provenance: dict | None = None  # how a processed image was made: source_key, source_sha256, ops
+    provenance: dict | None = None  # how a processed image was made: source_key, source_version, ops
+    lineage: str = ""  # shared by an image and its history; set by the store when empty
+    blob_key: str = ""  # the key its blobs were stored under, when restored under another one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -32,19 +53,67 @@ class ImageRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+@dataclass
+class Retired:
+    """A version that is no longer current: replaced (in the history) or deleted (in the trash)."""
+
+    record: ImageRecord
+    retired_at: float  # when it was replaced or deleted
+    expires_at: float  # when purge may remove it for good
+
+
 class MetadataStore(Protocol):
-    def put(self, record: ImageRecord) -> ImageRecord | None:
-        """Insert or replace; return the record it replaced, if any."""
+    """Positions (``after``/the second item ``list`` returns) are JSON-able values the store reads
+    back; the service signs them into opaque cursors."""
+
+    def put(
+        self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None
+    ) -> ImageRecord | None:
+        """Make ``record`` current; return the record it replaced, if any. With ``keep_until`` the
+        replaced one joins the history until then; without, it is gone and its blobs may go.
+        With ``if_absent`` raise ``Conflict`` (and change nothing) when the key is taken."""
 
     def get(self, key: str) -> ImageRecord | None: ...
 
-    def delete(self, key: str) -> ImageRecord | None:
-        """Remove and return the record, or None when absent."""
+    def get_version(self, key: str, version: str) -> ImageRecord | None:
+        """That version of ``key``: current, in its history or in the trash."""
+
+    def versions(self, key: str) -> list[Retired]:
+        """The history of the current image under ``key``, most recently replaced first."""
+
+    def restore_version(
+        self, key: str, version: str, *, keep_until: float | None = None
+    ) -> tuple[ImageRecord, ImageRecord]:
+        """Make a version from the history current again; the current one joins the history (or is
+        dropped without ``keep_until``). Returns ``(restored, replaced)``; ``NotFound`` if unknown."""
+
+    def delete(self, key: str, *, trash_until: float | None = None) -> tuple[ImageRecord | None, list[ImageRecord]]:
+        """Remove the current image; with ``trash_until`` it moves to the trash (its history stays
+        with it). Returns ``(deleted or None, records dropped for good whose blobs may go)``."""
+
+    def trash(self, limit: int = 48, after: Any = None) -> tuple[list[Retired], Any]:
+        """Deleted images, most recently deleted first, and the position of the next page."""
+
+    def restore_trashed(
+        self, key: str, version: str, *, target: str, replace_until: float | None = None
+    ) -> tuple[ImageRecord, ImageRecord | None]:
+        """Bring a deleted image back as current under ``target``. If ``target`` is taken, raise
+        ``Conflict`` unless ``replace_until`` is given: then the current image moves to the trash in
+        its place until then, so nothing is lost. Returns ``(restored, moved to the trash or None)``;
+        ``NotFound`` when the trash holds no such image."""
+
+    def purge(self, now: float, *, trash: bool = False, limit: int = 500) -> list[ImageRecord]:
+        """Remove for good up to ``limit`` retired records whose expiry is past (with ``trash``: every
+        trashed image and its history, whatever the expiry) and return them so their blobs can go."""
+
+    def usage(self) -> dict[str, int]:
+        """Bytes and counts held: ``current_bytes``, ``history_bytes``, ``trash_bytes``, ``images``,
+        ``history``, ``trashed``."""
 
     def list(
-        self, prefix: str = "", label: str = "", limit: int = 48, cursor: str | None = None
-    ) -> tuple[list[ImageRecord], str | None]:
-        """Newest first (by ``updated_at``, then key). The cursor is opaque to callers."""
+        self, prefix: str = "", label: str = "", limit: int = 48, after: Any = None
+    ) -> tuple[list[ImageRecord], Any]:
+        """Newest first (by ``updated_at``, then key), and the position of the next page or None."""
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Keys starting with ``prefix``, in key order."""

@@ -6,12 +6,17 @@ Items, all keyed by ``pk``:
   index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>") and ``key``;
 - label index ``label#<label>#<key>``: ``label`` + ``order``, one per label of an image, so
   filtering by label is a Query on a GSI, never a scan;
-- counters ``count#images`` and ``count#label#<label>`` (``n``), kept exact by the same
-  transactions that add and remove images.
+- retired version ``retired#<version>``: a replaced version (``state`` "history", indexed by
+  its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
+  with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
+- counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes) and
+  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items.
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
-filtering, ``by_key`` (feed, key) for key-order suggestions and the label list.
+filtering, ``by_key`` (feed, key) for key-order suggestions and the label list,
+``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed, rorder) for the trash
+and ``expiring`` (xfeed, xorder) for purging what expired.
 
 Every change is one ``TransactWriteItems`` conditioned on the version read just before, retried
 on conflict, so the image item, its label items and the counters never disagree.
@@ -19,20 +24,24 @@ on conflict, so the image item, its label items and the counters never disagree.
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import time
+import uuid
+import zlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, unavailable
-from ..errors import BackendUnavailable, InvalidParameter
-from .base import ImageRecord
+from ..errors import BackendUnavailable, InvalidParameter, NotFound
+from .base import Conflict, ImageRecord, Retired
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
-MAX_LABELS = 24  # one transaction holds ≤ 100 actions; worst case is 4 per label (put, delete, two counters) + 2
+HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
+EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
+# One transaction holds ≤ 100 actions; the worst is 2 per old and 2 per new label, plus 4.
+MAX_LABELS = 24
 _RETRIES = 8
 
 
@@ -155,30 +164,272 @@ class DynamoMetadataStore:
         record.labels = sorted({label.lower() for label in record.labels})[:MAX_LABELS]
         return record
 
+    # Retired versions: history and trash ----------------------------------------------------------
+
+    def _retired_put(self, record: ImageRecord, state: str, expires_at: float) -> dict:
+        """A replaced (``history``) or deleted (``trash``) version, with the index attributes that
+        list it: by lineage (history), in the trash feed, and by expiry (both)."""
+        now = time.time()
+        item = {
+            "pk": _s(f"retired#{record.version}"),
+            "key": _s(record.key),
+            "state": _s(state),
+            "rorder": _s(_order(now, record.version)),
+            "xfeed": _s(f"expiring#{zlib.crc32(record.version.encode()) % EXPIRY_SHARDS}"),
+            "xorder": _s(_order(expires_at, record.version)),
+            "retired_at": {"N": repr(now)},
+            "expires_at": {"N": repr(expires_at)},
+            "bytes": {"N": str(record.bytes)},
+            "record": _s(json.dumps(record.to_dict())),
+        }
+        item["hist" if state == HISTORY else "tfeed"] = _s(record.lineage if state == HISTORY else TRASH)
+        return {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _retired_delete(self, version: str, state: str) -> dict:
+        return {
+            "Delete": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"retired#{version}")},
+                "ConditionExpression": "#s = :s",
+                "ExpressionAttributeNames": {"#s": "state"},
+                "ExpressionAttributeValues": {":s": _s(state)},
+            }
+        }
+
+    def _usage(self, name: str, count: int, size: int) -> dict:
+        """Count and bytes held by current images, history or trash (the status page's figures)."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(f"count#{name}")},
+                "UpdateExpression": "ADD n :n, b :b",
+                "ExpressionAttributeValues": {":n": {"N": str(count)}, ":b": {"N": str(size)}},
+            }
+        }
+
+    def _get_retired(self, version: str) -> tuple[Retired, str] | None:
+        response = self._call(
+            "read", "get_item", TableName=self.table, Key={"pk": _s(f"retired#{version}")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        return self._retired(item), item["state"]["S"]
+
+    @staticmethod
+    def _retired(item: dict) -> Retired:
+        record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
+        return Retired(record, float(item["retired_at"]["N"]), float(item["expires_at"]["N"]))
+
     # MetadataStore protocol -----------------------------------------------------------------------
 
-    def put(self, record: ImageRecord) -> ImageRecord | None:
+    def put(self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None):
         record = self._clean(record)
+        record.lineage = record.lineage or uuid.uuid4().hex
 
         def build(old, ver):
-            actions = [self._image_put(record, ver), *self._label_actions(old, record)]
+            actions = [*self._label_actions(old, record)]
             if old is None:
-                actions.append(self._counter("count#images", 1))
-            return actions
+                actions.append(self._usage(IMAGES, 1, record.bytes))
+            else:
+                if if_absent:
+                    raise Conflict(f"There is already an image with the key {record.key!r}.")
+                record.created_at = old.created_at
+                record.lineage = old.lineage = old.lineage or record.lineage
+                actions.append(self._usage(IMAGES, 0, record.bytes - old.bytes))
+                if keep_until is not None:
+                    actions += [self._retired_put(old, HISTORY, keep_until), self._usage(HISTORY, 1, old.bytes)]
+            return [self._image_put(record, ver), *actions]
 
         return self._transact(record.key, build)
 
     def get(self, key: str) -> ImageRecord | None:
         return self._get_item(key)[0]
 
-    def delete(self, key: str) -> ImageRecord | None:
+    def delete(self, key: str, *, trash_until: float | None = None):
         def build(old, ver):
             if old is None:
                 return None
             delete = {"Delete": {"TableName": self.table, "Key": {"pk": _s(f"image#{key}")}, **self._expect(ver)}}
-            return [delete, *self._label_actions(old, None), self._counter("count#images", -1)]
+            actions = [delete, *self._label_actions(old, None), self._usage(IMAGES, -1, -old.bytes)]
+            if trash_until is not None:
+                actions += [self._retired_put(old, TRASH, trash_until), self._usage(TRASH, 1, old.bytes)]
+            return actions
 
-        return self._transact(key, build)
+        deleted = self._transact(key, build)
+        if deleted is None or trash_until is not None:
+            return deleted, []
+        dropped = [deleted]
+        for retired in self._lineage(deleted.lineage):  # nothing to keep: its history goes too
+            if self._drop(retired.record, HISTORY):
+                dropped.append(retired.record)
+        return deleted, dropped
+
+    def _lineage(self, lineage: str) -> list[Retired]:
+        if not lineage:
+            return []
+        items = self._query_all(
+            IndexName="by_lineage",
+            KeyConditionExpression="hist = :l",
+            ExpressionAttributeValues={":l": _s(lineage)},
+            ScanIndexForward=False,
+        )
+        return [self._retired(item) for item in items]
+
+    def _drop(self, record: ImageRecord, state: str, condition: tuple[str, dict] | None = None) -> bool:
+        """Remove one retired version for good; False when it is already gone (restored or purged)."""
+        delete = self._retired_delete(record.version, state)
+        if condition:
+            delete["Delete"]["ConditionExpression"] += f" AND {condition[0]}"
+            delete["Delete"]["ExpressionAttributeValues"].update(condition[1])
+        try:
+            self.client.transact_write_items(TransactItems=[delete, self._usage(state, -1, -record.bytes)])
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise self._unavailable("purge", exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("purge", exc) from exc
+
+    def versions(self, key: str) -> list[Retired]:
+        current = self.get(key)
+        if current is None:
+            return []
+        return self._lineage(current.lineage)
+
+    def get_version(self, key: str, version: str) -> ImageRecord | None:
+        current = self.get(key)
+        if current is not None and current.version == version:
+            return current
+        found = self._get_retired(version)
+        if found is None:
+            return None
+        record = found[0].record
+        if record.key == key or (current is not None and current.lineage and record.lineage == current.lineage):
+            return record
+        return None
+
+    @staticmethod
+    def _moved(record: ImageRecord, key: str) -> ImageRecord:
+        if record.key != key:
+            record.blob_key = record.blob_key or record.key
+            record.key = key
+        return record
+
+    def restore_version(self, key: str, version: str, *, keep_until: float | None = None):
+        chosen = {}
+
+        def build(old, ver):
+            found = self._get_retired(version)
+            if old is None or found is None or found[1] != HISTORY or found[0].record.lineage != old.lineage:
+                raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
+            restored = chosen["record"] = self._clean(self._moved(found[0].record, key))
+            kept = keep_until is not None  # one update per item in a transaction: the history's net change
+            actions = [
+                self._image_put(restored, ver),
+                self._retired_delete(version, HISTORY),
+                *self._label_actions(old, restored),
+                self._usage(HISTORY, 0 if kept else -1, (old.bytes if kept else 0) - restored.bytes),
+                self._usage(IMAGES, 0, restored.bytes - old.bytes),
+            ]
+            if kept:
+                actions.append(self._retired_put(old, HISTORY, keep_until))
+            return actions
+
+        previous = self._transact(key, build)
+        return chosen["record"], previous
+
+    def trash(self, limit: int = 48, after=None):
+        limit = max(1, int(limit))
+        query = {
+            "TableName": self.table,
+            "IndexName": "trash",
+            "KeyConditionExpression": "tfeed = :t",
+            "ExpressionAttributeValues": {":t": _s(TRASH)},
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = self._start(after, "trash", "tfeed", TRASH, "rorder")
+        items = self._call("list", "query", **query).get("Items", [])
+        more = len(items) > limit
+        items = items[:limit]
+        position = self._position(items[-1], "trash", "tfeed", "rorder") if more else None
+        return [self._retired(item) for item in items], position
+
+    def restore_trashed(self, key: str, version: str, *, target: str, replace_until: float | None = None):
+        chosen = {}
+
+        def build(old, ver):
+            found = self._get_retired(version)
+            if found is None or found[1] != TRASH or found[0].record.key != key:
+                raise NotFound(f"The trash holds no image {key!r} of version {version!r}.")
+            if old is not None and replace_until is None:
+                raise Conflict(f"There is already an image with the key {target!r}.")
+            restored = chosen["record"] = self._clean(self._moved(found[0].record, target))
+            # One update per item in a transaction: the trash's net change.
+            trash_delta = (0, old.bytes - restored.bytes) if old else (-1, -restored.bytes)
+            actions = [
+                self._image_put(restored, ver),
+                self._retired_delete(version, TRASH),
+                *self._label_actions(old, restored),
+                self._usage(TRASH, *trash_delta),
+                self._usage(IMAGES, 0 if old else 1, restored.bytes - (old.bytes if old else 0)),
+            ]
+            if old is not None:
+                actions.append(self._retired_put(old, TRASH, replace_until))
+            return actions
+
+        previous = self._transact(target, build)
+        return chosen["record"], previous
+
+    def purge(self, now: float, *, trash: bool = False, limit: int = 500) -> list[ImageRecord]:
+        dropped: list[ImageRecord] = []
+        if trash:
+            heads, _ = self.trash(limit=limit)
+            for head in heads:
+                for retired in self._lineage(head.record.lineage):
+                    if self._drop(retired.record, HISTORY):
+                        dropped.append(retired.record)
+                if self._drop(head.record, TRASH):
+                    dropped.append(head.record)
+            return dropped
+        for shard in range(EXPIRY_SHARDS):
+            items = self._call(
+                "purge",
+                "query",
+                TableName=self.table,
+                IndexName="expiring",
+                KeyConditionExpression="xfeed = :x AND xorder <= :now",
+                ExpressionAttributeValues={":x": _s(f"expiring#{shard}"), ":now": _s(_order(now, "~"))},
+                Limit=max(1, limit - len(dropped)),
+            ).get("Items", [])
+            for item in items:
+                retired = self._retired(item)
+                expired = ("expires_at <= :now", {":now": {"N": repr(now)}})
+                if self._drop(retired.record, item["state"]["S"], expired):
+                    dropped.append(retired.record)
+            if len(dropped) >= limit:
+                break
+        return dropped
+
+    def usage(self) -> dict[str, int]:
+        keys = [{"pk": _s(f"count#{name}")} for name in (IMAGES, HISTORY, TRASH)]
+        response = self._call("read", "batch_get_item", RequestItems={self.table: {"Keys": keys}})
+        found = {item["pk"]["S"]: item for item in response.get("Responses", {}).get(self.table, [])}
+
+        def number(name: str, field: str) -> int:
+            return max(int(found.get(f"count#{name}", {}).get(field, {}).get("N", "0")), 0)
+
+        return {
+            "images": number(IMAGES, "n"),
+            "current_bytes": number(IMAGES, "b"),
+            "history": number(HISTORY, "n"),
+            "history_bytes": number(HISTORY, "b"),
+            "trashed": number(TRASH, "n"),
+            "trash_bytes": number(TRASH, "b"),
+        }
 
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         def build(old, ver):
@@ -203,24 +454,21 @@ class DynamoMetadataStore:
         return [(item["key"]["S"], int(item["n"]["N"])) for item in items]
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
-        values = {":f": _s(IMAGES)}
-        condition = "feed = :f"
-        if prefix:
-            condition += " AND begins_with(#k, :p)"
-            values[":p"] = _s(prefix)
-        response = self._call(
-            "read",
-            "query",
-            TableName=self.table,
-            IndexName="by_key",
-            KeyConditionExpression=condition,
-            ExpressionAttributeNames={"#k": "key"},
-            ExpressionAttributeValues=values,
-            Limit=max(1, int(limit)),
-        )
+        query = {
+            "TableName": self.table,
+            "IndexName": "by_key",
+            "KeyConditionExpression": "feed = :f",
+            "ExpressionAttributeValues": {":f": _s(IMAGES)},
+            "Limit": max(1, int(limit)),
+        }
+        if prefix:  # DynamoDB refuses attribute names the expression does not use
+            query["KeyConditionExpression"] += " AND begins_with(#k, :p)"
+            query["ExpressionAttributeNames"] = {"#k": "key"}
+            query["ExpressionAttributeValues"][":p"] = _s(prefix)
+        response = self._call("read", "query", **query)
         return [item["key"]["S"] for item in response.get("Items", [])]
 
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, cursor: str | None = None):
+    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
         limit = max(1, int(limit))
         label = (label or "").lower()
         if label:
@@ -239,7 +487,7 @@ class DynamoMetadataStore:
             query["FilterExpression"] = "begins_with(#k, :p)"
             query["ExpressionAttributeNames"]["#k"] = "key"
             query["ExpressionAttributeValues"][":p"] = _s(prefix)
-        start = self._decode_cursor(cursor, index, hash_name, hash_value) if cursor else None
+        start = self._start(after, index, hash_name, hash_value, "order") if after is not None else None
 
         # Fetch one more than a page: its presence says whether a next page exists.
         found: list[dict] = []
@@ -260,8 +508,8 @@ class DynamoMetadataStore:
         )
         if label:  # a label item may trail its image for a moment (GSIs are eventually consistent)
             records = [r for r in records if label in r.labels]
-        next_cursor = self._encode_cursor(found[-1], index, hash_name) if more and found else None
-        return records, next_cursor
+        next_position = self._position(found[-1], index, hash_name, "order") if more and found else None
+        return records, next_position
 
     # Helpers ------------------------------------------------------------------------------------------
 
@@ -294,62 +542,95 @@ class DynamoMetadataStore:
                 return items
 
     @staticmethod
-    def _encode_cursor(item: dict, index: str, hash_name: str) -> str:
-        position = {"i": index, "pk": item["pk"]["S"], "h": item[hash_name]["S"], "o": item["order"]["S"]}
-        return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    def _position(item: dict, index: str, hash_name: str, range_name: str) -> dict:
+        """Where the next page starts: the last item's index key (the service signs it)."""
+        return {"i": index, "pk": item["pk"]["S"], "h": item[hash_name]["S"], "o": item[range_name]["S"]}
 
     @staticmethod
-    def _decode_cursor(cursor: str, index: str, hash_name: str, hash_value: str) -> dict:
-        """The cursor is the query's LastEvaluatedKey; it must belong to this same query."""
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            position = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            fields = (position["i"], position["pk"], position["h"], position["o"])
-            valid = all(isinstance(f, str) and 0 < len(f) <= 1024 for f in fields)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidParameter("The cursor is not valid; start again from the first page.") from exc
-        if not valid or position["i"] != index or position["h"] != hash_value:
+    def _start(position, index: str, hash_name: str, hash_value: str, range_name: str) -> dict:
+        """The query's ExclusiveStartKey from a position; it must belong to this same query."""
+        fields = ("i", "pk", "h", "o")
+        if not isinstance(position, dict) or not all(isinstance(position.get(f), str) for f in fields):
+            raise InvalidParameter("The cursor is not valid; start again from the first page.")
+        if not all(0 < len(position[f]) <= 1024 for f in fields):
+            raise InvalidParameter("The cursor is not valid; start again from the first page.")
+        if position["i"] != index or position["h"] != hash_value:
             raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
-        return {"pk": _s(position["pk"]), hash_name: _s(position["h"]), "order": _s(position["o"])}
+        return {"pk": _s(position["pk"]), hash_name: _s(position["h"]), range_name: _s(position["o"])}
 
     # Provisioning (used by `flask gallery init`) --------------------------------------------------------
 
     def create_table(self, wait: bool = True) -> list[str]:
-        """Create the table and its indexes if missing; return what was done."""
+        """Create the table and its indexes if missing, add indexes a newer version needs; say what was done."""
         try:
-            self.client.describe_table(TableName=self.table)
-            return [f"DynamoDB table {self.table} already exists"]
+            table = self.client.describe_table(TableName=self.table)["Table"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise self._unavailable("describe", exc) from exc
+            table = None
         except BotoCoreError as exc:
             raise self._unavailable("describe", exc) from exc
+        attributes = [{"AttributeName": name, "AttributeType": "S"} for name in _ATTRIBUTES]
+        if table is None:
+            self._call(
+                "create table",
+                "create_table",
+                TableName=self.table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=attributes,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                GlobalSecondaryIndexes=[_gsi(*spec) for spec in _INDEXES],
+            )
+            if wait:
+                self.client.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1})
+            names = ", ".join(spec[0] for spec in _INDEXES)
+            return [f"created DynamoDB table {self.table} (on-demand, indexes {names})"]
+        done = [f"DynamoDB table {self.table} already exists"]
+        present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+        for spec in _INDEXES:  # DynamoDB adds one index per update
+            if spec[0] in present:
+                continue
+            self._call(
+                "add index",
+                "update_table",
+                TableName=self.table,
+                AttributeDefinitions=attributes,
+                GlobalSecondaryIndexUpdates=[{"Create": _gsi(*spec)}],
+            )
+            if wait:
+                self._wait_for_indexes()
+            done.append(f"added index {spec[0]} to {self.table}")
+        return done
 
-        def gsi(name, hash_name, range_name, projection):
-            return {
-                "IndexName": name,
-                "KeySchema": [
-                    {"AttributeName": hash_name, "KeyType": "HASH"},
-                    {"AttributeName": range_name, "KeyType": "RANGE"},
-                ],
-                "Projection": projection,
-            }
+    def _wait_for_indexes(self, seconds: float = 600) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            table = self._call("describe", "describe_table", TableName=self.table)["Table"]
+            indexes = table.get("GlobalSecondaryIndexes", [])
+            if table.get("TableStatus") == "ACTIVE" and all(i.get("IndexStatus") == "ACTIVE" for i in indexes):
+                return
+            time.sleep(2)
+        raise BackendUnavailable(f"DynamoDB table {self.table} is still building its indexes; run init again later.")
 
-        self._call(
-            "create table",
-            "create_table",
-            TableName=self.table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "feed", "order", "label", "key")
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                gsi("newest", "feed", "order", {"ProjectionType": "ALL"}),
-                gsi("by_label", "label", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}),
-                gsi("by_key", "feed", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]}),
-            ],
-        )
-        if wait:
-            self.client.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1})
-        return [f"created DynamoDB table {self.table} (on-demand, indexes newest, by_label, by_key)"]
+
+_ATTRIBUTES = ("pk", "feed", "order", "label", "key", "hist", "rorder", "tfeed", "xfeed", "xorder")
+_KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
+_INDEXES = (  # name, hash, range, projection
+    ("newest", "feed", "order", {"ProjectionType": "ALL"}),
+    ("by_label", "label", "order", _KEYS_ONLY),
+    ("by_key", "feed", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]}),
+    ("by_lineage", "hist", "rorder", {"ProjectionType": "ALL"}),
+    ("trash", "tfeed", "rorder", {"ProjectionType": "ALL"}),
+    ("expiring", "xfeed", "xorder", {"ProjectionType": "ALL"}),
+)
+
+
+def _gsi(name: str, hash_name: str, range_name: str, projection: dict) -> dict:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_name, "KeyType": "HASH"},
+            {"AttributeName": range_name, "KeyType": "RANGE"},
+        ],
+        "Projection": projection,
+    }

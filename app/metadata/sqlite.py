@@ -1,15 +1,23 @@
-"""Metadata in SQLite (WAL mode), one connection per thread."""
+"""Metadata in SQLite (WAL mode), one connection per thread.
+
+``images`` holds the current record of every key (and ``labels`` its label index); ``retired``
+holds replaced versions (``state = 'history'``) and deleted images (``state = 'trash'``) until
+their expiry. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers
+serialise and a key always has exactly one current version.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
 import threading
+import time
+import uuid
+from contextlib import contextmanager
 
-from ..errors import InvalidParameter
-from .base import ImageRecord
+from ..errors import InvalidParameter, NotFound
+from .base import Conflict, ImageRecord, Retired
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -24,20 +32,30 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (label, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_by_key ON labels (key);
+CREATE TABLE IF NOT EXISTS retired (
+    version TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    lineage TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('history', 'trash')),
+    retired_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retired_lineage ON retired (lineage, state, retired_at DESC);
+CREATE INDEX IF NOT EXISTS retired_trash ON retired (state, retired_at DESC, version DESC);
+CREATE INDEX IF NOT EXISTS retired_expiry ON retired (expires_at);
 """
 
 
-def encode_cursor(updated_at: float, key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([updated_at, key]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        updated_at, key = json.loads(base64.urlsafe_b64decode(padded))
-        return float(updated_at), str(key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidParameter("The cursor is not valid; start again from the first page.") from exc
+def _position(after, names: tuple[str, ...]) -> tuple:
+    """A listing position as the store wrote it: a list of (number, str...) values."""
+    if not isinstance(after, list) or len(after) != len(names):
+        raise InvalidParameter("The cursor is not valid; start again from the first page.")
+    number, *rest = after
+    if not isinstance(number, int | float) or isinstance(number, bool) or not all(isinstance(x, str) for x in rest):
+        raise InvalidParameter("The cursor is not valid; start again from the first page.")
+    return (float(number), *rest)
 
 
 class SqliteMetadataStore:
@@ -58,41 +76,203 @@ class SqliteMetadataStore:
             self._local.db = db
         return db
 
-    @staticmethod
-    def _row(record_json: str) -> ImageRecord:
-        return ImageRecord.from_dict(json.loads(record_json))
-
-    def put(self, record: ImageRecord) -> ImageRecord | None:
+    @contextmanager
+    def _write(self):
+        """One serialised read-modify-write transaction."""
         db = self._connect()
-        db.execute("BEGIN IMMEDIATE")  # read-and-replace as one step, so concurrent writers serialise
+        db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT record FROM images WHERE key = ?", (record.key,)).fetchone()
-            previous = self._row(row[0]) if row else None
-            db.execute(
-                "INSERT OR REPLACE INTO images (key, updated_at, record) VALUES (?, ?, ?)",
-                (record.key, record.updated_at, json.dumps(record.to_dict())),
-            )
-            db.execute("DELETE FROM labels WHERE key = ?", (record.key,))
-            db.executemany(
-                "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)",
-                [(label, record.key) for label in record.labels],
-            )
+            yield db
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _row(record_json: str) -> ImageRecord:
+        return ImageRecord.from_dict(json.loads(record_json))
+
+    def _current(self, db, key: str) -> ImageRecord | None:
+        row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
+        return self._row(row[0]) if row else None
+
+    @staticmethod
+    def _set_current(db, record: ImageRecord) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO images (key, updated_at, record) VALUES (?, ?, ?)",
+            (record.key, record.updated_at, json.dumps(record.to_dict())),
+        )
+        db.execute("DELETE FROM labels WHERE key = ?", (record.key,))
+        db.executemany(
+            "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)", [(label, record.key) for label in record.labels]
+        )
+
+    @staticmethod
+    def _retire(db, record: ImageRecord, state: str, expires_at: float) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO retired (version, key, lineage, state, retired_at, expires_at, bytes, record)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.version,
+                record.key,
+                record.lineage,
+                state,
+                time.time(),
+                expires_at,
+                record.bytes,
+                json.dumps(record.to_dict()),
+            ),
+        )
+
+    # -- current images ---------------------------------------------------------------------
+    def put(self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None):
+        with self._write() as db:
+            previous = self._current(db, record.key)
+            if previous is not None:
+                if if_absent:
+                    raise Conflict(f"There is already an image with the key {record.key!r}.")
+                record.created_at = previous.created_at
+                record.lineage = previous.lineage or record.lineage or uuid.uuid4().hex
+                previous.lineage = record.lineage
+            record.lineage = record.lineage or uuid.uuid4().hex
+            self._set_current(db, record)
+            if previous is not None and keep_until is not None:
+                self._retire(db, previous, "history", keep_until)
         return previous
 
     def get(self, key: str) -> ImageRecord | None:
-        row = self._connect().execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
-        return self._row(row[0]) if row else None
+        return self._current(self._connect(), key)
 
-    def delete(self, key: str) -> ImageRecord | None:
+    def delete(self, key: str, *, trash_until: float | None = None):
+        with self._write() as db:
+            current = self._current(db, key)
+            if current is None:
+                return None, []
+            db.execute("DELETE FROM images WHERE key = ?", (key,))
+            if trash_until is not None:
+                self._retire(db, current, "trash", trash_until)
+                return current, []
+            rows = []
+            if current.lineage:
+                rows = db.execute(
+                    "DELETE FROM retired WHERE lineage = ? AND state = 'history' RETURNING record", (current.lineage,)
+                ).fetchall()
+        return current, [current, *(self._row(r[0]) for r in rows)]
+
+    # -- history ----------------------------------------------------------------------------
+    def versions(self, key: str) -> list[Retired]:
         db = self._connect()
-        row = db.execute("DELETE FROM images WHERE key = ? RETURNING record", (key,)).fetchone()
-        return self._row(row[0]) if row else None
+        current = self._current(db, key)
+        if current is None or not current.lineage:
+            return []
+        rows = db.execute(
+            "SELECT record, retired_at, expires_at FROM retired WHERE lineage = ? AND state = 'history'"
+            " ORDER BY retired_at DESC, version DESC",
+            (current.lineage,),
+        )
+        return [Retired(self._row(r[0]), r[1], r[2]) for r in rows]
 
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, cursor: str | None = None):
+    def get_version(self, key: str, version: str) -> ImageRecord | None:
+        db = self._connect()
+        current = self._current(db, key)
+        if current is not None and current.version == version:
+            return current
+        row = db.execute("SELECT record, lineage, key FROM retired WHERE version = ?", (version,)).fetchone()
+        if row is None:
+            return None
+        # It must belong to this key: its history (by lineage) or a deleted image of that name.
+        if row[2] == key or (current is not None and current.lineage and row[1] == current.lineage):
+            return self._row(row[0])
+        return None
+
+    def restore_version(self, key: str, version: str, *, keep_until: float | None = None):
+        with self._write() as db:
+            current = self._current(db, key)
+            row = None
+            if current is not None and current.lineage:
+                row = db.execute(
+                    "SELECT record FROM retired WHERE version = ? AND lineage = ? AND state = 'history'",
+                    (version, current.lineage),
+                ).fetchone()
+            if row is None:
+                raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
+            restored = self._moved(self._row(row[0]), key)
+            db.execute("DELETE FROM retired WHERE version = ?", (version,))
+            self._set_current(db, restored)
+            if keep_until is not None:
+                self._retire(db, current, "history", keep_until)
+        return restored, current
+
+    @staticmethod
+    def _moved(record: ImageRecord, key: str) -> ImageRecord:
+        """``record`` made current under ``key``; its blobs stay where they were written."""
+        if record.key != key:
+            record.blob_key = record.blob_key or record.key
+            record.key = key
+        return record
+
+    # -- trash ------------------------------------------------------------------------------
+    def trash(self, limit: int = 48, after=None):
+        sql = "SELECT record, retired_at, expires_at FROM retired WHERE state = 'trash'"
+        args: list = []
+        if after is not None:
+            retired_at, version = _position(after, ("retired_at", "version"))
+            sql += " AND (retired_at < ? OR (retired_at = ? AND version < ?))"
+            args += [retired_at, retired_at, version]
+        sql += " ORDER BY retired_at DESC, version DESC LIMIT ?"
+        rows = self._connect().execute(sql, (*args, limit + 1)).fetchall()
+        items = [Retired(self._row(r[0]), r[1], r[2]) for r in rows[:limit]]
+        more = len(rows) > limit
+        return items, ([items[-1].retired_at, items[-1].record.version] if more else None)
+
+    def restore_trashed(self, key: str, version: str, *, target: str, replace_until: float | None = None):
+        with self._write() as db:
+            row = db.execute(
+                "SELECT record FROM retired WHERE version = ? AND key = ? AND state = 'trash'", (version, key)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"The trash holds no image {key!r} of version {version!r}.")
+            existing = self._current(db, target)
+            if existing is not None:
+                if replace_until is None:
+                    raise Conflict(f"There is already an image with the key {target!r}.")
+                self._retire(db, existing, "trash", replace_until)
+            restored = self._moved(self._row(row[0]), target)
+            db.execute("DELETE FROM retired WHERE version = ?", (version,))
+            self._set_current(db, restored)
+        return restored, existing
+
+    def purge(self, now: float, *, trash: bool = False, limit: int = 500) -> list[ImageRecord]:
+        with self._write() as db:
+            if trash:  # every trashed image with the history of its lineage
+                rows = db.execute(
+                    "DELETE FROM retired WHERE version IN (SELECT version FROM retired WHERE state = 'trash'"
+                    " OR (state = 'history' AND lineage IN (SELECT lineage FROM retired WHERE state = 'trash'))"
+                    " LIMIT ?) RETURNING record",
+                    (limit,),
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    "DELETE FROM retired WHERE version IN (SELECT version FROM retired WHERE expires_at <= ? LIMIT ?)"
+                    " RETURNING record",
+                    (now, limit),
+                ).fetchall()
+        return [self._row(r[0]) for r in rows]
+
+    def usage(self) -> dict[str, int]:
+        db = self._connect()
+        images, current = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(json_extract(record, '$.bytes')), 0) FROM images"
+        ).fetchone()
+        usage = {"images": images, "current_bytes": current, "history": 0, "history_bytes": 0}
+        usage |= {"trashed": 0, "trash_bytes": 0}
+        for state, count, size in db.execute("SELECT state, COUNT(*), SUM(bytes) FROM retired GROUP BY state"):
+            name = "trashed" if state == "trash" else "history"
+            usage[name], usage[f"{state}_bytes"] = count, size
+        return usage
+
+    # -- listing ----------------------------------------------------------------------------
+    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
         where, args = [], []
         if prefix:
             # A range on the primary key instead of LIKE, whose '_' would be a wildcard.
@@ -101,8 +281,8 @@ class SqliteMetadataStore:
         if label:
             where.append("images.key IN (SELECT key FROM labels WHERE label = ?)")
             args.append(label.lower())
-        if cursor:
-            updated_at, key = decode_cursor(cursor)
+        if after is not None:
+            updated_at, key = _position(after, ("updated_at", "key"))
             where.append("(images.updated_at < ? OR (images.updated_at = ? AND images.key < ?))")
             args += [updated_at, updated_at, key]
         sql = "SELECT record FROM images"
@@ -111,8 +291,8 @@ class SqliteMetadataStore:
         sql += " ORDER BY updated_at DESC, key DESC LIMIT ?"
         rows = self._connect().execute(sql, (*args, limit + 1)).fetchall()
         items = [self._row(r[0]) for r in rows[:limit]]
-        next_cursor = encode_cursor(items[-1].updated_at, items[-1].key) if len(rows) > limit else None
-        return items, next_cursor
+        next_after = [items[-1].updated_at, items[-1].key] if len(rows) > limit else None
+        return items, next_after
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         rows = self._connect().execute(
@@ -122,20 +302,11 @@ class SqliteMetadataStore:
         return [r[0] for r in rows]
 
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
-            record = self._row(row[0]) if row is not None else None
+        with self._write() as db:
+            record = self._current(db, key)
             if record is not None and (version is None or record.version == version):
                 record.labels = sorted({label.lower() for label in labels})
-                db.execute("UPDATE images SET record = ? WHERE key = ?", (json.dumps(record.to_dict()), key))
-                db.execute("DELETE FROM labels WHERE key = ?", (key,))
-                db.executemany("INSERT INTO labels (label, key) VALUES (?, ?)", [(x, key) for x in record.labels])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                self._set_current(db, record)
 
     def all_labels(self) -> list[tuple[str, int]]:
         rows = self._connect().execute("SELECT label, COUNT(*) FROM labels GROUP BY label ORDER BY label")
