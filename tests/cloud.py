@@ -3,8 +3,8 @@ over HTTP, as ``moto_server`` runs it) and ``memcached`` nodes, each on a free l
 stopped by pid.
 
 Test modules load these fixtures with ``pytest_plugins = ["cloud"]``. Without a memcached
-binary the memcached tests skip with the reason; under ``CI=true`` they fail instead, since
-``.ci/run`` installs memcached.
+binary the memcached tests skip saying what to install; under ``CI=true`` they fail instead
+(``conftest.require_binary``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,23 +23,10 @@ import uuid
 import pytest
 
 
-def _find(name: str, *extra: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    return next((p for p in extra if os.access(p, os.X_OK)), None)
-
-
-MEMCACHED = _find("memcached", "/usr/bin/memcached", "/usr/sbin/memcached", "/usr/local/bin/memcached")
-NO_MEMCACHED = "the memcached binary is not installed (apt-get install memcached; .ci/run does this)"
-
-
 def need_memcached() -> str:
-    if MEMCACHED is None:
-        if os.environ.get("CI"):
-            pytest.fail(NO_MEMCACHED + " — CI must run the memcached tests")
-        pytest.skip(NO_MEMCACHED)
-    return MEMCACHED
+    from conftest import require_binary  # not at the top: this file also runs alone as the moto server
+
+    return require_binary("memcached", install="apt-get install memcached")
 
 
 def free_port() -> int:

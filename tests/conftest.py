@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -14,6 +15,40 @@ from PIL import Image
 from app import create_app
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+MISSING: set[str] = set()  # skip reasons given by require_binary
+
+
+def require_binary(*names: str, install: str) -> str:
+    """The path of the first of ``names`` on PATH. Without any, the calling test skips saying what
+    to install; under ``CI=true`` it fails instead, since ``.ci/run`` installs every such package
+    and a skip there would hide tests that never ran."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    reason = f"needs {names[0]}: {install} (.ci/run installs it)"
+    if under_ci():
+        pytest.fail(f"{reason}; CI=true does not skip", pytrace=False)
+    MISSING.add(reason)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Give require_binary's skips one location, so ``-ra`` folds them into one line per binary
+    instead of one per test."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2].removeprefix("Skipped: ")
+        if reason in MISSING:
+            report.longrepr = (__file__, require_binary.__code__.co_firstlineno, report.longrepr[2])
+    return report
 
 
 def make_app(tmp_path, **overrides):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from conftest import require_binary
+from playwright import sync_api
 from werkzeug.serving import make_server
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 DOG = (Path(__file__).parent / "data" / "dog.jpg").read_bytes()
@@ -30,9 +30,7 @@ def live(app, gallery):
 
 @pytest.fixture
 def page():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("Chromium is needed for the browser tests (.ci/run installs it).")
+    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page()
