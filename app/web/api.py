@@ -42,7 +42,9 @@ def uploaded_file():
 @bp.post("/api/images")
 def create_image():
     file = uploaded_file()
-    record, replaced = gallery().upload(request.form.get("key", ""), file.read())
+    record, replaced = gallery().upload(
+        request.form.get("key", ""), file.read(), on_conflict=request.form.get("on_conflict") or None
+    )
     body = record_json(record)
     body["replaced"] = replaced
     return jsonify(body), 200 if replaced else 201

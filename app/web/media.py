@@ -53,7 +53,7 @@ class MediaFastPath:
         if variant is None or environ.get("REQUEST_METHOD") != "GET":
             return self.next(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
-        if "download" in query:
+        if "download" in query or "version" in query:
             return self.next(environ, start_response)
         try:
             blob = self.gallery.read(variant, path[8:])
@@ -75,8 +75,13 @@ def _serve(variant: str, key: str) -> Response:
     failed = request.environ.pop(MEDIA_ERROR, None)
     if failed is not None and failed[:2] == (variant, key):
         raise failed[2]
-    blob = gallery().read(variant, key)
-    headers = media_headers(blob, request.args.get("v"))
+    version = request.args.get("version")
+    if version:  # a given version never changes: cache it like a versioned URL
+        blob = gallery().read_version(variant, key, version)
+        headers = media_headers(blob, blob.version)
+    else:
+        blob = gallery().read(variant, key)
+        headers = media_headers(blob, request.args.get("v"))
     if etag_matches(blob, request.headers.get("If-None-Match", "")):
         return Response(status=304, headers=headers)
     if request.args.get("download"):

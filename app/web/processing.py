@@ -183,6 +183,9 @@ def process_submit():
     return render_page(original=original, result=result, saved=record, replaced=replaced, **context)
 
 
+API_FIELDS = ("source_key", "ops", "format", "quality", "save_as", "on_conflict")
+
+
 def api_fields() -> dict:
     """``POST /api/process`` fields from a multipart/urlencoded form or a JSON body."""
     if request.is_json:
@@ -192,9 +195,9 @@ def api_fields() -> dict:
             body = None
         if not isinstance(body, dict):
             raise InvalidParameter("The JSON body must be an object with source_key, ops, format, quality, save_as.")
-        fields = {name: body.get(name) for name in ("source_key", "ops", "format", "quality", "save_as")}
+        fields = {name: body.get(name) for name in API_FIELDS}
     else:
-        fields = {name: request.form.get(name) for name in ("source_key", "ops", "format", "quality", "save_as")}
+        fields = {name: request.form.get(name) for name in API_FIELDS}
     fields = {name: None if value == "" else value for name, value in fields.items()}
     file = request.files.get("file")
     fields["data"] = file.read() if file is not None and (file.filename or file.content_length) else None
@@ -212,6 +215,7 @@ def api_process():
         fmt=fields["format"],
         quality=fields["quality"],
         save_as=fields["save_as"],
+        on_conflict=fields["on_conflict"],
     )
     elapsed = (time.perf_counter() - started) * 1000
     if record is not None:
