@@ -47,5 +47,26 @@ def _init(service, settings) -> list[str]:
     return lines
 
 
+@gallery_cli.command("purge")
+@click.option("--trash", is_flag=True, help="Also empty the whole trash, whatever its retention.")
+def purge_command(trash: bool):
+    """Remove for good the replaced versions and deleted images whose retention has passed."""
+    service = current_app.extensions["gallery"]
+    try:
+        freed = service.purge()
+        if trash:
+            emptied = service.empty_trash()
+            freed.versions, freed.bytes = freed.versions + emptied.versions, freed.bytes + emptied.bytes
+    except GalleryError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"purged {freed.versions} version(s), freed {freed.bytes / 1048576:.1f} MB")
+    usage = service.usage()
+    click.echo(
+        f"kept: {usage['images']} image(s) {usage['current_bytes'] / 1048576:.1f} MB, "
+        f"{usage['history']} earlier version(s) {usage['history_bytes'] / 1048576:.1f} MB, "
+        f"{usage['trashed']} in the trash {usage['trash_bytes'] / 1048576:.1f} MB"
+    )
+
+
 def init_app(app) -> None:
     app.cli.add_command(gallery_cli)

@@ -286,6 +286,29 @@ class Gallery:
     def usage(self) -> dict[str, int]:
         return self.metadata.usage()
 
+    # -- selections -------------------------------------------------------------------------
+    def trash_many(self, keys: list[str]) -> tuple[list[str], list[str]]:
+        """Delete each key (to the trash); returns (deleted, not found)."""
+        done, missing = [], []
+        for key in keys:
+            try:
+                done.append(self.delete(key).key)
+            except NotFound:
+                missing.append(key)
+        return done, missing
+
+    def export(self, keys: list[str]):
+        """``(record, original bytes)`` of each existing key, one at a time, read past the cache
+        (a download of hundreds of photos must not evict what people are looking at)."""
+        for key in keys:
+            record = self.metadata.get(validate_key(key))
+            if record is None:
+                continue
+            try:
+                yield record, self.blobs.get(blob_name(ORIGINAL, record))
+            except NotFound:  # replaced or deleted while the archive was being written
+                continue
+
     # -- reads ----------------------------------------------------------------------------
     def get_record(self, key: str) -> ImageRecord:
         record = self.metadata.get(validate_key(key))

@@ -241,7 +241,8 @@ def test_gallery_thumbnails_are_lazy_sized_and_link_to_browse(client, gallery):
     assert parsed.find("a", href="/browse?key=b/c")
     forms = parsed.find("form", action="/delete/b/c")
     assert forms and forms[0]["method"] == "post"
-    assert len(parsed.find("input", name="csrf_token")) == 2
+    assert len(parsed.find("input", name="csrf_token")) == 3  # two tiles' trash forms and the selection form
+    assert [box["value"] for box in parsed.find("input", name="keys")] == ["b/c", "a"]
 
 
 def test_gallery_pages_by_cursor(tmp_path):
@@ -349,7 +350,7 @@ def test_delete_through_the_confirmation_page(client, gallery):
     assert gallery.metadata.count() == 0
     assert len(snapshot(gallery)["files"]) == 2 and gallery.cache.stats()["items"] == 0  # kept in the trash
     assert [item.record.key for item in gallery.trash()[0]] == ["old/photo.png"]
-    assert "Deleted old/photo.png" in page(client.get(response.headers["Location"])).plain
+    assert "Moved old/photo.png to the trash" in page(client.get(response.headers["Location"])).plain
     assert client.get("/delete/old/photo.png").status_code == 404
 
 

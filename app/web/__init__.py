@@ -42,9 +42,9 @@ def error_response(status: int, code: str, message: str):
 
 
 def register(app: Flask) -> None:
-    from . import api, auth, direct_upload, history, media, pages, processing, recognition
+    from . import api, auth, direct_upload, history, media, pages, processing, recognition, selection
 
-    for module in (pages, media, history, api, processing, recognition, direct_upload):
+    for module in (pages, media, history, selection, api, processing, recognition, direct_upload):
         app.register_blueprint(module.bp)
     if auth.reads_public(app.config["GALLERY"]):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])

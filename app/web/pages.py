@@ -9,6 +9,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
 from . import gallery
+from .selection import MAX_SELECTION
 
 bp = Blueprint("pages", __name__)
 
@@ -26,7 +27,14 @@ def gallery_page():
     items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor)
     labels = getattr(gallery().metadata, "all_labels", lambda: [])()
     return render_template(
-        "gallery.html", items=items, next_cursor=next_cursor, prefix=prefix, label=label, cursor=cursor, labels=labels
+        "gallery.html",
+        items=items,
+        next_cursor=next_cursor,
+        prefix=prefix,
+        label=label,
+        cursor=cursor,
+        labels=labels,
+        max_selection=MAX_SELECTION,
     )
 
 
@@ -83,18 +91,25 @@ def browse():
     if not key:
         recent, _ = gallery().list(limit=12)
         return render_template("browse.html", key="", record=None, recent=recent)
+    version = request.args.get("version", "").strip()
     try:
-        record = gallery().get_record(key)
+        current, history = gallery().versions(key)
     except (NotFound, InvalidKey) as exc:
+        if version:  # a deleted image's version (from the trash, or a "Made from" link)
+            record = gallery().get_version(key, version)
+            return render_template("browse.html", key=key, record=record, current=None, history=[])
         g.error_context = {"missing_key": key, "suggestions": similar_keys(key)}
         raise NotFound(f"There is no image with the key {key!r}.") from exc
-    return render_template("browse.html", key=key, record=record)
+    record = gallery().get_version(key, version) if version and version != current.version else current
+    return render_template(
+        "browse.html", key=key, record=record, current=current, history=history, restored=request.args.get("restored")
+    )
 
 
 # -- delete ------------------------------------------------------------------------------
 @bp.get("/delete/<path:key>")
 def delete_confirm(key: str):
-    return render_template("delete.html", record=gallery().get_record(key))
+    return render_template("delete.html", record=gallery().get_record(key), retention_days=gallery().retention_days)
 
 
 @bp.post("/delete/<path:key>")
@@ -106,7 +121,9 @@ def delete_submit(key: str):
 # -- cache status ------------------------------------------------------------------------
 @bp.get("/cache")
 def cache_page():
-    return render_template("cache.html", stats=gallery().cache.stats())
+    return render_template(
+        "cache.html", stats=gallery().cache.stats(), usage=gallery().usage(), retention_days=gallery().retention_days
+    )
 
 
 @bp.post("/cache")
