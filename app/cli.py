@@ -7,11 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .errors import GalleryError
+from .gallery import STAGING_PREFIX
 
 gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backends.")
-
-# Direct browser uploads land here first; the bucket expires what is never committed.
-STAGING_PREFIX = "uploads/"
 
 
 @gallery_cli.command("init")

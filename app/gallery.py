@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 ORIGINAL = "originals"
 THUMB = "thumbs"
 ON_CONFLICT = ("replace", "rename", "fail")
+STAGING_PREFIX = "uploads/"  # uploads waiting for a decision; the bucket or a sweep expires them
+STAGING_DAYS = 1
 DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
 
@@ -130,12 +132,7 @@ class Gallery:
         key = validate_key(key)
         on_conflict = check_on_conflict(on_conflict)
         images.check_size(data, self.max_upload_bytes)
-        analysed = images.analyse(
-            data,
-            max_pixels=self.settings["GALLERY_MAX_PIXELS"],
-            thumb_size=self.settings["GALLERY_THUMB_SIZE"],
-            max_frames=self.settings["GALLERY_MAX_FRAMES"],
-        )
+        analysed = self.validate(data)
         requested = key
         if on_conflict == "rename":
             key = self.free_key(key)
@@ -171,6 +168,15 @@ class Gallery:
             self._remove_blobs(previous)
         self.maybe_purge()
         return record, previous is not None
+
+    def validate(self, data: bytes) -> images.AnalysedImage:
+        """Decode and check an upload completely (and make its thumbnail on the way)."""
+        return images.analyse(
+            data,
+            max_pixels=self.settings["GALLERY_MAX_PIXELS"],
+            thumb_size=self.settings["GALLERY_THUMB_SIZE"],
+            max_frames=self.settings["GALLERY_MAX_FRAMES"],
+        )
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
         """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name
@@ -278,6 +284,7 @@ class Gallery:
         try:
             self._last_purge = now
             self.purge()
+            self.blobs.expire_staging(STAGING_DAYS * DAY)
         except GalleryError as exc:  # a later write tries again; the upload itself succeeded
             log.warning("Purging expired versions failed: %s", exc.message)
         finally:
@@ -285,6 +292,26 @@ class Gallery:
 
     def usage(self) -> dict[str, int]:
         return self.metadata.usage()
+
+    # -- uploads waiting for a decision ----------------------------------------------------
+    def stage(self, data: bytes) -> str:
+        """Hold an upload's bytes (e.g. while its owner decides whether to replace an image)."""
+        images.check_size(data, self.max_upload_bytes)
+        self.validate(data)  # a bad file is refused now, not after its owner has answered
+        name = STAGING_PREFIX + "held-" + uuid.uuid4().hex
+        self.blobs.put(name, data, "application/octet-stream")
+        return name
+
+    def unstage(self, name: str, key: str | None, on_conflict: str = "replace") -> tuple[ImageRecord, bool] | None:
+        """Store a held upload under ``key`` (or drop it when ``key`` is None); the held copy goes either way."""
+        if not name.startswith(STAGING_PREFIX + "held-"):
+            raise InvalidParameter("That upload is not waiting for an answer.")
+        try:
+            return None if key is None else self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+        except NotFound:
+            raise NotFound("That upload expired; choose the file again.") from None
+        finally:
+            self.blobs.delete(name)
 
     # -- selections -------------------------------------------------------------------------
     def trash_many(self, keys: list[str]) -> tuple[list[str], list[str]]:
@@ -315,6 +342,9 @@ class Gallery:
         if record is None:
             raise NotFound(f"There is no image with the key {key!r}.")
         return record
+
+    def get_record_or_none(self, key: str) -> ImageRecord | None:
+        return self.metadata.get(validate_key(key))
 
     def get_original(self, key: str) -> CachedBlob:
         return self.read(ORIGINAL, key)

@@ -1,5 +1,10 @@
 // Upload page: drag and drop, and one request per file with its own progress bar.
 // Without JavaScript the form posts to /upload and the server renders the result.
+// Every URL comes from the page (data-* attributes), so the app works under a path prefix.
+//
+// Nothing is replaced without an answer: a file whose key exists asks Replace / Keep both / Skip
+// (unless the form's choice or an "apply to all" answer says), and is sent with on_conflict=fail
+// otherwise, so a key taken meanwhile asks too instead of being overwritten.
 //
 // Two ways to send a file:
 // - through the app: POST /api/images (the default);
@@ -13,7 +18,7 @@ const form = document.getElementById("upload-form");
 const input = document.getElementById("file");
 const zone = document.getElementById("dropzone");
 const list = document.getElementById("upload-progress");
-const ALLOWED = /^[A-Za-z0-9._\-/]+$/;
+const urls = form.dataset;
 
 function keyFromName(name) {
   const base = name.split(/[\\/]/).pop().replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
@@ -59,18 +64,22 @@ async function postJson(url, body) {
   return payload;
 }
 
-async function sendThroughApp(file, key, onProgress) {
+class Conflict extends Error {}
+
+async function sendThroughApp(file, key, onConflict, onProgress) {
   const body = new FormData();
   body.append("file", file);
   body.append("key", key);
-  const response = await postWithProgress("/api/images", body, { "X-CSRFToken": csrfToken() }, onProgress);
+  body.append("on_conflict", onConflict);
+  const response = await postWithProgress(urls.imagesUrl, body, { "X-CSRFToken": csrfToken() }, onProgress);
   const payload = parseJson(response.responseText);
+  if (response.status === 409) throw new Conflict(errorMessage(payload, response.status));
   if (response.status !== 200 && response.status !== 201) throw new Error(errorMessage(payload, response.status));
   return payload;
 }
 
-async function sendToS3(file, key, onProgress, onStage) {
-  const grant = await postJson("/api/uploads", { key, content_type: file.type, bytes: file.size });
+async function sendToS3(file, key, onConflict, onProgress, onStage) {
+  const grant = await postJson(urls.uploadsUrl, { key, content_type: file.type, bytes: file.size });
   const body = new FormData();
   for (const [name, value] of Object.entries(grant.fields)) body.append(name, value);
   body.append("file", file); // S3 requires the file to be the last field
@@ -80,12 +89,59 @@ async function sendToS3(file, key, onProgress, onStage) {
     throw new Error(`Storage refused the file: ${message ? message[1] : `HTTP ${response.status}`}.`);
   }
   onStage("Checking the image…");
-  return postJson(grant.commit_url, { key });
+  try {
+    return await postJson(grant.commit_url, { key, on_conflict: onConflict });
+  } catch (error) {
+    if (/already an image/.test(error.message)) throw new Conflict(error.message);
+    throw error;
+  }
+}
+
+async function keyExists(key) {
+  const response = await fetch(urls.imageUrl.replace("__KEY__", key), { headers: { Accept: "application/json" } });
+  return response.ok;
+}
+
+// One question at a time, so an "apply to all" answer settles the ones still waiting.
+let answerForAll = null;
+let asking = Promise.resolve();
+
+function ask(row, key) {
+  const turn = asking.then(
+    () =>
+      new Promise((resolve) => {
+        if (answerForAll) return resolve(answerForAll);
+        const prompt = Object.assign(document.createElement("div"), { className: "conflict-prompt", role: "group" });
+        prompt.setAttribute("aria-label", `${key} already exists`);
+        const text = Object.assign(document.createElement("span"), { textContent: `${key} already exists.` });
+        const all = Object.assign(document.createElement("input"), { type: "checkbox" });
+        const allLabel = Object.assign(document.createElement("label"), { className: "hint" });
+        allLabel.append(all, " apply to all");
+        const choices = [
+          ["replace", "Replace"],
+          ["rename", "Keep both"],
+          ["skip", "Skip"],
+        ].map(([value, label]) => {
+          const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+          button.addEventListener("click", () => {
+            if (all.checked) answerForAll = value;
+            prompt.remove();
+            resolve(value);
+          });
+          return button;
+        });
+        prompt.append(text, ...choices, allLabel);
+        row.append(prompt);
+        choices[1].focus();
+      }),
+  );
+  asking = turn;
+  return turn;
 }
 
 const send = form.dataset.direct === "s3" ? sendToS3 : sendThroughApp;
 
-async function uploadOne(file, key) {
+async function uploadOne(file, key, choice) {
   const row = document.createElement("li");
   const name = Object.assign(document.createElement("span"), { textContent: `${file.name} → ${key}` });
   const bar = Object.assign(document.createElement("progress"), { max: 100, value: 0 });
@@ -97,44 +153,85 @@ async function uploadOne(file, key) {
     bar.value = Math.round(ratio * 100);
     status.textContent = `Uploading… ${bar.value}%`;
   };
+  const skip = () => {
+    bar.value = 0;
+    status.className = "status";
+    status.textContent = "Skipped: a photo with this key exists; nothing changed.";
+    return "skipped";
+  };
   try {
-    const record = await send(file, key, onProgress, (text) => (status.textContent = text));
+    let onConflict = choice === "ask" ? "fail" : choice;
+    if (choice === "ask" && (await keyExists(key))) onConflict = await ask(row, key);
+    if (onConflict === "skip") return skip();
+    let record;
+    try {
+      record = await send(file, key, onConflict, onProgress, (t) => (status.textContent = t));
+    } catch (error) {
+      if (!(error instanceof Conflict)) throw error;
+      onConflict = await ask(row, key); // taken while we were sending
+      if (onConflict === "skip") return skip();
+      record = await send(file, key, onConflict, onProgress, (t) => (status.textContent = t));
+    }
     bar.value = 100;
     status.className = "status ok";
-    status.textContent = record.replaced ? "Stored (replaced the previous image). " : "Stored. ";
+    const stored = record.key !== key ? `Stored as ${record.key} (kept both). ` : "Stored. ";
+    status.textContent = record.replaced ? "Stored; the old photo is in its version history. " : stored;
     const link = Object.assign(document.createElement("a"), {
-      href: `/browse?key=${encodeURIComponent(key)}`,
+      href: `${urls.browseUrl}?key=${encodeURIComponent(record.key)}`,
       textContent: "Browse it",
     });
     status.append(link);
-    return true;
+    return record.replaced ? "replaced" : "stored";
   } catch (error) {
     status.className = "status error";
     status.textContent = error.message;
-    return false;
+    row.classList.add("failed");
+    return "failed";
   }
 }
 
+function targets(files, key, prefix) {
+  if (files.length === 1 && key) return [key];
+  let folder = key || prefix;
+  if (folder && !folder.endsWith("/")) folder += "/";
+  return Array.from(files, (file) => folder + keyFromName(file.name));
+}
+
 async function uploadAll(files) {
-  const key = document.getElementById("key").value.trim();
-  const prefix = document.getElementById("prefix").value.trim();
-  if ((key && !ALLOWED.test(key)) || (prefix && !ALLOWED.test(prefix))) {
+  const keyInput = document.getElementById("key");
+  const prefixInput = document.getElementById("prefix");
+  // Dropped files skip the browser's own check of the fields' pattern (the key grammar).
+  if (!keyInput.checkValidity() || !prefixInput.checkValidity()) {
     form.reportValidity();
     return;
   }
+  const keys = targets(files, keyInput.value.trim(), prefixInput.value.trim());
+  const choice = (form.querySelector('input[name="on_conflict"]:checked') || { value: "ask" }).value;
+  answerForAll = null;
   list.replaceChildren();
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
   // Two at a time: fast on a LAN, gentle on the server.
-  const queue = Array.from(files);
+  const queue = Array.from(files, (file, i) => [file, keys[i]]);
+  const outcomes = [];
   const worker = async () => {
     while (queue.length) {
-      const file = queue.shift();
-      await uploadOne(file, files.length === 1 && key ? key : prefix + keyFromName(file.name));
+      const [file, key] = queue.shift();
+      outcomes.push(await uploadOne(file, key, choice));
     }
   };
   await Promise.all([worker(), worker()]);
   button.disabled = false;
+  const count = (what) => outcomes.filter((o) => o === what).length;
+  const summary = document.getElementById("upload-summary");
+  if (summary) {
+    summary.textContent =
+      `${count("stored") + count("replaced")} stored` +
+      (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
+      (count("skipped") ? `, ${count("skipped")} skipped` : "") +
+      (count("failed") ? `, ${count("failed")} failed` : "") +
+      ".";
+  }
 }
 
 form.addEventListener("submit", (event) => {

@@ -74,8 +74,9 @@ def form_post(client, path, data=None, token=True, **kwargs):
     return client.post(path, data=data, **kwargs)
 
 
-def upload_form(client, files, key="", prefix="", token=True):
-    data = {"key": key, "prefix": prefix, "file": [(io.BytesIO(body), name) for name, body in files]}
+def upload_form(client, files, key="", prefix="", token=True, on_conflict="ask"):
+    data = {"key": key, "prefix": prefix, "on_conflict": on_conflict}
+    data["file"] = [(io.BytesIO(body), name) for name, body in files]
     return form_post(client, "/upload", data, token=token, content_type="multipart/form-data")
 
 
@@ -123,9 +124,13 @@ def test_upload_one_file_then_replace_it(client, gallery):
     assert client.get(thumbs[0]["src"]).status_code == 200
 
     client.get("/images/holidays/beach")  # cached, so the replacement must invalidate it
-    second = upload_form(client, [("other.gif", make_image("GIF", size=(30, 20)))], key="holidays/beach")
+    gif = make_image("GIF", size=(30, 20))
+    asked = upload_form(client, [("other.gif", gif)], key="holidays/beach")  # nothing replaced without an answer
+    assert asked.status_code == 200 and "Some keys already exist" in page(asked).plain
+    assert client.get("/images/holidays/beach").content_type != "image/gif"
+    second = upload_form(client, [("other.gif", gif)], key="holidays/beach", on_conflict="replace")
     assert second.status_code == 200
-    assert "This replaced the image that had this key." in page(second).plain
+    assert "It replaced the image with this key; the old one is in its version history." in page(second).plain
     assert client.get("/images/holidays/beach").content_type == "image/gif"
     assert gallery.metadata.count() == 1
 

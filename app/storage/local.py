@@ -12,18 +12,35 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 
 from ..errors import NotFound
+
+STAGING_PREFIX = "uploads/"  # uploads waiting for an answer; abandoned ones expire
 
 
 class LocalBlobStore:
     def __init__(self, root: str):
         self.root = os.path.abspath(os.path.join(root, "blobs"))
+        self.staging = os.path.abspath(os.path.join(root, "staging"))
         os.makedirs(self.root, exist_ok=True)
 
     def path(self, name: str) -> str:
         digest = hashlib.sha256(name.encode()).hexdigest()
+        if name.startswith(STAGING_PREFIX):  # one folder, so abandoned ones can be swept by age
+            return os.path.join(self.staging, digest)
         return os.path.join(self.root, digest[:2], digest[2:4], digest)
+
+    def expire_staging(self, max_age: float) -> int:
+        """Remove staged uploads older than ``max_age`` seconds (S3 has a lifecycle rule for this)."""
+        removed, cutoff = 0, time.time() - max_age
+        with os.scandir(self.staging) if os.path.isdir(self.staging) else contextlib.nullcontext([]) as entries:
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+        return removed
 
     def put(self, name: str, data: bytes, content_type: str) -> None:
         target = self.path(name)

@@ -87,6 +87,10 @@ class S3BlobStore:
         except BotoCoreError as exc:
             raise self._unavailable("lookup", name, exc) from exc
 
+    def expire_staging(self, max_age: float) -> int:
+        """Staged uploads expire by the bucket's lifecycle rule (``gallery init``): nothing to do here."""
+        return 0
+
     # Direct browser uploads -------------------------------------------------------------------
 
     def presigned_post(self, name: str, content_type: str, max_bytes: int, expires: int = 600) -> dict:

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..cli import STAGING_PREFIX
 from ..errors import InvalidParameter, NotAnImage, NotFound, TooLarge
+from ..gallery import STAGING_PREFIX
 from ..keys import validate_key
 from . import gallery
 from .api import record_json
@@ -80,7 +80,8 @@ def commit(upload_id: str):
         raise InvalidParameter("Direct uploads need S3 storage; post the file to /api/images instead.")
     if not UPLOAD_ID.fullmatch(upload_id):
         raise InvalidParameter("The upload id is not valid.")
-    key = validate_key(_body().get("key"))
+    body = _body()
+    key = validate_key(body.get("key"))
     service, name = gallery(), STAGING_PREFIX + upload_id
     try:
         size = service.blobs.head(name)["bytes"]
@@ -89,7 +90,7 @@ def commit(upload_id: str):
     try:
         if size > service.max_upload_bytes:
             raise TooLarge(f"The file is {size / 1048576:.1f} MB; at most {service.max_upload_bytes / 1048576:g} MB.")
-        record, replaced = service.upload(key, service.blobs.get(name))
+        record, replaced = service.upload(key, service.blobs.get(name), on_conflict=body.get("on_conflict"))
     finally:
         service.blobs.delete(name)  # accepted (now stored under its key) or rejected: the staging copy goes
     body = record_json(record)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
@@ -51,26 +52,97 @@ def upload_page():
     return render_template("upload.html")
 
 
+UPLOAD_CHOICES = ("ask", "replace", "rename", "skip")
+
+
+def upload_targets(files, key: str, prefix: str) -> list[str]:
+    """One file: the typed key (or its file name). Several: each file's name inside the folder the
+    key (or the prefix field) names."""
+    if len(files) == 1 and key:
+        return [key]
+    folder = (key or prefix).strip()
+    if folder and not folder.endswith("/"):
+        folder += "/"
+    return [folder + key_from_filename(f.filename) for f in files]
+
+
+def held_token(name: str, key: str, filename: str) -> str:
+    """A signed note of a held upload, so the answer form cannot point at someone else's bytes."""
+    return URLSafeSerializer(current_app.secret_key, salt="held-upload").dumps([name, key, filename])
+
+
+def read_held_token(token: str) -> tuple[str, str, str]:
+    try:
+        name, key, filename = URLSafeSerializer(current_app.secret_key, salt="held-upload").loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidParameter("This answer form is out of date; upload the files again.") from None
+    return name, key, filename
+
+
 @bp.post("/upload")
 def upload_submit():
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:
         raise InvalidParameter("Choose an image file to upload.")
-    key = request.form.get("key", "").strip()
-    prefix = request.form.get("prefix", "").strip()
-    results = []
-    for file in files:
-        target = key if len(files) == 1 and key else prefix + key_from_filename(file.filename)
+    choice = request.form.get("on_conflict", "ask")
+    if choice not in UPLOAD_CHOICES:
+        raise InvalidParameter("Choose what to do when a key exists: ask, replace, keep both or skip.")
+    targets = upload_targets(files, request.form.get("key", "").strip(), request.form.get("prefix", "").strip())
+    results, held = [], []
+    for file, target in zip(files, targets, strict=True):
+        data = file.read()
         try:
-            record, replaced = gallery().upload(target, file.read())
-            results.append({"key": target, "record": record, "replaced": replaced, "error": None})
+            if choice in ("ask", "skip") and gallery().get_record_or_none(target) is not None:
+                if choice == "skip":
+                    results.append({"key": target, "record": None, "skipped": True, "error": None})
+                else:  # keep the bytes while the owner decides, instead of replacing anything
+                    held.append(
+                        {
+                            "key": target,
+                            "filename": file.filename,
+                            "token": held_token(gallery().stage(data), target, file.filename),
+                        }
+                    )
+                continue
+            record, replaced = gallery().upload(target, data, on_conflict="rename" if choice == "rename" else "replace")
+            results.append({"key": record.key, "record": record, "replaced": replaced, "error": None})
         except GalleryError as exc:
             if len(files) == 1:
                 raise
             results.append({"key": target, "record": None, "replaced": False, "error": exc})
+    return uploaded_page(results, held)
+
+
+def uploaded_page(results: list[dict], held: list[dict]):
     failures = [r for r in results if r["error"]]
-    status = failures[0]["error"].status if len(failures) == len(results) else 200
-    return render_template("uploaded.html", results=results, failures=failures), status
+    status = failures[0]["error"].status if failures and len(failures) == len(results) and not held else 200
+    return render_template("uploaded.html", results=results, failures=failures, held=held), status
+
+
+@bp.post("/upload/resolve")
+def upload_resolve():
+    """The answers to "this key exists": replace, keep both or skip, per file or for all."""
+    tokens = request.form.getlist("token")
+    if not tokens:
+        raise InvalidParameter("There is nothing waiting for an answer; upload the files again.")
+    for_all = request.form.get("all", "")
+    results = []
+    for i, token in enumerate(tokens):
+        name, key, filename = read_held_token(token)
+        answer = for_all or request.form.get(f"choice-{i}", "skip")
+        if answer not in ("replace", "rename", "skip"):
+            answer = "skip"
+        try:
+            stored = gallery().unstage(
+                name, None if answer == "skip" else key, on_conflict=answer if answer != "skip" else "replace"
+            )
+            if stored is None:
+                results.append({"key": key, "record": None, "skipped": True, "error": None})
+            else:
+                results.append({"key": stored[0].key, "record": stored[0], "replaced": stored[1], "error": None})
+        except GalleryError as exc:
+            results.append({"key": key, "record": None, "replaced": False, "error": exc})
+    return uploaded_page(results, [])
 
 
 # -- browse ------------------------------------------------------------------------------
