@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from .. import images, processing
 from ..errors import GalleryError, InvalidParameter
+from ..formats import OUTPUT_EXTENSIONS
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
 from . import gallery
@@ -18,7 +19,6 @@ from .openapi import CSRF_HEADER, PATHS, RECORD_REF, error_responses, json_respo
 
 bp = Blueprint("processing", __name__)
 
-EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview in the no-JS page
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
 
@@ -29,7 +29,7 @@ def derived_key(source: str, fmt: str | None) -> str:
     stem, dot, ext = source.rpartition(".")
     if not dot or "/" in ext:
         stem, ext = source, ""
-    ext = EXTENSIONS.get(fmt, "." + ext if ext else ".jpg")
+    ext = OUTPUT_EXTENSIONS.get(fmt, "." + ext if ext else OUTPUT_EXTENSIONS["jpeg"])
     stem = stem[: MAX_KEY_LENGTH - len(ext) - 10].rstrip("-_.") or "upload"
     return stem + "-processed" + ext
 
