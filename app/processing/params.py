@@ -273,6 +273,7 @@ def normalize_ops(ops: Any) -> list[dict]:
 
 FORMATS = formats.OUTPUTS  # jpeg, png, webp -> MIME type
 DEFAULT_QUALITY = {"jpeg": 85, "webp": 80}
+QUALITY = Param("quality", "int", None, 1, 100)
 
 
 def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -> tuple[str | None, int | None]:
@@ -283,7 +284,7 @@ def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -
         raise InvalidParameter(
             f"format must be one of {', '.join(FORMATS)} (or empty to keep the source's); got {fmt!r}."
         )
-    quality = Param("quality", "int", None, 1, 100).parse(quality, "Output")
+    quality = QUALITY.parse(quality, "Output")
     if fmt is None and source_format is not None:
         fmt = source_format if source_format in FORMATS else "png"
     if fmt == "png":
