@@ -13,7 +13,6 @@ const form = document.getElementById("upload-form");
 const input = document.getElementById("file");
 const zone = document.getElementById("dropzone");
 const list = document.getElementById("upload-progress");
-const ALLOWED = /^[A-Za-z0-9._\-/]+$/;
 
 function keyFromName(name) {
   const base = name.split(/[\\/]/).pop().replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
@@ -116,12 +115,15 @@ async function uploadOne(file, key) {
 }
 
 async function uploadAll(files) {
-  const key = document.getElementById("key").value.trim();
-  const prefix = document.getElementById("prefix").value.trim();
-  if ((key && !ALLOWED.test(key)) || (prefix && !ALLOWED.test(prefix))) {
+  const keyInput = document.getElementById("key");
+  const prefixInput = document.getElementById("prefix");
+  // Dropped files skip the browser's own check of the fields' pattern (the key grammar).
+  if (!keyInput.checkValidity() || !prefixInput.checkValidity()) {
     form.reportValidity();
     return;
   }
+  const key = keyInput.value.trim();
+  const prefix = prefixInput.value.trim();
   list.replaceChildren();
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;

@@ -9,8 +9,10 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
 from . import gallery
+from .limits import page_limits
 
 bp = Blueprint("pages", __name__)
+bp.app_context_processor(page_limits)  # every page, not only this blueprint's
 
 
 @bp.get("/")
