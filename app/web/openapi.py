@@ -339,7 +339,7 @@ def cache_paths() -> dict:
 
 
 def spec() -> dict:
-    from . import api  # its list limits; api serves this document, so it imports this module first
+    from . import api  # for its list limits; api imports this module, so not at the top
 
     return {
         "openapi": "3.1.0",
