@@ -1,4 +1,5 @@
-"""Domain errors. The web layer maps each to an HTTP status and a JSON/HTML body."""
+"""Domain errors. The web layer maps each to an HTTP status and a JSON/HTML body; the API
+description (web/openapi.py) lists each class's code with its docstring."""
 
 
 class GalleryError(Exception):
@@ -11,37 +12,49 @@ class GalleryError(Exception):
 
 
 class InvalidKey(GalleryError):
+    """The key or prefix breaks the key rules."""
+
     status = 400
     code = "invalid_key"
 
 
 class InvalidParameter(GalleryError):
+    """A parameter is missing, malformed or out of range."""
+
     status = 400
     code = "invalid_parameter"
 
 
 class NotFound(GalleryError):
+    """No image with this key."""
+
     status = 404
     code = "not_found"
 
 
 class TooLarge(GalleryError):
+    """The file or its pixel count is over the limit."""
+
     status = 413
     code = "too_large"
 
 
 class NotAnImage(GalleryError):
+    """Not an image of a supported format."""
+
     status = 415
     code = "unsupported_media_type"
 
 
 class BadImage(GalleryError):
-    """Recognised as an image format but cannot be used (corrupt, too many pixels or frames)."""
+    """Recognised as an image format but cannot be used (corrupt, no pixels, too many frames)."""
 
     status = 422
     code = "unprocessable_image"
 
 
 class BackendUnavailable(GalleryError):
+    """A storage, cache or recognition backend is unavailable."""
+
     status = 503
     code = "backend_unavailable"

@@ -12,14 +12,13 @@ goes to the trash, both for ``GALLERY_RETENTION_DAYS``; ``purge`` then removes t
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 
-from . import images, processing
+from . import images, packing, processing
 from .cursors import CursorCodec
 from .errors import GalleryError, InvalidParameter, NotFound
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
@@ -48,14 +47,12 @@ class CachedBlob:
     data: bytes
 
     def pack(self) -> bytes:
-        head = json.dumps([self.content_type, self.etag, self.version]).encode()
-        return len(head).to_bytes(4, "big") + head + self.data
+        return packing.pack([self.content_type, self.etag, self.version], self.data)
 
     @classmethod
     def unpack(cls, raw: bytes) -> CachedBlob:
-        size = int.from_bytes(raw[:4], "big")
-        content_type, etag, version = json.loads(raw[4 : 4 + size])
-        return cls(content_type, etag, version, raw[4 + size :])
+        (content_type, etag, version), data = packing.unpack(raw)
+        return cls(content_type, etag, version, data)
 
 
 def blob_name(variant: str, record: ImageRecord) -> str:

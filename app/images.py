@@ -16,25 +16,16 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from . import formats
 from .errors import BadImage, NotAnImage, TooLarge
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None
 
-CONTENT_TYPES = {
-    "JPEG": "image/jpeg",
-    "MPO": "image/jpeg",  # multi-picture JPEG from phones: served as its first (JPEG) image
-    "PNG": "image/png",
-    "GIF": "image/gif",
-    "WEBP": "image/webp",
-    "BMP": "image/bmp",
-    "TIFF": "image/tiff",
-}
-ACCEPTED = "JPEG, PNG, GIF, WebP, BMP or TIFF"
-THUMB_CONTENT_TYPE = "image/webp"
+THUMB_CONTENT_TYPE = formats.OUTPUTS["webp"]
 Image.init()
-# Only these decoders ever look at an upload (MPO comes from the JPEG opener).
-OPENERS = [name for name in CONTENT_TYPES if name in Image.OPEN]
+# Only the decoders of the format table ever look at an upload (MPO comes from the JPEG opener).
+OPENERS = [f.pillow for f in formats.TABLE if f.pillow in Image.OPEN]
 
 
 @dataclass
@@ -57,7 +48,7 @@ def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Im
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=OPENERS)
     except UnidentifiedImageError as exc:
-        raise NotAnImage(f"This file is not a supported image. Upload a {ACCEPTED} file.") from exc
+        raise NotAnImage(f"This file is not a supported image. Upload a {formats.ACCEPTED} file.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise BadImage(f"The image header is damaged ({exc}).") from exc
     width, height = image.size
@@ -76,7 +67,7 @@ def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Im
 def analyse(data: bytes, max_pixels: int, thumb_size: int, max_frames: int = 1000) -> AnalysedImage:
     """Validate an upload completely and make its thumbnail in one decode."""
     image = open_image(data, max_pixels, max_frames)
-    content_type = CONTENT_TYPES[image.format]
+    content_type = formats.BY_PILLOW[image.format].mime
     orientation = header_orientation(image)
     width, height = image.size
     if orientation >= 5:
@@ -128,10 +119,35 @@ _TRANSPOSE = {
 }
 
 
-def upright(image: Image.Image, orientation: int) -> Image.Image:
-    """The pixels turned as EXIF orientation asks (what ``ImageOps.exif_transpose`` does)."""
+def upright(image, orientation: int):
+    """The pixels turned as EXIF orientation asks (what ``ImageOps.exif_transpose`` does): a Pillow
+    image, or an OpenCV array (processing decodes with OpenCV to keep 16 bits and alpha)."""
     method = _TRANSPOSE.get(orientation)
-    return image.transpose(method) if method is not None else image
+    if method is None:
+        return image
+    if isinstance(image, Image.Image):
+        return image.transpose(method)
+    return _transpose_array(image, method)
+
+
+def _transpose_array(array, method: Image.Transpose):
+    """Pillow's transpose on an OpenCV array (OpenCV's own copies are several times faster than numpy's)."""
+    import cv2
+
+    if method == Image.Transpose.TRANSPOSE:
+        return cv2.transpose(array)
+    if method == Image.Transpose.TRANSVERSE:
+        return cv2.flip(cv2.transpose(array), -1)
+    if method == Image.Transpose.FLIP_LEFT_RIGHT:
+        return cv2.flip(array, 1)
+    if method == Image.Transpose.FLIP_TOP_BOTTOM:
+        return cv2.flip(array, 0)
+    turns = {  # Pillow turns counter-clockwise
+        Image.Transpose.ROTATE_90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+        Image.Transpose.ROTATE_180: cv2.ROTATE_180,
+        Image.Transpose.ROTATE_270: cv2.ROTATE_90_CLOCKWISE,
+    }
+    return cv2.rotate(array, turns[method])
 
 
 def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:

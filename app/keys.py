@@ -11,7 +11,7 @@ _ALLOWED = re.compile(r"[A-Za-z0-9._\-/]+")
 
 def validate_key(key: object) -> str:
     if not isinstance(key, str) or key == "":
-        raise InvalidKey("A key is required (1–255 characters of A–Z, a–z, 0–9, '.', '_', '-', '/').")
+        raise InvalidKey(f"A key is required (1–{MAX_KEY_LENGTH} characters of A–Z, a–z, 0–9, '.', '_', '-', '/').")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidKey(f"The key is {len(key)} characters long; at most {MAX_KEY_LENGTH} are allowed.")
     if not _ALLOWED.fullmatch(key):
@@ -41,5 +41,5 @@ def validate_prefix(prefix: object) -> str:
     if prefix in (None, ""):
         return ""
     if not isinstance(prefix, str) or len(prefix) > MAX_KEY_LENGTH or not _ALLOWED.fullmatch(prefix):
-        raise InvalidKey("The prefix may only contain A–Z, a–z, 0–9, '.', '_', '-', '/' (at most 255).")
+        raise InvalidKey(f"The prefix may only contain A–Z, a–z, 0–9, '.', '_', '-', '/' (at most {MAX_KEY_LENGTH}).")
     return prefix

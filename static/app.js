@@ -23,7 +23,7 @@ for (const input of document.querySelectorAll("input[data-suggest]")) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const ticket = ++latest;
-      const url = `${input.dataset.suggest}?prefix=${encodeURIComponent(input.value)}&limit=10`;
+      const url = `${input.dataset.suggest}?prefix=${encodeURIComponent(input.value)}`; // the server's default count
       try {
         const response = await fetch(url, { headers: { Accept: "application/json" } });
         if (!response.ok || ticket !== latest) return;

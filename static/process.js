@@ -1,6 +1,7 @@
 // Image Processing tab, enhanced: steps are edited in place (add/remove/reorder, parameters
 // follow the chosen operation), Preview and Save call POST /api/process without reloading.
-// Without this script the same form works through plain submits.
+// Without this script the same form works through plain submits. Limits come from the page
+// (the form's data- attributes and the inputs' own constraints), which the server renders.
 "use strict";
 
 (() => {
@@ -18,7 +19,7 @@
   const compare = document.getElementById("compare");
   const originalImg = document.getElementById("proc-original");
   const resultImg = document.getElementById("proc-result");
-  const MAX_STEPS = 10;
+  const MAX_STEPS = Number(form.dataset.maxSteps);
   document.body.classList.add("js");
 
   const el = (tag, props = {}, children = []) => {
@@ -35,7 +36,8 @@
       const current = value !== undefined && value !== "" ? String(value) : String(p.default);
       input = el("select", {}, choices.map((c) => el("option", { value: c, textContent: c, selected: c === current })));
     } else if (p.kind === "color") {
-      input = el("input", { type: "text", placeholder: "#000000", maxLength: 16, value: value ?? "" });
+      const maxLength = Number(form.dataset.colorLength);
+      input = el("input", { type: "text", placeholder: "#000000", maxLength, value: value ?? "" });
     } else {
       input = el("input", {
         type: "number",
@@ -135,19 +137,23 @@
     });
   }
 
-  function derivedKey(source, format) {
-    const ext = { jpeg: ".jpg", png: ".png", webp: ".webp" }[format];
+  // As the server's derived_key: the output format's extension (else the source's, else JPEG's),
+  // the stem cut so that the whole key fits the key length.
+  function derivedKey(source) {
     const clean = (source || "upload").replace(/[^A-Za-z0-9._/-]+/g, "-").replace(/^\/+|\/+$/g, "") || "upload";
     const match = clean.match(/^(.*)(\.[A-Za-z0-9]+)$/);
-    const stem = match ? match[1] : clean;
-    return `${stem}-processed${ext || (match ? match[2] : ".jpg")}`;
+    const ext =
+      formatSelect.selectedOptions[0]?.dataset.extension || (match ? match[2] : formatSelect.dataset.defaultExtension);
+    const suffix = `-processed${ext}`;
+    const stem = (match ? match[1] : clean).slice(0, saveAs.maxLength - suffix.length).replace(/[-_.]+$/, "");
+    return (stem || "upload") + suffix;
   }
 
   function updateDerived() {
     if (saveAs.value !== "" && saveAs.value !== saveAs.dataset.derived) return; // the user typed their own
     const file = fileInput.files[0];
     const source = file ? file.name : keyInput.value.trim();
-    saveAs.value = saveAs.dataset.derived = source ? derivedKey(source, formatSelect.value) : "";
+    saveAs.value = saveAs.dataset.derived = source ? derivedKey(source) : "";
   }
   for (const input of [keyInput, fileInput, formatSelect]) input.addEventListener("change", updateDerived);
   keyInput.addEventListener("input", updateDerived);

@@ -17,8 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-import app.web.processing  # noqa: F401 - their blueprints add their paths to the spec
-import app.web.recognition  # noqa: F401
 from app import create_app
 from app.web.openapi import spec
 

@@ -14,6 +14,7 @@ import pytest
 from conftest import Api, make_image
 
 from app import create_app
+from app.errors import NotFound
 from app.gallery import ORIGINAL, blob_name
 
 pytest_plugins = ["cloud"]
@@ -93,7 +94,9 @@ def test_overwrite_serves_the_new_bytes_and_drops_the_old(api, service):
     new = service.get_record("k.png")
     assert (new.width, new.height, new.created_at) == (32, 80, old.created_at) and new.version != old.version
     assert api.client.get("/images/k.png").data == second
-    assert not service.blobs.exists(blob_name(ORIGINAL, old))
+    versions = api.client.get("/api/images/k.png/versions").get_json()["items"]
+    assert [(v["version"], v["current"]) for v in versions] == [(new.version, True), (old.version, False)]
+    assert api.client.get(versions[1]["url"]).data == first  # the old version is kept, byte for byte
     assert service.metadata.count() == 1
 
 
@@ -146,9 +149,15 @@ def test_delete_removes_record_bytes_and_cache(api, service):
     assert api.client.get("/images/gone.png").status_code == 404
     assert api.client.get("/api/images/gone.png").status_code == 404
     assert api.client.get("/api/images").get_json()["items"] == []
-    assert not service.blobs.exists(blob_name(ORIGINAL, record))
+    trashed = api.client.get("/api/trash").get_json()["items"]
+    assert [(t["key"], t["version"]) for t in trashed] == [("gone.png", record.version)]
     response = api.delete("gone.png")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    # Emptying the trash removes the bytes for good.
+    assert api.client.delete("/api/trash", headers={"X-CSRFToken": api.token}).get_json()["versions"] == 1
+    assert api.client.get(trashed[0]["url"]).status_code == 404
+    with pytest.raises(NotFound):
+        service.blobs.get(blob_name(ORIGINAL, record))
 
 
 @pytest.mark.parametrize(
@@ -174,3 +183,88 @@ def test_bad_cursor_and_limit_are_400(api):
     assert api.client.get("/api/images", query_string={"cursor": "garbage"}).status_code == 400
     assert api.client.get("/api/images", query_string={"limit": 0}).status_code == 400
     assert api.client.get("/api/images/no/such.png").status_code == 404
+
+
+# -- never lose a photo: versions, trash, restore, purge ---------------------------------------
+
+
+def post_json(api, path, body):
+    return api.client.post(path, json=body, headers={"X-CSRFToken": api.token})
+
+
+def upload(api, key, data, on_conflict=None):
+    fields = {"key": key, "file": (__import__("io").BytesIO(data), "x.png")}
+    if on_conflict:
+        fields["on_conflict"] = on_conflict
+    return api.client.post(
+        "/api/images", data=fields, headers={"X-CSRFToken": api.token}, content_type="multipart/form-data"
+    )
+
+
+def test_conflicts_rename_or_fail_without_changing_anything(api, service):
+    first, second = image(11), image(12)
+    assert upload(api, "photos/IMG_0001.jpg", first).status_code == 201
+    refused = upload(api, "photos/IMG_0001.jpg", second, "fail")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "conflict"
+    assert api.client.get("/images/photos/IMG_0001.jpg").data == first
+    assert len(api.client.get("/api/images/photos/IMG_0001.jpg/versions").get_json()["items"]) == 1
+    renamed = [upload(api, "photos/IMG_0001.jpg", second, "rename").get_json()["key"] for _ in range(2)]
+    assert renamed == ["photos/IMG_0001-2.jpg", "photos/IMG_0001-3.jpg"]
+    assert api.client.get("/images/photos/IMG_0001-3.jpg").data == second
+
+
+def test_restore_an_earlier_version_byte_for_byte(api, service):
+    first, second = image(13), image(14)
+    upload(api, "v.png", first)
+    upload(api, "v.png", second)
+    old = api.client.get("/api/images/v.png/versions").get_json()["items"][1]
+    response = post_json(api, f"/api/images/v.png/versions/{old['version']}/restore", {})
+    assert response.status_code == 200 and response.get_json()["version"] == old["version"]
+    assert api.client.get("/images/v.png").data == first  # the cache was not left stale
+    items = api.client.get("/api/images/v.png/versions").get_json()["items"]
+    assert [i["current"] for i in items] == [True, False] and items[1]["sha256"] == sha(second)
+    missing = post_json(api, "/api/images/v.png/versions/nope/restore", {})
+    assert missing.status_code == 404 and api.client.get("/images/v.png").data == first
+
+
+def test_trash_restore_with_and_without_conflict(api, service):
+    first, second = image(15), image(16)
+    upload(api, "t.png", first)
+    assert api.delete("t.png").status_code == 204
+    version = api.client.get("/api/trash").get_json()["items"][0]["version"]
+    upload(api, "t.png", second)  # the key is taken again
+    taken = post_json(api, "/api/trash/restore", {"key": "t.png", "version": version})
+    assert taken.status_code == 409 and api.client.get("/images/t.png").data == second
+    kept = post_json(api, "/api/trash/restore", {"key": "t.png", "version": version, "on_conflict": "rename"})
+    assert kept.status_code == 200 and kept.get_json()["key"] == "t-2.png"
+    assert api.client.get("/images/t-2.png").data == first and api.client.get("/images/t.png").data == second
+    assert api.client.get("/api/trash").get_json()["items"] == []
+
+
+def test_purge_removes_expired_versions_and_their_bytes(api, service, monkeypatch):
+    upload(api, "p.png", image(17))
+    upload(api, "p.png", image(18))
+    old = service.versions("p.png")[1][0].record
+    assert service.purge().versions == 0  # nothing has expired yet
+    import app.gallery as gallery_module
+
+    later = gallery_module.time.time() + 31 * 86400
+    monkeypatch.setattr(gallery_module.time, "time", lambda: later)
+    freed = service.purge()
+    assert (freed.versions, freed.bytes) == (1, old.bytes)
+    assert service.versions("p.png")[1] == []
+    with pytest.raises(NotFound):
+        service.blobs.get(blob_name(ORIGINAL, old))
+
+
+def test_zip_of_a_selection(api, service):
+    import io
+    import zipfile
+
+    files = {f"z/{i}.png": image(20 + i) for i in range(3)}
+    for key, data in files.items():
+        upload(api, key, data)
+    response = post_json(api, "/api/images/zip", {"keys": [*files, "z/missing.png"]})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert {name: archive.read(name) for name in archive.namelist()} == files

@@ -198,3 +198,13 @@ def test_check_size():
     images.check_size(b"x" * 100, 100)
     with pytest.raises(TooLarge):
         images.check_size(b"x" * 101, 100)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_turns_opencv_arrays_as_it_turns_pillow_images(orientation):
+    """Processing decodes with OpenCV; its pixels must turn exactly as the uploads' do."""
+    pixels = np.arange(3 * 5 * 3, dtype=np.uint8).reshape(3, 5, 3)
+    expected = np.asarray(images.upright(Image.fromarray(pixels), orientation))
+    assert np.array_equal(images.upright(pixels, orientation), expected)
+    as_16_bits = pixels.astype(np.uint16) * 257  # a type Pillow cannot hold as RGB
+    assert np.array_equal(images.upright(as_16_bits, orientation), expected.astype(np.uint16) * 257)

@@ -93,3 +93,23 @@ def test_changing_an_op_shows_its_parameters(live, page):
     page.click("li.step button[value^='remove']")
     assert step_names(page) == []
     assert page.errors == []
+
+
+def test_the_script_takes_its_limits_from_the_page(live, page, monkeypatch):
+    import app.web.processing as views
+    from app.web.processing import derived_key
+
+    monkeypatch.setattr(views, "MAX_STEPS", 2)
+    page.goto(f"{live}/process")
+    assert page.is_enabled('button[value="add"]')
+    page.click('button[value="add"]')
+    assert page.is_disabled('button[value="add"]')
+    # A long source name gives the same save-as key as the server's, cut to the key length.
+    source = "albums/" + "b" * 300 + ".png"
+    page.eval_on_selector("#proc-key", "(input, value) => { input.value = value; }", source)
+    page.dispatch_event("#proc-key", "change")
+    assert page.input_value("#proc-save-as") == derived_key(source, None)
+    page.select_option("#proc-format", "webp")
+    assert page.input_value("#proc-save-as") == derived_key(source, "webp")
+    assert len(derived_key(source, "webp")) == 255
+    assert page.errors == []

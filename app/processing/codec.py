@@ -1,5 +1,5 @@
-"""Header probing, decoding (reduced-scale and luma-only JPEG decodes, EXIF orientation) and
-encoding for the pipeline."""
+"""Header probing, decoding (reduced-scale and luma-only JPEG decodes, EXIF orientation as
+``images.upright`` turns uploads) and encoding for the pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .. import images
+from .. import formats, images
 from ..errors import BadImage, InvalidParameter
 from .ops import split_alpha, to_depth
 from .params import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY
@@ -25,38 +25,16 @@ class Source:
     grayscale: bool
 
 
-_PIL_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "BMP": "bmp"}
-
-
 def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
     """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
     with images.open_image(data, max_pixels) as im:
-        fmt = _PIL_FORMATS[im.format]
+        fmt = formats.BY_PILLOW[im.format].name
         width, height = im.size
         orientation = images.header_orientation(im)
         grayscale = im.mode in ("L", "1")
     if orientation >= 5:
         width, height = height, width
     return Source(fmt, width, height, orientation, grayscale)
-
-
-def orient(img: np.ndarray, orientation: int) -> np.ndarray:
-    """Turn stored pixels upright as EXIF orientation 1–8 asks (same as Pillow's exif_transpose)."""
-    if orientation == 2:
-        return cv2.flip(img, 1)
-    if orientation == 3:
-        return cv2.rotate(img, cv2.ROTATE_180)
-    if orientation == 4:
-        return cv2.flip(img, 0)
-    if orientation == 5:
-        return cv2.transpose(img)
-    if orientation == 6:
-        return cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
-    if orientation == 7:
-        return cv2.flip(cv2.transpose(img), -1)
-    if orientation == 8:
-        return cv2.rotate(img, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    return img
 
 
 _JPEG_FLAGS = {  # (reduce, gray) -> imdecode flag
@@ -85,7 +63,7 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
         img = _decode_with_pillow(data)
     if img.dtype not in (np.uint8, np.uint16):
         img = _normalise_depth(img)
-    return orient(img, source.orientation)
+    return images.upright(img, source.orientation)
 
 
 def _decode_with_pillow(data: bytes) -> np.ndarray:
@@ -129,11 +107,13 @@ def encode(img: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
         img = to_depth(_over_white(img), np.uint8)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality or DEFAULT_QUALITY["jpeg"]])
     elif fmt == "webp":
-        ok, buf = cv2.imencode(".webp", to_depth(img, np.uint8), [cv2.IMWRITE_WEBP_QUALITY, quality or 80])
+        ok, buf = cv2.imencode(
+            ".webp", to_depth(img, np.uint8), [cv2.IMWRITE_WEBP_QUALITY, quality or DEFAULT_QUALITY["webp"]]
+        )
     elif fmt == "png":
         ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 3])
     else:
-        raise InvalidParameter(f"format must be one of jpeg, png, webp; got {fmt!r}.")
+        raise InvalidParameter(f"format must be one of {', '.join(formats.OUTPUTS)}; got {fmt!r}.")
     if not ok:
         raise BadImage(f"The result could not be encoded as {fmt}.")
     return buf.tobytes()

@@ -10,6 +10,7 @@ from typing import Any
 
 import cv2
 
+from .. import formats
 from ..errors import InvalidParameter
 
 MAX_STEPS = 10
@@ -270,8 +271,9 @@ def normalize_ops(ops: Any) -> list[dict]:
     return [normalize_step(step, i) for i, step in enumerate(ops)]
 
 
-FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+FORMATS = formats.OUTPUTS  # jpeg, png, webp -> MIME type
 DEFAULT_QUALITY = {"jpeg": 85, "webp": 80}
+QUALITY = Param("quality", "int", None, 1, 100)
 
 
 def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -> tuple[str | None, int | None]:
@@ -279,8 +281,10 @@ def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -
     fmt = None if fmt is None else str(fmt).strip().lower()
     fmt = {"jpg": "jpeg", "": None, "source": None, "keep": None}.get(fmt, fmt)
     if fmt is not None and fmt not in FORMATS:
-        raise InvalidParameter(f"format must be one of jpeg, png, webp (or empty to keep the source's); got {fmt!r}.")
-    quality = Param("quality", "int", None, 1, 100).parse(quality, "Output")
+        raise InvalidParameter(
+            f"format must be one of {', '.join(FORMATS)} (or empty to keep the source's); got {fmt!r}."
+        )
+    quality = QUALITY.parse(quality, "Output")
     if fmt is None and source_format is not None:
         fmt = source_format if source_format in FORMATS else "png"
     if fmt == "png":

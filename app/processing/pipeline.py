@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import packing
 from ..errors import InvalidParameter
 from .codec import Source, decode, encode, probe
 from .ops import RUN, resize_target, resize_to, rotated_size
@@ -132,14 +133,14 @@ class Rendered:
         )
 
     def pack(self) -> bytes:
-        head = json.dumps([self.content_type, self.format, self.width, self.height, self.timings, self.reduce]).encode()
-        return len(head).to_bytes(4, "big") + head + self.data
+        return packing.pack(
+            [self.content_type, self.format, self.width, self.height, self.timings, self.reduce], self.data
+        )
 
     @classmethod
     def unpack(cls, raw: bytes) -> Rendered:
-        size = int.from_bytes(raw[:4], "big")
-        content_type, fmt, width, height, timings, reduce = json.loads(raw[4 : 4 + size])
-        return cls(raw[4 + size :], content_type, fmt, width, height, timings, reduce, cached=True)
+        (content_type, fmt, width, height, timings, reduce), data = packing.unpack(raw)
+        return cls(data, content_type, fmt, width, height, timings, reduce, cached=True)
 
 
 def result_cache_key(source_sha256: str, steps: list[dict], fmt: str | None, quality: int | None) -> str:

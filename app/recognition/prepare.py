@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from .. import images
+from .. import formats, images
 from ..errors import BadImage
 
 
@@ -27,22 +27,21 @@ def load_rgb(data: bytes, min_side: int, max_pixels: int) -> np.ndarray:
     image = open_image(data, max_pixels)
     try:
         image.draft("RGB", (min_side, min_side))  # no-op for formats without scaled decoding
-        image = ImageOps.exif_transpose(image)
-        rgb = image.convert("RGB")
+        rgb = images.upright(image, images.header_orientation(image)).convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"The image cannot be decoded: {exc}.") from None
     return np.asarray(rgb)
 
 
 def fit_jpeg_png(data: bytes, max_bytes: int, max_pixels: int, max_side: int = 4096) -> bytes:
-    """Bytes a service limited to JPEG/PNG of ``max_bytes`` accepts: the original when it already
-    fits, else an upright JPEG re-encode, downscaled until it fits."""
+    """Bytes Rekognition accepts (the formats it reads, at most ``max_bytes``): the original when it
+    already fits, else an upright JPEG re-encode, downscaled until it fits."""
     image = open_image(data, max_pixels)
-    if image.format in ("JPEG", "PNG") and len(data) <= max_bytes:
+    if formats.BY_PILLOW[image.format].rekognition and len(data) <= max_bytes:
         return data
     try:
         image.draft("RGB", (max_side, max_side))
-        image = ImageOps.exif_transpose(image).convert("RGB")
+        image = images.upright(image, images.header_orientation(image)).convert("RGB")
     except (OSError, ValueError, SyntaxError) as exc:
         raise BadImage(f"The image cannot be decoded: {exc}.") from None
     side = max_side

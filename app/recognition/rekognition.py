@@ -11,6 +11,7 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .. import formats
 from ..aws import make_client
 from ..errors import BackendUnavailable, BadImage
 from .prepare import fit_jpeg_png
@@ -20,11 +21,11 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # DetectLabels limit for inline bytes
 MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024  # and for an S3 object
-S3_FORMATS = ("image/jpeg", "image/png")
+S3_FORMATS = formats.REKOGNITION_MIME_TYPES
 
 # Service errors that say the image itself is unusable (the client's fault: 422).
 _IMAGE_ERRORS = {
-    "InvalidImageFormatException": "Rekognition cannot read this image format (it accepts JPEG and PNG).",
+    "InvalidImageFormatException": f"Rekognition cannot read this image format (it accepts {formats.REKOGNITION_READS}).",
     "ImageTooLargeException": "The image is too large for Rekognition.",
     "InvalidParameterException": "Rekognition rejected the request parameters or the image",
     "InvalidS3ObjectException": "Rekognition cannot read the stored image from S3",

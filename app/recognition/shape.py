@@ -13,6 +13,8 @@ from ..errors import InvalidParameter
 DEFAULT_MIN_CONFIDENCE = 50.0
 DEFAULT_MAX_LABELS = 20
 MAX_MAX_LABELS = 1000  # Rekognition's own upper bound
+MIN_CONFIDENCE_RANGE = (0.0, 100.0)
+MAX_LABELS_RANGE = (1, MAX_MAX_LABELS)
 
 
 @dataclass(frozen=True)
@@ -28,20 +30,23 @@ class Detection:
 
 
 def check_options(min_confidence, max_labels) -> tuple[float, int]:
-    """Validate and coerce ``MinConfidence`` (0–100) and ``MaxLabels`` (1–1000)."""
+    """Validate and coerce ``MinConfidence`` and ``MaxLabels`` (within the ranges above)."""
+    (lo, hi), (fewest, most) = MIN_CONFIDENCE_RANGE, MAX_LABELS_RANGE
     try:
         min_confidence = float(DEFAULT_MIN_CONFIDENCE if min_confidence in (None, "") else min_confidence)
     except (TypeError, ValueError):
-        raise InvalidParameter(f"min_confidence must be a number from 0 to 100, not {min_confidence!r}.") from None
-    if not 0.0 <= min_confidence <= 100.0:
-        raise InvalidParameter(f"min_confidence must be from 0 to 100, not {min_confidence:g}.")
+        raise InvalidParameter(
+            f"min_confidence must be a number from {lo:g} to {hi:g}, not {min_confidence!r}."
+        ) from None
+    if not lo <= min_confidence <= hi:
+        raise InvalidParameter(f"min_confidence must be from {lo:g} to {hi:g}, not {min_confidence:g}.")
     try:
         max_labels = int(DEFAULT_MAX_LABELS if max_labels in (None, "") else max_labels)
     except (TypeError, ValueError):
-        message = f"max_labels must be a whole number from 1 to {MAX_MAX_LABELS}, not {max_labels!r}."
+        message = f"max_labels must be a whole number from {fewest} to {most}, not {max_labels!r}."
         raise InvalidParameter(message) from None
-    if not 1 <= max_labels <= MAX_MAX_LABELS:
-        raise InvalidParameter(f"max_labels must be from 1 to {MAX_MAX_LABELS}, not {max_labels}.")
+    if not fewest <= max_labels <= most:
+        raise InvalidParameter(f"max_labels must be from {fewest} to {most}, not {max_labels}.")
     return min_confidence, max_labels
 
 

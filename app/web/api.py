@@ -11,6 +11,9 @@ from .openapi import spec
 
 bp = Blueprint("api", __name__)
 
+LIST_LIMIT = (1, 500)  # records per /api/images page
+SUGGEST_LIMIT = (1, 100)  # keys per /api/keys answer
+
 
 def record_json(record: ImageRecord) -> dict:
     data = record.to_dict()
@@ -52,7 +55,7 @@ def create_image():
 
 @bp.get("/api/images")
 def list_images():
-    limit = int_arg("limit", 48, 1, 500)
+    limit = int_arg("limit", 48, *LIST_LIMIT)
     items, next_cursor = gallery().list(
         prefix=request.args.get("prefix", ""),
         label=request.args.get("label", ""),
@@ -75,7 +78,7 @@ def delete_image(key: str):
 
 @bp.get("/api/keys")
 def suggest_keys():
-    limit = int_arg("limit", 10, 1, 100)
+    limit = int_arg("limit", 10, *SUGGEST_LIMIT)
     return jsonify({"keys": gallery().suggest(request.args.get("prefix", ""), limit)})
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request, url_for
 
+from .. import formats
 from ..errors import InvalidParameter, NotAnImage, NotFound, TooLarge
 from ..gallery import STAGING_PREFIX
 from ..keys import validate_key
@@ -29,7 +30,7 @@ from .api import record_json
 
 bp = Blueprint("direct_upload", __name__)
 
-CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"})
+CONTENT_TYPES = frozenset(formats.MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 PRESIGN_SECONDS = 900
 
@@ -53,7 +54,7 @@ def presign():
     key = validate_key(body.get("key"))
     content_type = body.get("content_type")
     if content_type not in CONTENT_TYPES:
-        raise NotAnImage("Only JPEG, PNG, GIF, WebP, BMP or TIFF files can be uploaded.")
+        raise NotAnImage(f"Only {formats.ACCEPTED} files can be uploaded.")
     size, limit = body.get("bytes"), gallery().max_upload_bytes
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise InvalidParameter("bytes must be the file's size, a whole number above 0.")

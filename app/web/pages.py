@@ -10,9 +10,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
 from . import gallery
+from .limits import page_limits
 from .selection import MAX_SELECTION
 
 bp = Blueprint("pages", __name__)
+bp.app_context_processor(page_limits)  # every page, not only this blueprint's
 
 
 @bp.get("/")

@@ -10,15 +10,14 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 
 from .. import images, processing
 from ..errors import GalleryError, InvalidParameter
+from ..formats import OUTPUT_EXTENSIONS
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
 from . import gallery
 from .api import record_json
-from .openapi import CSRF_HEADER, PATHS, RECORD_REF, error_responses, json_response
 
 bp = Blueprint("processing", __name__)
 
-EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview in the no-JS page
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
 
@@ -29,7 +28,7 @@ def derived_key(source: str, fmt: str | None) -> str:
     stem, dot, ext = source.rpartition(".")
     if not dot or "/" in ext:
         stem, ext = source, ""
-    ext = EXTENSIONS.get(fmt, "." + ext if ext else ".jpg")
+    ext = OUTPUT_EXTENSIONS.get(fmt, "." + ext if ext else OUTPUT_EXTENSIONS["jpeg"])
     stem = stem[: MAX_KEY_LENGTH - len(ext) - 10].rstrip("-_.") or "upload"
     return stem + "-processed" + ext
 
@@ -233,77 +232,3 @@ def api_process():
     if not rendered.cached and timings:
         response.headers["Server-Timing"] = timings
     return response
-
-
-def _param_schema(p) -> dict:
-    schema = {
-        "int": {"type": "integer"},
-        "float": {"type": "number"},
-        "choice": {"type": "string", "enum": list(p.choices)},
-        "bool": {"type": "boolean"},
-        "color": {"type": "string", "description": "#rgb, #rrggbb, #rrggbbaa or transparent"},
-    }[p.kind]
-    if p.lo is not None:
-        schema.update(minimum=p.lo, maximum=p.hi)
-    if p.default is not None:
-        schema["default"] = p.default
-    if p.help:
-        schema["description"] = p.help + (" Odd." if p.odd else "")
-    return schema
-
-
-STEP_SCHEMA = {
-    "oneOf": [
-        {
-            "type": "object",
-            "description": spec.help,
-            "required": ["op"],
-            "additionalProperties": False,
-            "properties": {"op": {"const": spec.name}, **{p.name: _param_schema(p) for p in spec.params}},
-        }
-        for spec in OPS.values()
-    ]
-}
-
-PATHS["/api/process"] = {
-    "post": {
-        "summary": "Run a pipeline of up to 10 steps on an upload or a gallery image; preview or save it",
-        "description": "One decode, the steps in order, one encode. Results are cached by (source sha256, "
-        "normalised steps, format, quality): a repeat answers with X-Cache: hit.",
-        "parameters": [CSRF_HEADER],
-        "requestBody": {
-            "content": {
-                media: {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "An image (or source_key)"},
-                            "source_key": {"type": "string", "description": "Key of a gallery image (or file)"},
-                            "ops": {
-                                "type": "string",
-                                "description": "JSON list of steps (a list in a JSON body)",
-                                "contentSchema": {"type": "array", "maxItems": MAX_STEPS, "items": STEP_SCHEMA},
-                            },
-                            "format": {"type": "string", "enum": list(FORMATS), "description": "Default: the source's"},
-                            "quality": {"type": "integer", "minimum": 1, "maximum": 100},
-                            "save_as": {"type": "string", "description": "Store the result under this key"},
-                        },
-                    }
-                }
-                for media in ("multipart/form-data", "application/x-www-form-urlencoded", "application/json")
-            }
-        },
-        "responses": {
-            "200": {
-                "description": "The processed image (without save_as), or the replaced record (with it)",
-                "headers": {
-                    name: {"schema": {"type": "string"}}
-                    for name in ("X-Image-Width", "X-Image-Height", "X-Processing-Ms", "X-Cache")
-                },
-                "content": {f: {"schema": {"type": "string", "format": "binary"}} for f in FORMATS.values()},
-            },
-            "201": json_response("Saved as a new gallery image; provenance says how it was made", RECORD_REF),
-            **error_responses(400, 404, 413, 415, 422, 503),
-        },
-    }
-}

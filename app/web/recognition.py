@@ -1,7 +1,7 @@
 """Image Recognition tab: the page (works without JavaScript) and ``POST /api/recognize``.
 
-Both take a multipart ``file`` or a ``source_key`` of a gallery image, plus ``min_confidence``
-(0–100, default 50) and ``max_labels`` (1–1000, default 20), and call ``Gallery.recognize``.
+Both take a multipart ``file`` or a ``source_key`` of a gallery image, plus ``min_confidence`` and
+``max_labels`` (bounds and defaults in ``recognition.shape``), and call ``Gallery.recognize``.
 """
 
 from __future__ import annotations
@@ -14,69 +14,8 @@ from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
 from . import gallery
-from .openapi import CSRF_HEADER, PATHS, error_responses, json_response
 
 bp = Blueprint("recognition", __name__)
-
-_BOX = {"type": "object", "properties": {k: {"type": "number"} for k in ("Width", "Height", "Left", "Top")}}
-_NAMES = {"type": "array", "items": {"type": "object", "properties": {"Name": {"type": "string"}}}}
-PATHS["/api/recognize"] = {
-    "post": {
-        "summary": "Detect objects; a gallery image's label names are stored with it",
-        "parameters": [CSRF_HEADER],
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "An image (or source_key)"},
-                            "source_key": {"type": "string", "description": "Key of a gallery image (or file)"},
-                            "min_confidence": {"type": "number", "minimum": 0, "maximum": 100, "default": 50},
-                            "max_labels": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
-                        },
-                    }
-                }
-            }
-        },
-        "responses": {
-            "200": json_response(
-                "Rekognition DetectLabels-shaped labels, most confident first",
-                {
-                    "type": "object",
-                    "properties": {
-                        "Labels": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "Name": {"type": "string"},
-                                    "Confidence": {"type": "number", "description": "0-100"},
-                                    "Instances": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {"BoundingBox": _BOX, "Confidence": {"type": "number"}},
-                                        },
-                                    },
-                                    "Parents": _NAMES,
-                                    "Categories": _NAMES,
-                                },
-                            },
-                        },
-                        "LabelModelVersion": {"type": "string"},
-                        "model": {"type": "string"},
-                        "detector": {"type": "string"},
-                        "elapsed_ms": {"type": "number"},
-                        "source_key": {"type": "string", "description": "Only for a gallery image"},
-                        "stored_labels": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-            ),
-            **error_responses(400, 404, 413, 415, 422, 503),
-        },
-    }
-}
 
 
 def _source() -> tuple[bytes | None, str | None]:
