@@ -12,6 +12,7 @@ from .cache import create_cache
 from .config import load_settings
 from .gallery import Gallery
 from .metadata import create_metadata_store
+from .recognition import create_detector
 from .storage import create_blob_store
 
 csrf = CSRFProtect()
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         blobs=create_blob_store(settings, app.instance_path),
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
+        detector=create_detector(settings),
         settings=settings,
     )
     app.extensions["gallery"] = gallery

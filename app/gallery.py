@@ -16,16 +16,20 @@ import uuid
 from dataclasses import dataclass
 
 from . import images, processing
+from .cache.base import Cache
 from .errors import GalleryError, InvalidParameter, NotFound
 from .keys import validate_key, validate_prefix
-from .metadata.base import ImageRecord
-from .recognition import create_detector
+from .metadata.base import ImageRecord, MetadataStore
+from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
+from .storage.base import BlobStore
 
 log = logging.getLogger(__name__)
 
 ORIGINAL = "originals"
 THUMB = "thumbs"
+# Direct browser uploads land here first; the store expires what is never committed.
+STAGING_PREFIX = "uploads/"
 
 
 @dataclass
@@ -57,10 +61,11 @@ def cache_key(variant: str, key: str) -> str:
 
 
 class Gallery:
-    def __init__(self, blobs, metadata, cache, settings: dict):
+    def __init__(self, blobs: BlobStore, metadata: MetadataStore, cache: Cache, detector: Detector, settings: dict):
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
+        self.detector = detector
         self.settings = settings
 
     @property
@@ -177,14 +182,6 @@ class Gallery:
         return self.metadata.suggest(validate_prefix(prefix), limit)
 
     # -- recognition ----------------------------------------------------------------------
-    @property
-    def detector(self):
-        """The configured detector, built on first use (the local model loads on its first detection)."""
-        detector = self.__dict__.get("_detector")
-        if detector is None:
-            detector = self.__dict__["_detector"] = create_detector(self.settings)
-        return detector
-
     def recognize(self, key: str | None = None, data: bytes | None = None, min_confidence=None, max_labels=None):
         """Detect objects in uploaded ``data`` or in the gallery image ``key``. For a gallery image the
         label names at the default confidence (whatever the caller asked for) go into its metadata."""
@@ -195,15 +192,14 @@ class Gallery:
             images.check_size(data, self.max_upload_bytes)
             return self.detector.detect(data, min_confidence, max_labels)
         record = self.get_record(key)
-        floor, detector = min(min_confidence, DEFAULT_MIN_CONFIDENCE), self.detector
-        if hasattr(self.blobs, "bucket") and getattr(detector, "can_read_s3", lambda *_: False)(
-            record.content_type, record.bytes
-        ):  # the service reads the object itself
-            name = self.blobs.prefix + blob_name(ORIGINAL, record)
-            result, version = detector.detect_s3(self.blobs.bucket, name, floor, MAX_MAX_LABELS), record.version
+        floor = min(min_confidence, DEFAULT_MIN_CONFIDENCE)
+        ref = self.blobs.external_ref(blob_name(ORIGINAL, record))
+        if ref is not None and self.detector.can_read(ref, record.content_type, record.bytes):
+            # The detector reads the stored object itself; its bytes never pass through us.
+            result, version = self.detector.detect_stored(ref, floor, MAX_MAX_LABELS), record.version
         else:
             blob = self.get_original(record.key)
-            result, version = detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
+            result, version = self.detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
         stored = label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
@@ -252,3 +248,8 @@ class Gallery:
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance)
         return rendered, record, replaced
+
+    # -- set-up -----------------------------------------------------------------------------
+    def provision(self) -> list[str]:
+        """Create what the backends need (``flask gallery init``), idempotently; say what was done."""
+        return self.blobs.provision(STAGING_PREFIX) + self.metadata.provision() + self.cache.provision()

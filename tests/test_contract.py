@@ -11,7 +11,7 @@ import hashlib
 import itertools
 
 import pytest
-from conftest import Api, make_image
+from conftest import Api, is_stored, make_image
 
 from app import create_app
 from app.gallery import ORIGINAL, blob_name
@@ -93,7 +93,7 @@ def test_overwrite_serves_the_new_bytes_and_drops_the_old(api, service):
     new = service.get_record("k.png")
     assert (new.width, new.height, new.created_at) == (32, 80, old.created_at) and new.version != old.version
     assert api.client.get("/images/k.png").data == second
-    assert not service.blobs.exists(blob_name(ORIGINAL, old))
+    assert not is_stored(service.blobs, blob_name(ORIGINAL, old))
     assert service.metadata.count() == 1
 
 
@@ -146,7 +146,7 @@ def test_delete_removes_record_bytes_and_cache(api, service):
     assert api.client.get("/images/gone.png").status_code == 404
     assert api.client.get("/api/images/gone.png").status_code == 404
     assert api.client.get("/api/images").get_json()["items"] == []
-    assert not service.blobs.exists(blob_name(ORIGINAL, record))
+    assert not is_stored(service.blobs, blob_name(ORIGINAL, record))
     response = api.delete("gone.png")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from conftest import make_image
+from conftest import is_stored, make_image
 
 from app.errors import InvalidKey, NotAnImage, NotFound
 from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, cache_key
@@ -50,8 +50,8 @@ def test_replacing_keeps_created_at_and_removes_the_old_version(gallery, red, bl
     assert second.created_at == first.created_at
     assert second.updated_at >= first.updated_at
     assert second.version != first.version
-    assert not gallery.blobs.exists(blob_name(ORIGINAL, first))
-    assert not gallery.blobs.exists(blob_name(THUMB, first))
+    assert not is_stored(gallery.blobs, blob_name(ORIGINAL, first))
+    assert not is_stored(gallery.blobs, blob_name(THUMB, first))
     assert len(blob_files(gallery)) == 2
     assert gallery.get_original("k").data == blue
 

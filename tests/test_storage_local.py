@@ -21,15 +21,17 @@ def store(tmp_path):
     return LocalBlobStore(str(tmp_path / "data"))
 
 
-def test_put_get_exists_delete(store):
-    assert not store.exists("originals/a/v1")
+def test_put_get_size_delete(store):
+    with pytest.raises(NotFound):
+        store.size("originals/a/v1")
     store.put("originals/a/v1", b"hello", "image/png")
-    assert store.exists("originals/a/v1")
+    assert store.size("originals/a/v1") == 5
     assert store.get("originals/a/v1") == b"hello"
     store.put("originals/a/v1", b"replaced", "image/png")
     assert store.get("originals/a/v1") == b"replaced"
     store.delete("originals/a/v1")
-    assert not store.exists("originals/a/v1")
+    with pytest.raises(NotFound):
+        store.size("originals/a/v1")
     with pytest.raises(NotFound):
         store.get("originals/a/v1")
     store.delete("originals/a/v1")  # deleting an absent name is not an error

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
 
 @dataclass
@@ -32,25 +32,45 @@ class ImageRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-class MetadataStore(Protocol):
+class MetadataStore(ABC):
+    """What the gallery asks of a key→record store. Backends implement the abstract methods;
+    the others have a harmless default, so nothing asks a store what it can do."""
+
+    kind = ""  # the GALLERY_METADATA name
+
+    @abstractmethod
     def put(self, record: ImageRecord) -> ImageRecord | None:
         """Insert or replace; return the record it replaced, if any."""
 
+    @abstractmethod
     def get(self, key: str) -> ImageRecord | None: ...
 
+    @abstractmethod
     def delete(self, key: str) -> ImageRecord | None:
         """Remove and return the record, or None when absent."""
 
+    @abstractmethod
     def list(
         self, prefix: str = "", label: str = "", limit: int = 48, cursor: str | None = None
     ) -> tuple[list[ImageRecord], str | None]:
         """Newest first (by ``updated_at``, then key). The cursor is opaque to callers."""
 
+    @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Keys starting with ``prefix``, in key order."""
 
+    @abstractmethod
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         """Replace the labels; with ``version``, only while that upload is still the current one
         (detection takes a while, and labels of a replaced image would mislead)."""
 
+    @abstractmethod
     def count(self) -> int: ...
+
+    def all_labels(self) -> list[tuple[str, int]]:
+        """Every label with the number of images carrying it, in label order ([] if not kept)."""
+        return []
+
+    def provision(self) -> list[str]:
+        """Create what the store needs (``flask gallery init``), idempotently; say what was done."""
+        return [f"metadata: {self.kind} (nothing to create)"]

@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, InvalidParameter
-from .base import ImageRecord
+from .base import ImageRecord, MetadataStore
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
@@ -45,7 +45,9 @@ def _s(value: str) -> dict:
     return {"S": value}
 
 
-class DynamoMetadataStore:
+class DynamoMetadataStore(MetadataStore):
+    kind = "dynamodb"
+
     def __init__(self, table: str, region: str = "us-east-1", client=None):
         self.table = table
         self.region = region
@@ -312,9 +314,9 @@ class DynamoMetadataStore:
             raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
         return {"pk": _s(position["pk"]), hash_name: _s(position["h"]), "order": _s(position["o"])}
 
-    # Provisioning (used by `flask gallery init`) --------------------------------------------------------
+    # Provisioning (`flask gallery init`) ----------------------------------------------------------------
 
-    def create_table(self, wait: bool = True) -> list[str]:
+    def provision(self, wait: bool = True) -> list[str]:
         """Create the table and its indexes if missing; return what was done."""
         try:
             self.client.describe_table(TableName=self.table)

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 
 from ..errors import InvalidParameter
-from .base import ImageRecord
+from .base import ImageRecord, MetadataStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -40,7 +40,9 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         raise InvalidParameter("The cursor is not valid; start again from the first page.") from exc
 
 
-class SqliteMetadataStore:
+class SqliteMetadataStore(MetadataStore):
+    kind = "sqlite"
+
     def __init__(self, path: str):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -143,3 +145,6 @@ class SqliteMetadataStore:
 
     def count(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    def provision(self) -> list[str]:
+        return ["metadata: sqlite (schema created on start)"]

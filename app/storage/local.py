@@ -14,9 +14,12 @@ import os
 import tempfile
 
 from ..errors import NotFound
+from .base import BlobStore
 
 
-class LocalBlobStore:
+class LocalBlobStore(BlobStore):
+    kind = "local"
+
     def __init__(self, root: str):
         self.root = os.path.abspath(os.path.join(root, "blobs"))
         os.makedirs(self.root, exist_ok=True)
@@ -53,5 +56,11 @@ class LocalBlobStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(name))
 
-    def exists(self, name: str) -> bool:
-        return os.path.exists(self.path(name))
+    def size(self, name: str) -> int:
+        try:
+            return os.path.getsize(self.path(name))
+        except FileNotFoundError:
+            raise NotFound(f"No stored bytes for {name!r}.") from None
+
+    def provision(self, staging_prefix: str = "") -> list[str]:
+        return [f"storage: local files under {self.root} (created on start)"]

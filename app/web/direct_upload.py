@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..cli import STAGING_PREFIX
 from ..errors import InvalidParameter, NotAnImage, NotFound, TooLarge
+from ..gallery import STAGING_PREFIX
 from ..keys import validate_key
 from . import gallery
 from .api import record_json
@@ -35,7 +34,7 @@ PRESIGN_SECONDS = 900
 
 
 def enabled() -> bool:
-    return hasattr(gallery().blobs, "presigned_post")
+    return gallery().blobs.supports_direct_upload
 
 
 def _body() -> dict:
@@ -60,7 +59,7 @@ def presign():
     if size > limit:
         raise TooLarge(f"The file is {size / 1048576:.1f} MB; at most {limit / 1048576:g} MB is accepted.")
     upload_id = uuid.uuid4().hex
-    form = gallery().blobs.presigned_post(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
+    form = gallery().blobs.direct_upload_form(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
     return jsonify(
         {
             "upload_id": upload_id,
@@ -83,7 +82,7 @@ def commit(upload_id: str):
     key = validate_key(_body().get("key"))
     service, name = gallery(), STAGING_PREFIX + upload_id
     try:
-        size = service.blobs.head(name)["bytes"]
+        size = service.blobs.size(name)
     except NotFound:
         raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
     try:
@@ -97,16 +96,6 @@ def commit(upload_id: str):
     return jsonify(body), 200 if replaced else 201
 
 
-def _s3_origin() -> str:
-    """Where the browser posts files: the presigned form's origin (computed locally, no request)."""
-    blobs = gallery().blobs
-    origin = getattr(blobs, "_direct_upload_origin", None)
-    if origin is None:
-        url = urlsplit(blobs.presigned_post(STAGING_PREFIX + "origin-probe", "image/png", 1, 60)["url"])
-        origin = blobs._direct_upload_origin = f"{url.scheme}://{url.netloc}"
-    return origin
-
-
 @bp.app_context_processor
 def direct_upload_flag():
     return {"direct_upload": enabled()}
@@ -117,5 +106,7 @@ def allow_posting_to_s3(response):
     """The page's CSP only lets scripts connect to 'self'; add the bucket's origin for the upload XHR."""
     csp = response.headers.get("Content-Security-Policy")
     if csp and response.mimetype == "text/html" and "connect-src" not in csp and enabled():
-        response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self' {_s3_origin()}"
+        response.headers["Content-Security-Policy"] = (
+            f"{csp}; connect-src 'self' {gallery().blobs.direct_upload_origin()}"
+        )
     return response

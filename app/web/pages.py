@@ -24,7 +24,7 @@ def gallery_page():
     label = request.args.get("label", "").strip()
     cursor = request.args.get("cursor") or None
     items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor)
-    labels = getattr(gallery().metadata, "all_labels", lambda: [])()
+    labels = gallery().metadata.all_labels()
     return render_template(
         "gallery.html", items=items, next_cursor=next_cursor, prefix=prefix, label=label, cursor=cursor, labels=labels
     )
@@ -116,8 +116,6 @@ def cache_update():
     if action == "clear":
         cache.clear()
     elif action == "configure":
-        if not hasattr(cache, "configure"):
-            raise InvalidParameter("This cache backend is configured by its servers, not from this page.")
         try:
             capacity_mb = float(request.form.get("capacity_mb", ""))
         except ValueError:
@@ -126,8 +124,7 @@ def cache_update():
             raise InvalidParameter(f"Capacity must be from 1 to 16384 MB; got {capacity_mb:g}.")
         cache.configure(capacity_bytes=int(capacity_mb * 1024 * 1024), policy=request.form.get("policy", "lru"))
     elif action == "reset":
-        if hasattr(cache, "reset_stats"):
-            cache.reset_stats()
+        cache.reset_stats()
     else:
         raise InvalidParameter("Unknown cache action.")
     return redirect(url_for("pages.cache_page"), code=303)
