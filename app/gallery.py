@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
 
 from . import images, processing
 from .cache.base import Cache
-from .errors import GalleryError, InvalidParameter, NotFound
+from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
 from .keys import validate_key, validate_prefix
 from .metadata.base import ImageRecord, MetadataStore
 from .recognition.base import Detector
@@ -30,6 +31,10 @@ ORIGINAL = "originals"
 THUMB = "thumbs"
 # Direct browser uploads land here first; the store expires what is never committed.
 STAGING_PREFIX = "uploads/"
+DIRECT_UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"})
+UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+PRESIGN_SECONDS = 900
+NO_DIRECT_UPLOAD = "Direct uploads need S3 storage; post the file to /api/images instead."
 
 
 @dataclass
@@ -50,6 +55,20 @@ class CachedBlob:
         size = int.from_bytes(raw[:4], "big")
         content_type, etag, version = json.loads(raw[4 : 4 + size])
         return cls(content_type, etag, version, raw[4 + size :])
+
+
+@dataclass
+class Preview:
+    """What a page shows of an image that is not stored: a small upright WebP and the image's own size."""
+
+    webp: bytes
+    width: int
+    height: int
+    bytes: int
+
+    @property
+    def url(self) -> str:
+        return images.data_url(images.THUMB_CONTENT_TYPE, self.webp)
 
 
 def blob_name(variant: str, record: ImageRecord) -> str:
@@ -181,7 +200,25 @@ class Gallery:
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         return self.metadata.suggest(validate_prefix(prefix), limit)
 
+    def labels(self) -> list[tuple[str, int]]:
+        """Every label with its number of images, in label order (the gallery's filter list)."""
+        return self.metadata.all_labels()
+
+    def describe_upload(self, data: bytes) -> Preview:
+        """An image that is not stored (an upload, an unsaved result) as a page shows it: its upright
+        size and a preview of at most 1024 px, from one decode."""
+        webp, width, height = images.preview(data, self.settings["GALLERY_MAX_PIXELS"])
+        return Preview(webp, width, height, len(data))
+
     # -- recognition ----------------------------------------------------------------------
+    @property
+    def detector_name(self) -> str:
+        return self.detector.name
+
+    @property
+    def detector_model(self) -> str:
+        return self.detector.model
+
     def recognize(self, key: str | None = None, data: bytes | None = None, min_confidence=None, max_labels=None):
         """Detect objects in uploaded ``data`` or in the gallery image ``key``. For a gallery image the
         label names at the default confidence (whatever the caller asked for) go into its metadata."""
@@ -248,6 +285,82 @@ class Gallery:
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance)
         return rendered, record, replaced
+
+    # -- direct browser uploads (S3) ------------------------------------------------------
+    @property
+    def supports_direct_upload(self) -> bool:
+        return self.blobs.supports_direct_upload
+
+    def direct_upload_origin(self) -> str | None:
+        """Where browsers post direct uploads (the upload page lets its script connect there)."""
+        return self.blobs.direct_upload_origin()
+
+    def start_direct_upload(self, key, content_type, size) -> dict:
+        """Check an upload before any byte is sent and grant a form that stores the file under a
+        fresh staging name; the store itself enforces the size range and content type."""
+        if not self.supports_direct_upload:
+            raise InvalidParameter(NO_DIRECT_UPLOAD)
+        key = validate_key(key)
+        if content_type not in DIRECT_UPLOAD_TYPES:
+            raise NotAnImage("Only JPEG, PNG, GIF, WebP, BMP or TIFF files can be uploaded.")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise InvalidParameter("bytes must be the file's size, a whole number above 0.")
+        self._check_direct_size(size)
+        upload_id = uuid.uuid4().hex
+        limit = self.max_upload_bytes
+        form = self.blobs.direct_upload_form(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
+        return {
+            "upload_id": upload_id,
+            "key": key,
+            "url": form["url"],
+            "fields": form["fields"],
+            "max_bytes": limit,
+            "expires_in": PRESIGN_SECONDS,
+        }
+
+    def commit_direct_upload(self, upload_id: str, key) -> tuple[ImageRecord, bool]:
+        """Store a staged upload under ``key`` like any upload (same decoding, limits and write
+        order); the staging object goes whether the image was accepted or not."""
+        if not self.supports_direct_upload:
+            raise InvalidParameter(NO_DIRECT_UPLOAD)
+        if not UPLOAD_ID.fullmatch(upload_id):
+            raise InvalidParameter("The upload id is not valid.")
+        key, name = validate_key(key), STAGING_PREFIX + upload_id
+        try:
+            size = self.blobs.size(name)
+        except NotFound:
+            raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
+        try:
+            self._check_direct_size(size)
+            return self.upload(key, self.blobs.get(name))
+        finally:
+            self.blobs.delete(name)
+
+    def _check_direct_size(self, size: int) -> None:
+        if size > self.max_upload_bytes:
+            raise TooLarge(
+                f"The file is {size / 1048576:.1f} MB; at most {self.max_upload_bytes / 1048576:g} MB is accepted."
+            )
+
+    # -- cache ------------------------------------------------------------------------------
+    def cache_stats(self) -> dict:
+        return self.cache.stats()
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+
+    def reset_cache_stats(self) -> None:
+        self.cache.reset_stats()
+
+    def configure_cache(self, capacity_mb, policy) -> None:
+        """Resize the cache and set its replacement policy (where the app owns them, see ``Cache.configure``)."""
+        try:
+            capacity_mb = float(capacity_mb)
+        except (TypeError, ValueError):
+            raise InvalidParameter("Capacity must be a number of MB from 1 to 16384.") from None
+        if not 1 <= capacity_mb <= 16384:
+            raise InvalidParameter(f"Capacity must be from 1 to 16384 MB; got {capacity_mb:g}.")
+        self.cache.configure(capacity_bytes=int(capacity_mb * 1024 * 1024), policy=policy)
 
     # -- set-up -----------------------------------------------------------------------------
     def provision(self) -> list[str]:

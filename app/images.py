@@ -136,9 +136,14 @@ def upright(image: Image.Image, orientation: int) -> Image.Image:
 
 def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:
     """A WebP of at most ``side`` px, upright, for showing an image that is not stored (a data:
-    URL in a page must not carry the whole upload); with its size."""
+    URL in a page must not carry the whole upload); with the image's own upright size. One decode."""
     image = open_image(data, max_pixels)
-    return shrink(image, header_orientation(image), side)
+    orientation = header_orientation(image)
+    width, height = image.size
+    if orientation >= 5:
+        width, height = height, width
+    webp, _, _ = shrink(image, orientation, side)
+    return webp, width, height
 
 
 def shrink(image: Image.Image, orientation: int, side: int) -> tuple[bytes, int, int]:

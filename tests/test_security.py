@@ -11,7 +11,7 @@ from markupsafe import escape
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from app.web import CONTENT_SECURITY_POLICY
+from app.web.common import CONTENT_SECURITY_POLICY
 
 TOKEN = "t0ken-for-tests-0123456789"
 PASSWORD = "correct horse battery staple"

@@ -1,49 +1,19 @@
-"""Blueprints, error handling and response headers."""
+"""Registers the blueprints, error handlers and response headers on an app (helpers they share: ``common``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import GalleryError
-
-# No inline script or style anywhere: every script and stylesheet is a file under /static.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-SECURITY_HEADERS = [
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "same-origin"),
-]
-
-
-def gallery():
-    return current_app.extensions["gallery"]
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def error_response(status: int, code: str, message: str):
-    if wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), status
-    return render_template(
-        "error.html", status=status, code=code, message=message, **g.get("error_context", {})
-    ), status
+from . import api, auth, direct_upload, media, pages, processing, recognition
+from .common import SECURITY_HEADERS, error_response
 
 
 def register(app: Flask) -> None:
-    from . import api, auth, direct_upload, media, pages, processing, recognition
-
     for module in (pages, media, api, processing, recognition, direct_upload):
         app.register_blueprint(module.bp)
     if auth.reads_public(app.config["GALLERY"]):  # private reads go through Flask's login check

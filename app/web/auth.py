@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
 from ..errors import GalleryError
+from .common import error_response
 
 bp = Blueprint("auth", __name__)
 
@@ -232,8 +233,6 @@ def init_rate_limits(app: Flask, settings: dict) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
-        from . import error_response
-
         what = RATE_LIMITED.get(request.blueprint or "", "requests")
         return error_response(
             429,

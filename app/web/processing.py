@@ -8,12 +8,12 @@ import time
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from .. import images, processing
+from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
-from . import gallery
 from .api import record_json
+from .common import gallery
 from .openapi import CSRF_HEADER, PATHS, RECORD_REF, error_responses, json_response
 
 bp = Blueprint("processing", __name__)
@@ -154,19 +154,12 @@ def process_submit():
             "bytes": source.bytes,
         }
     else:
-        shown, _, _ = images.preview(data, gallery().settings["GALLERY_MAX_PIXELS"])
-        source = processing.probe(data, gallery().settings["GALLERY_MAX_PIXELS"])
-        original = {
-            "url": images.data_url(images.THUMB_CONTENT_TYPE, shown),
-            "bytes": len(data),
-            "width": source.width,
-            "height": source.height,
-        }
+        shown = gallery().describe_upload(data)
+        original = {"url": shown.url, "bytes": shown.bytes, "width": shown.width, "height": shown.height}
     # The page carries the result inline; a large one is shown as a preview (its real size is
     # in the caption, and Save stores the real bytes).
     if len(rendered.data) > INLINE_RESULT_BYTES:
-        shown, _, _ = images.preview(rendered.data, gallery().settings["GALLERY_MAX_PIXELS"])
-        result_url = images.data_url(images.THUMB_CONTENT_TYPE, shown)
+        result_url = gallery().describe_upload(rendered.data).url
     else:
         result_url = images.data_url(rendered.content_type, rendered.data)
     result = {
