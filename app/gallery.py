@@ -18,12 +18,14 @@ from dataclasses import dataclass
 
 from . import images, processing
 from .cache.base import Cache
+from .config import Settings
 from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
 from .keys import validate_key, validate_prefix
 from .metadata.base import ImageRecord, MetadataStore
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 from .storage.base import BlobStore
+from .units import format_mb, megabytes
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +82,23 @@ def cache_key(variant: str, key: str) -> str:
 
 
 class Gallery:
-    def __init__(self, blobs: BlobStore, metadata: MetadataStore, cache: Cache, detector: Detector, settings: dict):
+    def __init__(self, blobs: BlobStore, metadata: MetadataStore, cache: Cache, detector: Detector, settings: Settings):
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
         self.detector = detector
         self.settings = settings
 
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.settings["GALLERY_MAX_UPLOAD_MB"] * 1024 * 1024)
-
     # -- writes ---------------------------------------------------------------------------
     def upload(self, key: str, data: bytes, provenance: dict | None = None) -> tuple[ImageRecord, bool]:
         """Validate and store an image; returns the record and whether it replaced one."""
         key = validate_key(key)
-        images.check_size(data, self.max_upload_bytes)
+        images.check_size(data, self.settings.max_upload_bytes)
         analysed = images.analyse(
             data,
-            max_pixels=self.settings["GALLERY_MAX_PIXELS"],
-            thumb_size=self.settings["GALLERY_THUMB_SIZE"],
-            max_frames=self.settings["GALLERY_MAX_FRAMES"],
+            max_pixels=self.settings.max_pixels,
+            thumb_size=self.settings.thumb_size,
+            max_frames=self.settings.max_frames,
         )
         now = time.time()
         record = ImageRecord(
@@ -118,7 +116,7 @@ class Gallery:
             thumb_height=analysed.thumb_height,
             provenance=provenance,
         )
-        if self.settings.get("GALLERY_LABEL_ON_UPLOAD"):
+        if self.settings.label_on_upload:
             record.labels = self.labels_for_upload(data)
         existing = self.metadata.get(key)
         if existing is not None:
@@ -192,7 +190,7 @@ class Gallery:
         return blob
 
     def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
-        limit = limit or self.settings["GALLERY_PAGE_SIZE"]
+        limit = limit or self.settings.page_size
         return self.metadata.list(
             prefix=validate_prefix(prefix), label=label.strip().lower(), limit=limit, cursor=cursor
         )
@@ -207,7 +205,7 @@ class Gallery:
     def describe_upload(self, data: bytes) -> Preview:
         """An image that is not stored (an upload, an unsaved result) as a page shows it: its upright
         size and a preview of at most 1024 px, from one decode."""
-        webp, width, height = images.preview(data, self.settings["GALLERY_MAX_PIXELS"])
+        webp, width, height = images.preview(data, self.settings.max_pixels)
         return Preview(webp, width, height, len(data))
 
     # -- recognition ----------------------------------------------------------------------
@@ -226,7 +224,7 @@ class Gallery:
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
-            images.check_size(data, self.max_upload_bytes)
+            images.check_size(data, self.settings.max_upload_bytes)
             return self.detector.detect(data, min_confidence, max_labels)
         record = self.get_record(key)
         floor = min(min_confidence, DEFAULT_MIN_CONFIDENCE)
@@ -262,7 +260,7 @@ class Gallery:
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
-            images.check_size(data, self.max_upload_bytes)
+            images.check_size(data, self.settings.max_upload_bytes)
             source_sha256 = hashlib.sha256(data).hexdigest()
         else:  # the record's hash names the result, so a cache hit never reads the source bytes
             source_sha256 = self.get_record(key).sha256
@@ -277,7 +275,7 @@ class Gallery:
                     source_sha256 = blob.etag  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
                 data = blob.data
-            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings["GALLERY_MAX_PIXELS"])
+            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings.max_pixels)
             rendered = processing.Rendered.of(result)
             self.cache.set(ckey, rendered.pack())
         if save_as is None:
@@ -307,7 +305,7 @@ class Gallery:
             raise InvalidParameter("bytes must be the file's size, a whole number above 0.")
         self._check_direct_size(size)
         upload_id = uuid.uuid4().hex
-        limit = self.max_upload_bytes
+        limit = self.settings.max_upload_bytes
         form = self.blobs.direct_upload_form(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
         return {
             "upload_id": upload_id,
@@ -337,9 +335,9 @@ class Gallery:
             self.blobs.delete(name)
 
     def _check_direct_size(self, size: int) -> None:
-        if size > self.max_upload_bytes:
+        if size > self.settings.max_upload_bytes:
             raise TooLarge(
-                f"The file is {size / 1048576:.1f} MB; at most {self.max_upload_bytes / 1048576:g} MB is accepted."
+                f"The file is {format_mb(size)}; at most {format_mb(self.settings.max_upload_bytes)} is accepted."
             )
 
     # -- cache ------------------------------------------------------------------------------
@@ -360,7 +358,7 @@ class Gallery:
             raise InvalidParameter("Capacity must be a number of MB from 1 to 16384.") from None
         if not 1 <= capacity_mb <= 16384:
             raise InvalidParameter(f"Capacity must be from 1 to 16384 MB; got {capacity_mb:g}.")
-        self.cache.configure(capacity_bytes=int(capacity_mb * 1024 * 1024), policy=policy)
+        self.cache.configure(capacity_bytes=megabytes(capacity_mb), policy=policy)
 
     # -- set-up -----------------------------------------------------------------------------
     def provision(self) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from .errors import BadImage, NotAnImage, TooLarge
+from .units import format_mb
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None
@@ -189,4 +190,4 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 
 def check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
-        raise TooLarge(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise TooLarge(f"The file is {format_mb(len(data))}; the limit is {format_mb(max_bytes)}.")

@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from PIL import Image
 
+from app.config import load_settings
 from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage
 from app.recognition import create_detector
 from app.recognition.local import LocalDetector
@@ -47,9 +48,8 @@ def noise_png(side: int) -> bytes:
 
 @pytest.fixture
 def detector(aws):
-    return create_detector(
-        {"GALLERY_RECOGNIZER": "rekognition", "AWS_REGION": "us-east-1", "GALLERY_MAX_PIXELS": 10**8}
-    )
+    settings = {"GALLERY_RECOGNIZER": "rekognition", "AWS_REGION": "us-east-1", "GALLERY_MAX_PIXELS": 10**8}
+    return create_detector(load_settings(settings, environ={}))
 
 
 def test_bytes_give_the_same_shape_as_the_local_detector(detector):

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from app.config import load_settings
 from app.errors import NotFound
 from app.storage import create_blob_store
 from app.storage.local import LocalBlobStore
@@ -113,10 +114,11 @@ def test_readers_never_see_a_partial_write(store):
 
 
 def test_factory_puts_blobs_under_the_data_dir(tmp_path):
-    store = create_blob_store({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": str(tmp_path / "d")}, str(tmp_path))
+    settings = load_settings({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": str(tmp_path / "d")}, environ={})
+    store = create_blob_store(settings, str(tmp_path))
     store.put("x", b"1", "image/png")
     assert all_files(tmp_path / "d")
-    default = create_blob_store({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": ""}, str(tmp_path / "inst"))
+    default = create_blob_store(load_settings({"GALLERY_STORAGE": "local"}, environ={}), str(tmp_path / "inst"))
     default.put("x", b"1", "image/png")
     assert all_files(tmp_path / "inst" / "data")
 

@@ -14,13 +14,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, NotFound
+from ..units import MB
 from .base import BlobStore, ObjectRef
 
 # Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.
 CACHE_CONTROL = "no-cache"
-_MB = 1024 * 1024
 # Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
-TRANSFER = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB, max_concurrency=4)
+TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 

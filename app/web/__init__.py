@@ -9,14 +9,16 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import GalleryError
+from ..units import format_mb
 from . import api, auth, direct_upload, media, pages, processing, recognition
 from .common import SECURITY_HEADERS, error_response
 
 
 def register(app: Flask) -> None:
+    settings = app.extensions["settings"]
     for module in (pages, media, api, processing, recognition, direct_upload):
         app.register_blueprint(module.bp)
-    if auth.reads_public(app.config["GALLERY"]):  # private reads go through Flask's login check
+    if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
     auth.init_app(app)
 
@@ -32,8 +34,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc):
-        limit = current_app.config["GALLERY"]["GALLERY_MAX_UPLOAD_MB"]
-        return error_response(413, "too_large", f"The upload is larger than the {limit:g} MB limit.")
+        limit = format_mb(settings.max_upload_bytes)
+        return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -55,6 +57,18 @@ def register(app: Flask) -> None:
         moment = datetime.fromtimestamp(timestamp, tz=UTC)
         return moment.strftime("%Y-%m-%d %H:%M UTC") if human else moment.isoformat()
 
+    # Templates get what they display, never the settings themselves (secret key, passwords, tokens):
+    # not even Flask's default ``config`` global.
+    app.jinja_env.globals.pop("config", None)
+    site = {
+        "storage": settings.storage,
+        "metadata": settings.metadata,
+        "cache": settings.cache,
+        "max_upload": format_mb(settings.max_upload_bytes),
+        "max_pixels": settings.max_pixels,
+        "api_tokens": bool(auth.api_tokens(settings)),
+    }
+
     @app.context_processor
     def template_globals():
-        return {"settings": current_app.config["GALLERY"]}
+        return {"site": site}

@@ -20,8 +20,9 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
+from ..config import Settings
 from ..errors import GalleryError
-from .common import error_response
+from .common import app_settings, error_response
 
 bp = Blueprint("auth", __name__)
 
@@ -44,30 +45,30 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
 
 # -- configuration -----------------------------------------------------------------------
-def api_tokens(settings: dict) -> list[str]:
-    return [token.strip() for token in str(settings["GALLERY_API_TOKENS"]).split(",") if token.strip()]
+def api_tokens(settings: Settings) -> list[str]:
+    return [token.strip() for token in settings.api_tokens.split(",") if token.strip()]
 
 
-def protection_enabled(settings: dict) -> bool:
-    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"] or api_tokens(settings))
+def protection_enabled(settings: Settings) -> bool:
+    return bool(settings.admin_password or settings.admin_password_hash or api_tokens(settings))
 
 
-def reads_public(settings: dict) -> bool:
-    return not protection_enabled(settings) or bool(settings["GALLERY_PUBLIC_READ"])
+def reads_public(settings: Settings) -> bool:
+    return not protection_enabled(settings) or settings.public_read
 
 
-def password_login_enabled(settings: dict) -> bool:
-    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"])
+def password_login_enabled(settings: Settings) -> bool:
+    return bool(settings.admin_password or settings.admin_password_hash)
 
 
-def password_matches(settings: dict, candidate: str) -> bool:
-    if settings["GALLERY_ADMIN_PASSWORD_HASH"]:
-        return check_password_hash(settings["GALLERY_ADMIN_PASSWORD_HASH"], candidate)
-    expected = settings["GALLERY_ADMIN_PASSWORD"]
+def password_matches(settings: Settings, candidate: str) -> bool:
+    if settings.admin_password_hash:
+        return check_password_hash(settings.admin_password_hash, candidate)
+    expected = settings.admin_password
     return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
 
 
-def token_matches(settings: dict, candidate: str) -> bool:
+def token_matches(settings: Settings, candidate: str) -> bool:
     # Compare with every token, so the time taken does not tell which one nearly matched.
     found = False
     for token in api_tokens(settings):
@@ -87,7 +88,7 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def authenticate(settings: dict) -> str | None:
+def authenticate(settings: Settings) -> str | None:
     """Who is asking: ``"bearer"``, ``"session"`` or ``None``. A wrong token is refused outright."""
     token = bearer_token()
     if token is not None:
@@ -105,12 +106,11 @@ def wants_html() -> bool:
 
 def check_request():
     """before_request: authenticate, authorise, then check CSRF for session-based writes."""
-    app = current_app
-    settings = app.config["GALLERY"]
+    app, settings = current_app, app_settings()
     g.auth = None
     if protection_enabled(settings):
         g.auth = authenticate(settings)
-        needs_login = request.method not in SAFE_METHODS or not settings["GALLERY_PUBLIC_READ"]
+        needs_login = request.method not in SAFE_METHODS or not settings.public_read
         if needs_login and g.auth is None and request.endpoint not in OPEN_ENDPOINTS:
             if wants_html() and password_login_enabled(settings):
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -121,7 +121,7 @@ def check_request():
     return None
 
 
-def login_hint(settings: dict) -> str:
+def login_hint(settings: Settings) -> str:
     ways = []
     if password_login_enabled(settings):
         ways.append("log in")
@@ -152,15 +152,14 @@ def safe_next(target: str | None) -> str:
 
 @bp.get("/login")
 def login():
-    settings = current_app.config["GALLERY"]
     return render_template(
-        "login.html", next=safe_next(request.args.get("next")), enabled=password_login_enabled(settings)
+        "login.html", next=safe_next(request.args.get("next")), enabled=password_login_enabled(app_settings())
     )
 
 
 @bp.post("/login")
 def login_submit():
-    settings = current_app.config["GALLERY"]
+    settings = app_settings()
     target = safe_next(request.form.get("next"))
     if not password_login_enabled(settings):
         return render_template("login.html", next=target, enabled=False, error="No password is configured."), 400
@@ -180,16 +179,16 @@ def logout():
 # -- wiring ------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     """Register login, the access check, rate limits and cookie/proxy settings on ``app``."""
-    settings = app.config["GALLERY"]
-    if not settings["GALLERY_PUBLIC_READ"] and not protection_enabled(settings):
+    settings = app.extensions["settings"]
+    if not settings.public_read and not protection_enabled(settings):
         raise SystemExit("GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS.")
     app.register_blueprint(bp)
     # Flask-WTF's own check would run before we know about bearer tokens: we call it ourselves.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config["SESSION_COOKIE_SECURE"] = bool(settings["GALLERY_SECURE_COOKIES"])
+    app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.session_interface = HttpsAwareSessionInterface()
-    if settings["GALLERY_PROXY_COUNT"]:
-        n = settings["GALLERY_PROXY_COUNT"]
+    if settings.proxy_count:
+        n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
     init_rate_limits(app, settings)
@@ -212,7 +211,7 @@ def is_step_edit() -> bool:
     return bool(request.form.get("edit"))
 
 
-def init_rate_limits(app: Flask, settings: dict) -> None:
+def init_rate_limits(app: Flask, settings: Settings) -> None:
     """Per-client limits (in memory, per worker) on login and on the expensive POSTs."""
     limiter = Limiter(
         key_func=get_remote_address,
@@ -221,11 +220,11 @@ def init_rate_limits(app: Flask, settings: dict) -> None:
         headers_enabled=True,
         default_limits=[],
     )
-    if limit := rate_limit(settings["GALLERY_RATE_LIMIT_LOGIN"]):
+    if limit := rate_limit(settings.rate_limit_login):
         view = app.view_functions["auth.login_submit"]  # not logout: leaving must always work
         app.view_functions["auth.login_submit"] = limiter.limit(limit)(view)
-    for name, option in (("processing", "GALLERY_RATE_LIMIT_PROCESS"), ("recognition", "GALLERY_RATE_LIMIT_RECOGNIZE")):
-        limit = rate_limit(settings[option])
+    for name, option in (("processing", settings.rate_limit_process), ("recognition", settings.rate_limit_recognize)):
+        limit = rate_limit(option)
         if limit and name in app.blueprints:
             # The page form and the JSON route share one budget per client; editing the steps of
             # the no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.

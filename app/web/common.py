@@ -1,9 +1,10 @@
-"""What every blueprint shares: the service, the error body and the security headers."""
+"""What every blueprint shares: the service, the settings, the error body and the security headers."""
 
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, render_template, request
 
+from ..config import Settings
 from ..gallery import Gallery
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
@@ -23,6 +24,11 @@ SECURITY_HEADERS = [
 def gallery() -> Gallery:
     """The app's one service: views call its methods and nothing behind it."""
     return current_app.extensions["gallery"]
+
+
+def app_settings() -> Settings:
+    """The app's settings (``create_app`` keeps them in ``app.extensions``)."""
+    return current_app.extensions["settings"]
 
 
 def wants_json() -> bool:
