@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     go to Flask's own config."""
     from .cache import create_cache
     from .cli import init_app as register_cli
-    from .extensions import csrf
+    from .extensions import csrf, limiter
     from .gallery import Gallery
     from .metadata import create_metadata_store
     from .recognition import create_detector
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in config.items() if k.isupper() and k not in names})
     app.extensions["settings"] = settings
     csrf.init_app(app)
+    limiter.init_app(app)
 
     app.extensions["gallery"] = Gallery(
         blobs=create_blob_store(settings, app.instance_path),

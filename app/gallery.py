@@ -162,9 +162,6 @@ class Gallery:
     def get_original(self, key: str) -> CachedBlob:
         return self.read(ORIGINAL, key)
 
-    def get_thumb(self, key: str) -> CachedBlob:
-        return self.read(THUMB, key)
-
     def read(self, variant: str, key: str) -> CachedBlob:
         """Read-through: the cache answers a hit alone; a miss reads metadata and blob."""
         ckey = cache_key(variant, key)

@@ -88,7 +88,7 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
 def test_delete_removes_metadata_before_bytes_and_cache(gallery, red, monkeypatch):
     gallery.upload("k", red)
     gallery.get_original("k")
-    gallery.get_thumb("k")
+    gallery.read(THUMB, "k")
     order = []
 
     def spy(store, what):
@@ -124,9 +124,9 @@ def test_read_through_second_read_is_a_hit(gallery, red):
     assert first == second and first.data == red
     assert (middle["misses"] - before["misses"], middle["hits"] - before["hits"]) == (1, 0)
     assert (after["misses"] - middle["misses"], after["hits"] - middle["hits"]) == (0, 1)
-    thumb = gallery.get_thumb("k")
+    thumb = gallery.read(THUMB, "k")
     assert thumb.content_type == "image/webp" and thumb.etag == f"thumb-{hashlib.sha256(red).hexdigest()}"
-    assert gallery.get_thumb("k") == thumb
+    assert gallery.read(THUMB, "k") == thumb
     assert gallery.cache.stats()["items"] == 2
 
 
@@ -144,18 +144,17 @@ def test_a_cache_hit_does_not_touch_storage_or_metadata(gallery, red, monkeypatc
 
 @pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
 def test_overwrite_and_delete_invalidate_the_cache(gallery, red, blue, variant):
-    read = gallery.get_original if variant == ORIGINAL else gallery.get_thumb
     gallery.upload("k", red)
-    old = read("k")
+    old = gallery.read(variant, "k")
     gallery.upload("k", blue)
     assert gallery.cache.get(cache_key(variant, "k")) is None
-    new = read("k")
+    new = gallery.read(variant, "k")
     assert new.version != old.version and new.data != old.data
     assert new.etag.endswith(hashlib.sha256(blue).hexdigest())
     gallery.delete("k")
     assert gallery.cache.get(cache_key(variant, "k")) is None
     with pytest.raises(NotFound):
-        read("k")
+        gallery.read(variant, "k")
 
 
 def test_race_guard_when_the_image_is_replaced_after_its_bytes_were_read(gallery, red, blue, monkeypatch):

@@ -291,6 +291,16 @@ def test_editing_steps_without_javascript_is_not_rate_limited(tmp_path):
     assert statuses == [400, 400, 429]
 
 
+def test_each_app_reads_its_own_limits_and_off_disables_one(tmp_path):
+    limited = build(tmp_path / "a", GALLERY_RATE_LIMIT_PROCESS="2/minute").test_client()
+    unlimited = build(tmp_path / "b", GALLERY_RATE_LIMIT_PROCESS="off").test_client()
+    posts = {}
+    for name, client in (("limited", limited), ("unlimited", unlimited)):
+        token = token_of(client, "/process")
+        posts[name] = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(4)]
+    assert posts == {"limited": [400, 400, 429, 429], "unlimited": [400] * 4}
+
+
 def test_login_is_rate_limited(tmp_path):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD=PASSWORD, GALLERY_RATE_LIMIT_LOGIN="2/minute").test_client()
     assert [login(client, "guess").status_code for _ in range(2)] == [401, 401]

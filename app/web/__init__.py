@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import GalleryError
 from ..units import format_mb
-from . import api, auth, direct_upload, media, pages, processing, recognition
+from . import api, auth, direct_upload, limits, media, pages, processing, recognition
 from .common import SECURITY_HEADERS, error_response
 
 
@@ -30,6 +31,16 @@ def register(app: Flask) -> None:
     def csrf_error(exc: CSRFError):
         return error_response(
             400, "csrf_failed", f"{exc.description} Reload the page and try again (API clients: send X-CSRFToken)."
+        )
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(exc: RateLimitExceeded):
+        what = limits.RATE_LIMITED.get(request.blueprint or "", "requests")
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many {what} from your address: the limit is {exc.description}. "
+            "Wait a little (see the Retry-After header) and try again.",
         )
 
     @app.errorhandler(413)

@@ -1,4 +1,4 @@
-"""Optional write protection, login, per-client rate limits and HTTPS-aware session cookies.
+"""Optional write protection, login and HTTPS-aware session cookies (rate limits: ``limits.py``).
 
 Protection is on when an admin password (plain or hashed) or API tokens are configured.
 Then every request that is not GET/HEAD/OPTIONS needs a logged-in session (and its CSRF
@@ -14,15 +14,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
 from ..config import Settings
 from ..errors import GalleryError
-from .common import app_settings, error_response
+from . import limits
+from .common import app_settings
 
 bp = Blueprint("auth", __name__)
 
@@ -76,11 +74,6 @@ def token_matches(settings: Settings, candidate: str) -> bool:
     return found
 
 
-def rate_limit(value: str) -> str | None:
-    value = str(value).strip()
-    return None if value.lower() in ("", "off", "none", "0") else value
-
-
 # -- per-request check -------------------------------------------------------------------
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
@@ -116,7 +109,7 @@ def check_request():
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             raise Unauthorized(login_hint(settings))
     csrf_on = app.config.get("WTF_CSRF_ENABLED", True)  # as Flask-WTF's own check honours it
-    if csrf_on and g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"] and not csrf_exempt():
+    if csrf_on and g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"]:
         app.extensions["csrf"].protect()
     return None
 
@@ -128,15 +121,6 @@ def login_hint(settings: Settings) -> str:
     if api_tokens(settings):
         ways.append("send an API token as 'Authorization: Bearer <token>'")
     return "This needs permission: " + " or ".join(ways) + "."
-
-
-def csrf_exempt() -> bool:
-    """Honour ``csrf.exempt`` on views and blueprints, as Flask-WTF's own check would."""
-    csrf = current_app.extensions["csrf"]
-    view = current_app.view_functions.get(request.endpoint)
-    if view is not None and f"{view.__module__}.{view.__name__}" in getattr(csrf, "_exempt_views", ()):
-        return True
-    return current_app.blueprints.get(request.blueprint) in getattr(csrf, "_exempt_blueprints", ())
 
 
 # -- login -------------------------------------------------------------------------------
@@ -158,6 +142,7 @@ def login():
 
 
 @bp.post("/login")
+@limits.login_attempts
 def login_submit():
     settings = app_settings()
     target = safe_next(request.form.get("next"))
@@ -178,7 +163,7 @@ def logout():
 
 # -- wiring ------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
-    """Register login, the access check, rate limits and cookie/proxy settings on ``app``."""
+    """Register login, the access check and cookie/proxy settings on ``app``."""
     settings = app.extensions["settings"]
     if not settings.public_read and not protection_enabled(settings):
         raise SystemExit("GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS.")
@@ -191,7 +176,6 @@ def init_app(app: Flask) -> None:
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
-    init_rate_limits(app, settings)
 
     @app.after_request
     def challenge(response):
@@ -205,40 +189,3 @@ def init_app(app: Flask) -> None:
             "auth_enabled": password_login_enabled(settings),
             "logged_in": g.get("auth") == "session",
         }
-
-
-def is_step_edit() -> bool:
-    return bool(request.form.get("edit"))
-
-
-def init_rate_limits(app: Flask, settings: Settings) -> None:
-    """Per-client limits (in memory, per worker) on login and on the expensive POSTs."""
-    limiter = Limiter(
-        key_func=get_remote_address,
-        app=app,
-        storage_uri="memory://",
-        headers_enabled=True,
-        default_limits=[],
-    )
-    if limit := rate_limit(settings.rate_limit_login):
-        view = app.view_functions["auth.login_submit"]  # not logout: leaving must always work
-        app.view_functions["auth.login_submit"] = limiter.limit(limit)(view)
-    for name, option in (("processing", settings.rate_limit_process), ("recognition", settings.rate_limit_recognize)):
-        limit = rate_limit(option)
-        if limit and name in app.blueprints:
-            # The page form and the JSON route share one budget per client; editing the steps of
-            # the no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.
-            limiter.shared_limit(limit, scope=name, methods=["POST"], exempt_when=is_step_edit)(app.blueprints[name])
-
-    @app.errorhandler(RateLimitExceeded)
-    def too_many(exc: RateLimitExceeded):
-        what = RATE_LIMITED.get(request.blueprint or "", "requests")
-        return error_response(
-            429,
-            "rate_limited",
-            f"Too many {what} from your address: the limit is {exc.description}. "
-            "Wait a little (see the Retry-After header) and try again.",
-        )
-
-
-RATE_LIMITED = {"auth": "login attempts", "processing": "processing runs", "recognition": "recognition runs"}

@@ -12,6 +12,7 @@ from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
+from . import limits
 from .api import record_json
 from .common import gallery
 from .openapi import CSRF_HEADER, PATHS, RECORD_REF, error_responses, json_response
@@ -118,6 +119,7 @@ def process_page():
 
 
 @bp.post("/process")
+@limits.processing_runs
 def process_submit():
     """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline."""
     form = request.form
@@ -195,6 +197,7 @@ def api_fields() -> dict:
 
 
 @bp.post("/api/process")
+@limits.processing_runs
 def api_process():
     fields = api_fields()
     started = time.perf_counter()

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 
 from ..errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
+from . import limits
 from .common import gallery
 from .openapi import CSRF_HEADER, PATHS, error_responses, json_response
 
@@ -101,6 +102,7 @@ def _detect() -> dict:
 
 
 @bp.post("/api/recognize")
+@limits.recognition_runs
 def recognize_api():
     run = _detect()
     body = {**run["result"], "model": gallery().detector_model, "detector": gallery().detector_name}
@@ -127,6 +129,7 @@ def recognize_page():
 
 
 @bp.post("/recognize")
+@limits.recognition_runs
 def recognize_submit():
     min_confidence = request.form.get("min_confidence") or DEFAULT_MIN_CONFIDENCE
     try:
