@@ -1,55 +1,62 @@
-"""Cloud Image Gallery: the Flask application factory."""
+"""Cloud Image Gallery: the Flask application factory.
+
+Only Flask and the settings are imported here, so ``gunicorn.conf.py`` can read the settings
+without loading the image libraries; ``create_app`` imports the rest.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
-from .cache import create_cache
-from .config import load_settings
-from .gallery import Gallery
-from .metadata import create_metadata_store
-from .storage import create_blob_store
-
-csrf = CSRFProtect()
+from .config import OPTIONS, load_settings
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides settings from the environment (used by tests)."""
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings from the environment, keyed by their variable
+    names (``{"GALLERY_CACHE": "memory"}``, used by tests); its other upper-case keys (``TESTING``...)
+    go to Flask's own config."""
+    from .cache import create_cache
+    from .cli import init_app as register_cli
+    from .extensions import csrf, limiter
+    from .gallery import Gallery
+    from .metadata import create_metadata_store
+    from .recognition import create_detector
+    from .storage import create_blob_store
+    from .web import register
+
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
-    settings = load_settings()
-    settings.update(config or {})
+    config = dict(config or {})
+    settings = load_settings(config)
 
     app.config.update(
-        SECRET_KEY=settings["SECRET_KEY"] or _instance_secret(app.instance_path),
+        SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
         # Room for the multipart envelope around one file of the largest allowed size.
-        MAX_CONTENT_LENGTH=int(settings["GALLERY_MAX_UPLOAD_MB"] * 1024 * 1024) + 64 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        GALLERY=settings,
     )
-    app.config.update({k: v for k, v in (config or {}).items() if k.isupper() and not k.startswith("GALLERY_")})
+    names = {option.name for option in OPTIONS}
+    app.config.update({k: v for k, v in config.items() if k.isupper() and k not in names})
+    app.extensions["settings"] = settings
     csrf.init_app(app)
+    limiter.init_app(app)
 
-    gallery = Gallery(
+    app.extensions["gallery"] = Gallery(
         blobs=create_blob_store(settings, app.instance_path),
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
+        detector=create_detector(settings),
         settings=settings,
         secret=app.config["SECRET_KEY"],
     )
-    app.extensions["gallery"] = gallery
-
-    from .web import register
-
     register(app)
-    from .cli import init_app as register_cli
-
     register_cli(app)
     return app
 

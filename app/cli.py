@@ -7,7 +7,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .errors import GalleryError
-from .gallery import STAGING_PREFIX
 
 gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backends.")
 
@@ -15,34 +14,11 @@ gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backend
 @gallery_cli.command("init")
 def init_command():
     """Create the S3 bucket and DynamoDB table if missing (local backends need nothing) and say what was done."""
-    service = current_app.extensions["gallery"]
-    settings = current_app.config["GALLERY"]
     try:
-        for line in _init(service, settings):
+        for line in current_app.extensions["gallery"].provision():
             click.echo(line)
     except GalleryError as exc:
         raise click.ClickException(exc.message) from exc
-
-
-def _init(service, settings) -> list[str]:
-    lines = []
-    if hasattr(service.blobs, "ensure_bucket"):
-        lines += service.blobs.ensure_bucket(staging_prefix=STAGING_PREFIX)
-    else:
-        lines.append(f"storage: local files under {service.blobs.root} (created on start)")
-    if hasattr(service.metadata, "create_table"):
-        lines += service.metadata.create_table()
-    else:
-        lines.append(f"metadata: {settings['GALLERY_METADATA']} (schema created on start)")
-    stats = service.cache.stats()
-    if "nodes" in stats:
-        up = [n["server"] for n in stats["nodes"] if n["up"]]
-        down = [n["server"] for n in stats["nodes"] if not n["up"]]
-        line = f"cache: memcached, {len(up)} of {len(stats['nodes'])} node(s) answering"
-        lines.append(line + (f"; down: {', '.join(down)}" if down else ""))
-    else:
-        lines.append(f"cache: {stats['backend']} (nothing to create)")
-    return lines
 
 
 @gallery_cli.command("purge")

@@ -1,24 +1,128 @@
-"""Every setting the app reads, declared once with its default and description.
+"""Every setting the app reads, declared once: the fields of ``Settings``.
 
-Like thumbor's ``Config.define``: the README's configuration table is generated from
-``OPTIONS`` (``python -m app.config``), so the docs cannot drift from the code.
+Like thumbor's ``Config.define``, each option carries its default, a description and a group,
+and the README's configuration table is generated from them (``python -m app.config``, ``make
+docs``), so the docs cannot drift from the code. A field ``max_upload_mb`` is read from the
+environment variable ``GALLERY_MAX_UPLOAD_MB``; the few that keep a conventional name say so
+(``SECRET_KEY``, ``AWS_REGION``, ``HOST``, ``PORT``, ``FORWARDED_ALLOW_IPS``).
+
+``load_settings()`` returns one frozen ``Settings``; each backend gets its own values from it
+as constructor arguments, and templates see only what they display (``web.register``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from .units import megabytes
+
+
+def option(default: Any, description: str, group: str, env: str = "") -> Any:
+    return field(default=default, metadata={"description": description, "group": group, "env": env})
 
 
 @dataclass(frozen=True)
-class Option:
-    name: str
-    default: Any
-    description: str
-    group: str
-    parse: Callable[[str], Any] = str
+class Settings:
+    # -- Backends
+    storage: str = option("local", "Blob store for image bytes: `local` or `s3`.", "Backends")
+    metadata: str = option("sqlite", "Key→metadata store: `sqlite` or `dynamodb`.", "Backends")
+    cache: str = option("memory", "Image cache: `memory` (in-process) or `memcached`.", "Backends")
+    recognizer: str = option("local", "Object detector: `local` (bundled SSD MobileNet) or `rekognition`.", "Backends")
+    data_dir: str = option("", "Folder for local blobs and the SQLite file (default: `instance/data`).", "Backends")
+    # -- Limits
+    max_upload_mb: float = option(25.0, "Largest accepted upload, in MB (413 above it).", "Limits")
+    max_pixels: int = option(
+        50_000_000, "Largest accepted image, in pixels (width × height); checked before decoding.", "Limits"
+    )
+    max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
+    page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
+    thumb_size: int = option(360, "Longest side of thumbnails, in pixels.", "Limits")
+    retention_days: float = option(
+        30.0,
+        "Days that replaced versions and deleted images are kept (history and trash) before "
+        "`gallery purge` removes them; `0` keeps nothing.",
+        "Limits",
+    )
+    # -- Cache
+    cache_capacity_mb: float = option(64.0, "Capacity of the in-process cache, in MB.", "Cache")
+    cache_policy: str = option("lru", "Replacement policy of the in-process cache: `lru` or `random`.", "Cache")
+    memcached_servers: str = option("127.0.0.1:11211", "Comma-separated `host:port` list of memcached nodes.", "Cache")
+    memcached_timeout: float = option(0.25, "Seconds before a memcached node counts as down.", "Cache")
+    # -- AWS
+    s3_bucket: str = option("cloud-image-gallery", "S3 bucket for image bytes.", "AWS")
+    s3_prefix: str = option("", "Key prefix inside the bucket (e.g. `gallery/`).", "AWS")
+    dynamodb_table: str = option("cloud-image-gallery", "DynamoDB table for metadata.", "AWS")
+    aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
+    # -- Recognition
+    label_on_upload: bool = option(False, "Run object detection on every upload and store the labels.", "Recognition")
+    # -- Security
+    secret_key: str = option(
+        "",
+        "Flask secret key; generated and kept in the instance folder when unset.",
+        "Security",
+        env="SECRET_KEY",
+    )
+    admin_password: str = option(
+        "",
+        "When set (or the hash below), uploads, saves, deletes and cache changes need a login or an API token.",
+        "Security",
+    )
+    admin_password_hash: str = option(
+        "",
+        "The admin password as a `werkzeug.security.generate_password_hash` string (instead of the plain one).",
+        "Security",
+    )
+    api_tokens: str = option(
+        "",
+        "Comma-separated tokens accepted as `Authorization: Bearer <token>` for writes (no CSRF token needed).",
+        "Security",
+    )
+    public_read: bool = option(
+        True,
+        "With a password or tokens set: `1` keeps pages and images public, `0` needs a login for everything.",
+        "Security",
+    )
+    secure_cookies: bool = option(
+        False,
+        "Always mark the session cookie `Secure` (it is anyway on requests that arrive over HTTPS).",
+        "Security",
+    )
+    proxy_count: int = option(
+        0,
+        "Reverse proxies in front of the app whose `X-Forwarded-For/-Proto/-Host` are trusted (client IP, HTTPS).",
+        "Security",
+    )
+    rate_limit_login: str = option("10/minute", "Login attempts per client (`off` disables a limit).", "Security")
+    rate_limit_process: str = option("30/minute", "Processing runs (page and `/api/process`) per client.", "Security")
+    rate_limit_recognize: str = option(
+        "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security"
+    )
+    # -- Server (read by gunicorn.conf.py)
+    host: str = option("127.0.0.1", "Address gunicorn listens on (`make run HOST=0.0.0.0`).", "Server", env="HOST")
+    port: int = option(8000, "Port gunicorn listens on.", "Server", env="PORT")
+    workers: int = option(
+        1,
+        "gunicorn worker processes. One keeps a single in-process cache; raise it with memcached.",
+        "Server",
+    )
+    threads: int = option(8, "Threads per worker process.", "Server")
+    forwarded_allow_ips: str = option(
+        "127.0.0.1",
+        "Addresses of proxies whose `X-Forwarded-*` headers gunicorn trusts (`*` for any).",
+        "Server",
+        env="FORWARDED_ALLOW_IPS",
+    )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return megabytes(self.max_upload_mb)
+
+    @property
+    def cache_capacity_bytes(self) -> int:
+        return megabytes(self.cache_capacity_mb)
 
 
 def _bool(value: str) -> bool:
@@ -33,130 +137,56 @@ def _float(value: str) -> float:
     return float(value.strip())
 
 
-OPTIONS: list[Option] = []
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": _int, "float": _float, "bool": _bool}
 
 
-def define(name, default, description, group, parse=str):
-    OPTIONS.append(Option(name, default, description, group, parse))
+@dataclass(frozen=True)
+class Option:
+    name: str  # the environment variable
+    attr: str  # the Settings field
+    default: Any
+    description: str
+    group: str
+    parse: Callable[[str], Any]
+
+    def read(self, raw: str) -> Any:
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            raise SystemExit(f"{self.name}={raw!r} is not valid: {exc}") from exc
 
 
-# Backends
-define("GALLERY_STORAGE", "local", "Blob store for image bytes: `local` or `s3`.", "Backends")
-define("GALLERY_METADATA", "sqlite", "Key→metadata store: `sqlite` or `dynamodb`.", "Backends")
-define("GALLERY_CACHE", "memory", "Image cache: `memory` (in-process) or `memcached`.", "Backends")
-define("GALLERY_RECOGNIZER", "local", "Object detector: `local` (bundled SSD MobileNet) or `rekognition`.", "Backends")
-define(
-    "GALLERY_DATA_DIR",
-    "",
-    "Folder for local blobs and the SQLite file (default: `instance/data`).",
-    "Backends",
-)
-# Limits
-define("GALLERY_MAX_UPLOAD_MB", 25, "Largest accepted upload, in MB (413 above it).", "Limits", _float)
-define(
-    "GALLERY_MAX_PIXELS",
-    50_000_000,
-    "Largest accepted image, in pixels (width × height); checked before decoding.",
-    "Limits",
-    _int,
-)
-define("GALLERY_MAX_FRAMES", 1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits", _int)
-define("GALLERY_PAGE_SIZE", 48, "Thumbnails per gallery page.", "Limits", _int)
-define("GALLERY_THUMB_SIZE", 360, "Longest side of thumbnails, in pixels.", "Limits", _int)
-define(
-    "GALLERY_RETENTION_DAYS",
-    30,
-    "Days that replaced versions and deleted images are kept (history and trash) before `gallery purge` "
-    "removes them; `0` keeps nothing.",
-    "Limits",
-    _float,
-)
-# Cache
-define("GALLERY_CACHE_CAPACITY_MB", 64, "Capacity of the in-process cache, in MB.", "Cache", _float)
-define("GALLERY_CACHE_POLICY", "lru", "Replacement policy of the in-process cache: `lru` or `random`.", "Cache")
-define(
-    "GALLERY_MEMCACHED_SERVERS",
-    "127.0.0.1:11211",
-    "Comma-separated `host:port` list of memcached nodes.",
-    "Cache",
-)
-define("GALLERY_MEMCACHED_TIMEOUT", 0.25, "Seconds before a memcached node counts as down.", "Cache", _float)
-# AWS
-define("GALLERY_S3_BUCKET", "cloud-image-gallery", "S3 bucket for image bytes.", "AWS")
-define("GALLERY_S3_PREFIX", "", "Key prefix inside the bucket (e.g. `gallery/`).", "AWS")
-define("GALLERY_DYNAMODB_TABLE", "cloud-image-gallery", "DynamoDB table for metadata.", "AWS")
-define("AWS_REGION", "us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS")
-# Recognition
-define(
-    "GALLERY_LABEL_ON_UPLOAD", False, "Run object detection on every upload and store the labels.", "Recognition", _bool
-)
-# Security
-define("SECRET_KEY", "", "Flask secret key; generated and kept in the instance folder when unset.", "Security")
-define(
-    "GALLERY_ADMIN_PASSWORD",
-    "",
-    "When set (or the hash below), uploads, saves, deletes and cache changes need a login or an API token.",
-    "Security",
-)
-define(
-    "GALLERY_ADMIN_PASSWORD_HASH",
-    "",
-    "The admin password as a `werkzeug.security.generate_password_hash` string (instead of the plain one).",
-    "Security",
-)
-define(
-    "GALLERY_API_TOKENS",
-    "",
-    "Comma-separated tokens accepted as `Authorization: Bearer <token>` for writes (no CSRF token needed).",
-    "Security",
-)
-define(
-    "GALLERY_PUBLIC_READ",
-    True,
-    "With a password or tokens set: `1` keeps pages and images public, `0` needs a login for everything.",
-    "Security",
-    _bool,
-)
-define(
-    "GALLERY_SECURE_COOKIES",
-    False,
-    "Always mark the session cookie `Secure` (it is anyway on requests that arrive over HTTPS).",
-    "Security",
-    _bool,
-)
-define(
-    "GALLERY_PROXY_COUNT",
-    0,
-    "Reverse proxies in front of the app whose `X-Forwarded-For/-Proto/-Host` are trusted (client IP, HTTPS).",
-    "Security",
-    _int,
-)
-define("GALLERY_RATE_LIMIT_LOGIN", "10/minute", "Login attempts per client (`off` disables a limit).", "Security")
-define("GALLERY_RATE_LIMIT_PROCESS", "30/minute", "Processing runs (page and `/api/process`) per client.", "Security")
-define(
-    "GALLERY_RATE_LIMIT_RECOGNIZE",
-    "30/minute",
-    "Recognition runs (page and `/api/recognize`) per client.",
-    "Security",
-)
+OPTIONS: list[Option] = [
+    Option(
+        name=f.metadata["env"] or f"GALLERY_{f.name.upper()}",
+        attr=f.name,
+        default=f.default,
+        description=f.metadata["description"],
+        group=f.metadata["group"],
+        parse=_PARSERS[f.type],
+    )
+    for f in fields(Settings)
+]
 
 
-def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read every option from the environment, falling back to its default."""
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Every option from ``environ`` (default: the process environment; unset or empty means the
+    default), then from ``overrides`` keyed by the same variable names: strings there are read like
+    the environment's, other values are taken as they are. Other keys are ignored."""
     environ = os.environ if environ is None else environ
-    settings = {}
+    overrides = overrides or {}
+    values = {}
     for option in OPTIONS:
+        if option.name in overrides:
+            raw = overrides[option.name]
+            values[option.attr] = option.read(raw) if isinstance(raw, str) else raw
+            continue
         raw = environ.get(option.name)
-        if option.name == "AWS_REGION" and raw is None:
+        if option.name == "AWS_REGION" and not raw:
             raw = environ.get("AWS_DEFAULT_REGION")
-        if raw is None or raw == "":
-            settings[option.name] = option.default
-        else:
-            try:
-                settings[option.name] = option.parse(raw)
-            except ValueError as exc:
-                raise SystemExit(f"{option.name}={raw!r} is not valid: {exc}") from exc
-    return settings
+        if raw:
+            values[option.attr] = option.read(raw)
+    return Settings(**values)
 
 
 def markdown_table() -> str:
@@ -167,8 +197,9 @@ def markdown_table() -> str:
         if option.group != group:
             group = option.group
             lines.append(f"| **{group}** | | |")
-        default = f"`{option.default}`" if option.default not in ("", None) else "—"
-        lines.append(f"| `{option.name}` | {default} | {option.description} |")
+        default = option.default
+        shown = f"`{default:g}`" if isinstance(default, float) else f"`{default}`" if default != "" else "—"
+        lines.append(f"| `{option.name}` | {shown} | {option.description} |")
     return "\n".join(lines)
 
 

@@ -13,28 +13,39 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 
-from . import images, packing, processing
+from . import formats, images, packing, processing
+from .cache.base import Cache
+from .config import Settings
 from .cursors import CursorCodec
-from .errors import GalleryError, InvalidParameter, NotFound
+from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
-from .metadata.base import Conflict, ImageRecord, Retired
-from .recognition import create_detector
+from .metadata.base import Conflict, ImageRecord, MetadataStore, Retired
+from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
+from .storage.base import BlobStore
+from .units import format_mb, megabytes
 
 log = logging.getLogger(__name__)
 
 ORIGINAL = "originals"
 THUMB = "thumbs"
 ON_CONFLICT = ("replace", "rename", "fail")
-STAGING_PREFIX = "uploads/"  # uploads waiting for a decision; the bucket or a sweep expires them
+# Uploads wait here: direct browser uploads until committed, and uploads whose key is taken until
+# their owner answers. The bucket's lifecycle rule (S3) or a sweep (local) expires what is left.
+STAGING_PREFIX = "uploads/"
 STAGING_DAYS = 1
 DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
+DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
+UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+PRESIGN_SECONDS = 900
+NO_DIRECT_UPLOAD = "Direct uploads need S3 storage; post the file to /api/images instead."
 
 
 @dataclass
@@ -53,6 +64,20 @@ class CachedBlob:
     def unpack(cls, raw: bytes) -> CachedBlob:
         (content_type, etag, version), data = packing.unpack(raw)
         return cls(content_type, etag, version, data)
+
+
+@dataclass
+class Preview:
+    """What a page shows of an image that is not stored: a small upright WebP and the image's own size."""
+
+    webp: bytes
+    width: int
+    height: int
+    bytes: int
+
+    @property
+    def url(self) -> str:
+        return images.data_url(images.THUMB_CONTENT_TYPE, self.webp)
 
 
 def blob_name(variant: str, record: ImageRecord) -> str:
@@ -95,28 +120,35 @@ class Freed:
 
 
 class Gallery:
-    def __init__(self, blobs, metadata, cache, settings: dict, secret: str = ""):
+    def __init__(
+        self,
+        blobs: BlobStore,
+        metadata: MetadataStore,
+        cache: Cache,
+        detector: Detector,
+        settings: Settings,
+        secret: str = "",
+        clock=time.time,
+    ):
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
+        self.detector = detector
         self.settings = settings
-        self.cursors = CursorCodec(secret or settings.get("SECRET_KEY") or "gallery")
+        self.cursors = CursorCodec(secret or settings.secret_key or "gallery")  # the app passes its secret
+        self.clock = clock  # "now" for retention and purge (tests move it)
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.settings["GALLERY_MAX_UPLOAD_MB"] * 1024 * 1024)
 
     # -- retention ------------------------------------------------------------------------
     @property
     def retention_days(self) -> float:
-        return float(self.settings.get("GALLERY_RETENTION_DAYS", 30))
+        return float(self.settings.retention_days)
 
     def keep_until(self) -> float | None:
         """Until when replaced and deleted versions are kept; None: not at all."""
         days = self.retention_days
-        return time.time() + days * DAY if days > 0 else None
+        return self.clock() + days * DAY if days > 0 else None
 
     # -- writes ---------------------------------------------------------------------------
     def upload(
@@ -128,14 +160,14 @@ class Gallery:
         the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``)."""
         key = validate_key(key)
         on_conflict = check_on_conflict(on_conflict)
-        images.check_size(data, self.max_upload_bytes)
+        images.check_size(data, self.settings.max_upload_bytes)
         analysed = self.validate(data)
         requested = key
         if on_conflict == "rename":
             key = self.free_key(key)
         elif on_conflict == "fail" and self.metadata.get(key) is not None:
             raise Conflict(f"There is already an image with the key {key!r}.")  # before any byte is written
-        now = time.time()
+        now = self.clock()
         record = ImageRecord(
             key=key,
             content_type=analysed.content_type,
@@ -151,7 +183,7 @@ class Gallery:
             thumb_height=analysed.thumb_height,
             provenance=provenance,
         )
-        if self.settings.get("GALLERY_LABEL_ON_UPLOAD"):
+        if self.settings.label_on_upload:
             record.labels = self.labels_for_upload(data)
         self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
         try:
@@ -170,9 +202,9 @@ class Gallery:
         """Decode and check an upload completely (and make its thumbnail on the way)."""
         return images.analyse(
             data,
-            max_pixels=self.settings["GALLERY_MAX_PIXELS"],
-            thumb_size=self.settings["GALLERY_THUMB_SIZE"],
-            max_frames=self.settings["GALLERY_MAX_FRAMES"],
+            max_pixels=self.settings.max_pixels,
+            thumb_size=self.settings.thumb_size,
+            max_frames=self.settings.max_frames,
         )
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
@@ -239,7 +271,7 @@ class Gallery:
         return restored
 
     def trash(self, limit: int | None = None, cursor: str | None = None) -> tuple[list[Retired], str | None]:
-        limit = limit or self.settings["GALLERY_PAGE_SIZE"]
+        limit = limit or self.settings.page_size
         items, after = self.metadata.trash(limit=limit, after=self.cursors.decode("trash", cursor))
         return items, self.cursors.encode("trash", after)
 
@@ -248,7 +280,7 @@ class Gallery:
         in place of the current one, which then goes to the trash (``replace``)."""
         key, on_conflict = validate_key(key), check_on_conflict(on_conflict or "fail")
         target = self.free_key(key) if on_conflict == "rename" else key
-        replace_until = (self.keep_until() or time.time()) if on_conflict == "replace" else None
+        replace_until = (self.keep_until() or self.clock()) if on_conflict == "replace" else None
         restored, displaced = self.metadata.restore_trashed(
             key, str(version), target=target, replace_until=replace_until
         )
@@ -265,7 +297,7 @@ class Gallery:
     def _purge_all(self, trash: bool) -> Freed:
         freed = Freed()
         while True:
-            batch = self.metadata.purge(time.time(), trash=trash, limit=200)
+            batch = self.metadata.purge(self.clock(), trash=trash, limit=200)
             for record in batch:
                 self._remove_blobs(record)
                 freed.versions += 1
@@ -275,7 +307,7 @@ class Gallery:
 
     def maybe_purge(self) -> None:
         """Purge now and then as a side effect of writes, so nobody has to schedule it."""
-        now = time.time()
+        now = self.clock()
         if now - self._last_purge < PURGE_EVERY or not self._purge_lock.acquire(blocking=False):
             return
         try:
@@ -293,7 +325,7 @@ class Gallery:
     # -- uploads waiting for a decision ----------------------------------------------------
     def stage(self, data: bytes) -> str:
         """Hold an upload's bytes (e.g. while its owner decides whether to replace an image)."""
-        images.check_size(data, self.max_upload_bytes)
+        images.check_size(data, self.settings.max_upload_bytes)
         self.validate(data)  # a bad file is refused now, not after its owner has answered
         name = STAGING_PREFIX + "held-" + uuid.uuid4().hex
         self.blobs.put(name, data, "application/octet-stream")
@@ -346,9 +378,6 @@ class Gallery:
     def get_original(self, key: str) -> CachedBlob:
         return self.read(ORIGINAL, key)
 
-    def get_thumb(self, key: str) -> CachedBlob:
-        return self.read(THUMB, key)
-
     def read(self, variant: str, key: str) -> CachedBlob:
         """Read-through: the cache answers a hit alone; a miss reads metadata and blob."""
         ckey = cache_key(variant, key)
@@ -388,7 +417,7 @@ class Gallery:
         return blob
 
     def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
-        limit = limit or self.settings["GALLERY_PAGE_SIZE"]
+        limit = limit or self.settings.page_size
         items, after = self.metadata.list(
             prefix=validate_prefix(prefix),
             label=label.strip().lower(),
@@ -400,14 +429,24 @@ class Gallery:
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         return self.metadata.suggest(validate_prefix(prefix), limit)
 
+    def labels(self) -> list[tuple[str, int]]:
+        """Every label with its number of images, in label order (the gallery's filter list)."""
+        return self.metadata.all_labels()
+
+    def describe_upload(self, data: bytes) -> Preview:
+        """An image that is not stored (an upload, an unsaved result) as a page shows it: its upright
+        size and a preview of at most 1024 px, from one decode."""
+        webp, width, height = images.preview(data, self.settings.max_pixels)
+        return Preview(webp, width, height, len(data))
+
     # -- recognition ----------------------------------------------------------------------
     @property
-    def detector(self):
-        """The configured detector, built on first use (the local model loads on its first detection)."""
-        detector = self.__dict__.get("_detector")
-        if detector is None:
-            detector = self.__dict__["_detector"] = create_detector(self.settings)
-        return detector
+    def detector_name(self) -> str:
+        return self.detector.name
+
+    @property
+    def detector_model(self) -> str:
+        return self.detector.model
 
     def recognize(self, key: str | None = None, data: bytes | None = None, min_confidence=None, max_labels=None):
         """Detect objects in uploaded ``data`` or in the gallery image ``key``. For a gallery image the
@@ -416,18 +455,17 @@ class Gallery:
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
-            images.check_size(data, self.max_upload_bytes)
+            images.check_size(data, self.settings.max_upload_bytes)
             return self.detector.detect(data, min_confidence, max_labels)
         record = self.get_record(key)
-        floor, detector = min(min_confidence, DEFAULT_MIN_CONFIDENCE), self.detector
-        if hasattr(self.blobs, "bucket") and getattr(detector, "can_read_s3", lambda *_: False)(
-            record.content_type, record.bytes
-        ):  # the service reads the object itself
-            name = self.blobs.prefix + blob_name(ORIGINAL, record)
-            result, version = detector.detect_s3(self.blobs.bucket, name, floor, MAX_MAX_LABELS), record.version
+        floor = min(min_confidence, DEFAULT_MIN_CONFIDENCE)
+        ref = self.blobs.external_ref(blob_name(ORIGINAL, record))
+        if ref is not None and self.detector.can_read(ref, record.content_type, record.bytes):
+            # The detector reads the stored object itself; its bytes never pass through us.
+            result, version = self.detector.detect_stored(ref, floor, MAX_MAX_LABELS), record.version
         else:
             blob = self.get_original(record.key)
-            result, version = detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
+            result, version = self.detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
         stored = label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
@@ -454,7 +492,7 @@ class Gallery:
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
-            images.check_size(data, self.max_upload_bytes)
+            images.check_size(data, self.settings.max_upload_bytes)
             source_sha256 = hashlib.sha256(data).hexdigest()
         else:  # the record's hash names the result, so a cache hit never reads the source bytes
             source = self.get_record(key)
@@ -470,7 +508,7 @@ class Gallery:
                     source_sha256, source_version = blob.etag, blob.version  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
                 data = blob.data
-            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings["GALLERY_MAX_PIXELS"])
+            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings.max_pixels)
             rendered = processing.Rendered.of(result)
             self.cache.set(ckey, rendered.pack())
         if save_as is None:
@@ -480,3 +518,84 @@ class Gallery:
             provenance["source_version"] = source_version
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
         return rendered, record, replaced
+
+    # -- direct browser uploads (S3) ------------------------------------------------------
+    @property
+    def supports_direct_upload(self) -> bool:
+        return self.blobs.supports_direct_upload
+
+    def direct_upload_origin(self) -> str | None:
+        """Where browsers post direct uploads (the upload page lets its script connect there)."""
+        return self.blobs.direct_upload_origin()
+
+    def start_direct_upload(self, key, content_type, size) -> dict:
+        """Check an upload before any byte is sent and grant a form that stores the file under a
+        fresh staging name; the store itself enforces the size range and content type."""
+        if not self.supports_direct_upload:
+            raise InvalidParameter(NO_DIRECT_UPLOAD)
+        key = validate_key(key)
+        if content_type not in DIRECT_UPLOAD_TYPES:
+            raise NotAnImage("Only JPEG, PNG, GIF, WebP, BMP or TIFF files can be uploaded.")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise InvalidParameter("bytes must be the file's size, a whole number above 0.")
+        self._check_direct_size(size)
+        upload_id = uuid.uuid4().hex
+        limit = self.settings.max_upload_bytes
+        form = self.blobs.direct_upload_form(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
+        return {
+            "upload_id": upload_id,
+            "key": key,
+            "url": form["url"],
+            "fields": form["fields"],
+            "max_bytes": limit,
+            "expires_in": PRESIGN_SECONDS,
+        }
+
+    def commit_direct_upload(self, upload_id: str, key, on_conflict: str | None = None) -> tuple[ImageRecord, bool]:
+        """Store a staged upload under ``key`` like any upload (same decoding, limits and write
+        order); the staging object goes whether the image was accepted or not."""
+        if not self.supports_direct_upload:
+            raise InvalidParameter(NO_DIRECT_UPLOAD)
+        if not UPLOAD_ID.fullmatch(upload_id):
+            raise InvalidParameter("The upload id is not valid.")
+        key, name = validate_key(key), STAGING_PREFIX + upload_id
+        try:
+            size = self.blobs.size(name)
+        except NotFound:
+            raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
+        try:
+            self._check_direct_size(size)
+            return self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+        finally:
+            self.blobs.delete(name)
+
+    def _check_direct_size(self, size: int) -> None:
+        if size > self.settings.max_upload_bytes:
+            raise TooLarge(
+                f"The file is {format_mb(size)}; at most {format_mb(self.settings.max_upload_bytes)} is accepted."
+            )
+
+    # -- cache ------------------------------------------------------------------------------
+    def cache_stats(self) -> dict:
+        return self.cache.stats()
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+
+    def reset_cache_stats(self) -> None:
+        self.cache.reset_stats()
+
+    def configure_cache(self, capacity_mb, policy) -> None:
+        """Resize the cache and set its replacement policy (where the app owns them, see ``Cache.configure``)."""
+        try:
+            capacity_mb = float(capacity_mb)
+        except (TypeError, ValueError):
+            raise InvalidParameter("Capacity must be a number of MB from 1 to 16384.") from None
+        if not 1 <= capacity_mb <= 16384:
+            raise InvalidParameter(f"Capacity must be from 1 to 16384 MB; got {capacity_mb:g}.")
+        self.cache.configure(capacity_bytes=megabytes(capacity_mb), policy=policy)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def provision(self) -> list[str]:
+        """Create what the backends need (``flask gallery init``), idempotently; say what was done."""
+        return self.blobs.provision(STAGING_PREFIX) + self.metadata.provision() + self.cache.provision()

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import formats
 from .errors import BadImage, NotAnImage, TooLarge
+from .units import format_mb
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None
@@ -152,9 +153,14 @@ def _transpose_array(array, method: Image.Transpose):
 
 def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:
     """A WebP of at most ``side`` px, upright, for showing an image that is not stored (a data:
-    URL in a page must not carry the whole upload); with its size."""
+    URL in a page must not carry the whole upload); with the image's own upright size. One decode."""
     image = open_image(data, max_pixels)
-    return shrink(image, header_orientation(image), side)
+    orientation = header_orientation(image)
+    width, height = image.size
+    if orientation >= 5:
+        width, height = height, width
+    webp, _, _ = shrink(image, orientation, side)
+    return webp, width, height
 
 
 def shrink(image: Image.Image, orientation: int, side: int) -> tuple[bytes, int, int]:
@@ -200,4 +206,4 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 
 def check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
-        raise TooLarge(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise TooLarge(f"The file is {format_mb(len(data))}; the limit is {format_mb(max_bytes)}.")

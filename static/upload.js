@@ -97,9 +97,13 @@ async function sendToS3(file, key, onConflict, onProgress, onStage) {
   }
 }
 
+// A key is the first of the keys it is a prefix of, so one suggestion tells whether it exists.
 async function keyExists(key) {
-  const response = await fetch(urls.imageUrl.replace("__KEY__", key), { headers: { Accept: "application/json" } });
-  return response.ok;
+  const url = `${urls.keysUrl}?prefix=${encodeURIComponent(key)}&limit=1`;
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) return false; // the upload itself still refuses to replace (on_conflict=fail)
+  const { keys } = await response.json();
+  return keys[0] === key;
 }
 
 // One question at a time, so an "apply to all" answer settles the ones still waiting.

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from app import create_app
+from app.errors import NotFound
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
@@ -98,6 +99,14 @@ def snapshot(gallery, stats: bool = True) -> dict:
     if stats:
         state["stats"] = gallery.cache.stats()
     return state
+
+
+def is_stored(blobs, name: str) -> bool:
+    try:
+        blobs.size(name)
+    except NotFound:
+        return False
+    return True
 
 
 @pytest.fixture

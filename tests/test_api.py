@@ -153,7 +153,7 @@ def test_over_the_byte_limit_is_413_whichever_layer_catches_it(tmp_path):
 
 
 def test_a_real_30_mb_upload_is_413_at_the_default_limit(api, gallery, seeded):
-    assert gallery.settings["GALLERY_MAX_UPLOAD_MB"] == 25
+    assert gallery.settings.max_upload_mb == 25
     big = make_image("PNG") + os.urandom(30 * 1024 * 1024)
     before = snapshot(gallery)
     error = assert_error(api.upload("existing", big, filename="big.png"), 413, "too_large")

@@ -196,10 +196,10 @@ def test_upload_browse_process_detect_filter_delete(server, page):
     keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
     assert keys == ["trip/dog.jpg"]
 
-    # Delete it from the gallery (confirming the dialog); it is gone.
+    # Move it to the trash from the gallery (confirming the dialog); it is gone from the gallery.
     page.goto(server + "/gallery")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click('button[aria-label="Delete trip/horses.jpg"]')
+    page.click('button[aria-label="Move trip/horses.jpg to the trash"]')
     page.wait_for_selector("p.notice:has-text('trip/horses.jpg')")
     keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
     assert "trip/horses.jpg" not in keys and "trip/dog.jpg" in keys

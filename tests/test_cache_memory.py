@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.cache import create_cache
 from app.cache.memory import MemoryCache
+from app.config import load_settings
 from app.errors import InvalidParameter
 
 
@@ -254,6 +255,7 @@ def test_statistics_stay_exact_under_threads():
 
 
 def test_factory_reads_capacity_and_policy_from_settings():
-    cache = create_cache({"GALLERY_CACHE": "memory", "GALLERY_CACHE_CAPACITY_MB": 2, "GALLERY_CACHE_POLICY": "random"})
+    config = {"GALLERY_CACHE": "memory", "GALLERY_CACHE_CAPACITY_MB": "2", "GALLERY_CACHE_POLICY": "random"}
+    cache = create_cache(load_settings(config, environ={}))
     assert cache.stats()["capacity_bytes"] == 2 * 1024 * 1024
     assert cache.stats()["policy"] == "random"

@@ -49,39 +49,37 @@ def blobs(request, tmp_path):
         return LocalBlobStore(str(tmp_path))
     aws = request.getfixturevalue("aws")
     store = S3BlobStore(aws["bucket"], "gallery/", "us-east-1")
-    store.ensure_bucket()
+    store.provision()
     return store
 
 
 def test_blob_round_trip(blobs):
     blobs.put("originals/a/b.png", b"first", "image/png")
-    assert blobs.exists("originals/a/b.png")
+    assert blobs.size("originals/a/b.png") == 5
     assert blobs.get("originals/a/b.png") == b"first"
     blobs.put("originals/a/b.png", b"second", "image/png")
     assert blobs.get("originals/a/b.png") == b"second"
     blobs.delete("originals/a/b.png")
     blobs.delete("originals/a/b.png")  # absent is not an error
-    assert not blobs.exists("originals/a/b.png")
-    with pytest.raises(NotFound):
-        blobs.get("originals/a/b.png")
+    for read in (blobs.get, blobs.size):
+        with pytest.raises(NotFound):
+            read("originals/a/b.png")
 
 
 def test_s3_object_headers_prefix_and_etag(aws):
     store = S3BlobStore(aws["bucket"], "gallery/", "us-east-1")
-    store.ensure_bucket()
+    store.provision()
     store.put("originals/cat.jpg", b"\xff\xd8jpeg", "image/jpeg")
     raw = boto3.client("s3").head_object(Bucket=aws["bucket"], Key="gallery/originals/cat.jpg")
     assert raw["ContentType"] == "image/jpeg"
     assert raw["CacheControl"] == CACHE_CONTROL
-    data, etag = store.get_object("originals/cat.jpg")
-    assert data == b"\xff\xd8jpeg" and etag == raw["ETag"]
-    assert store.get_object("originals/cat.jpg", if_none_match=etag) == (None, etag)
-    assert store.head("originals/cat.jpg") == {"bytes": 6, "content_type": "image/jpeg", "etag": etag}
+    assert store.get("originals/cat.jpg") == b"\xff\xd8jpeg" and store.size("originals/cat.jpg") == 6
+    assert store.external_ref("originals/cat.jpg") == (aws["bucket"], "gallery/originals/cat.jpg")
 
 
 def test_s3_large_upload_is_multipart(aws):
     store = S3BlobStore(aws["bucket"], "", "us-east-1")
-    store.ensure_bucket()
+    store.provision()
     data = bytes(range(256)) * (20 * 1024 * 1024 // 256)  # 20 MB: three 8 MB parts
     store.put("originals/big.bin", data, "application/octet-stream")
     etag = boto3.client("s3").head_object(Bucket=aws["bucket"], Key="originals/big.bin")["ETag"]
@@ -97,24 +95,24 @@ def test_s3_missing_bucket_and_dead_endpoint_are_clear_503s(aws, monkeypatch):
         missing.put("originals/x", b"x", "image/png")
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     dead = S3BlobStore(aws["bucket"], "", "us-east-1")
-    for call in (lambda: dead.get("x"), lambda: dead.put("x", b"x", "image/png"), lambda: dead.exists("x")):
+    for call in (lambda: dead.get("x"), lambda: dead.put("x", b"x", "image/png"), lambda: dead.size("x")):
         with pytest.raises(BackendUnavailable, match="Image storage is unavailable") as info:
             call()
         assert info.value.status == 503
 
 
-def test_s3_ensure_bucket_is_idempotent_and_expires_staging(aws):
+def test_s3_provision_is_idempotent_and_expires_staging(aws):
     store = S3BlobStore(aws["bucket"], "g/", "us-east-1")
-    assert any(line.startswith("created bucket") for line in store.ensure_bucket("uploads/"))
-    assert any("already exists" in line for line in store.ensure_bucket("uploads/"))
+    assert any(line.startswith("created bucket") for line in store.provision("uploads/"))
+    assert any("already exists" in line for line in store.provision("uploads/"))
     rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket=aws["bucket"])["Rules"]
     assert rules[0]["Filter"]["Prefix"] == "g/uploads/" and rules[0]["Expiration"]["Days"] == 1
 
 
-def test_s3_presigned_post_carries_size_and_type_conditions(aws):
+def test_s3_direct_upload_form_carries_size_and_type_conditions(aws):
     store = S3BlobStore(aws["bucket"], "", "us-east-1")
-    store.ensure_bucket()
-    form = store.presigned_post("uploads/abc", "image/png", 1234)
+    store.provision()
+    form = store.direct_upload_form("uploads/abc", "image/png", 1234)
     assert form["url"].startswith(aws["server"].url)
     assert form["fields"]["key"] == "uploads/abc" and form["fields"]["Content-Type"] == "image/png"
     policy = json.loads(base64.b64decode(form["fields"]["policy"]))
@@ -131,7 +129,7 @@ def meta(request, tmp_path):
         return SqliteMetadataStore(str(tmp_path / "gallery.sqlite3"))
     aws = request.getfixturevalue("aws")
     store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.create_table()
+    store.provision()
     return store
 
 
@@ -208,18 +206,18 @@ def test_metadata_labels_for_a_replaced_version_are_dropped(meta):
 
 def test_dynamodb_cursor_is_bound_to_its_listing(aws):
     store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.create_table()
+    store.provision()
     for i in range(3):
         store.put(_record(f"k{i}", 10.0 + i, ["x"]))
     _, cursor = store.list(limit=1)
     with pytest.raises(InvalidParameter, match="another listing"):
         store.list(label="x", limit=1, after=cursor)
-    assert any("already exists" in line for line in store.create_table())
+    assert any("already exists" in line for line in store.provision())
 
 
 def test_dynamodb_concurrent_overwrites_keep_items_consistent(aws):
     store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.create_table()
+    store.provision()
     labels = [["a"], ["b"], ["a", "c"], ["d"], [], ["b", "c"], ["e"], ["a"]]
     errors = []
 

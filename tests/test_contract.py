@@ -246,10 +246,8 @@ def test_purge_removes_expired_versions_and_their_bytes(api, service, monkeypatc
     upload(api, "p.png", image(18))
     old = service.versions("p.png")[1][0].record
     assert service.purge().versions == 0  # nothing has expired yet
-    import app.gallery as gallery_module
-
-    later = gallery_module.time.time() + 31 * 86400
-    monkeypatch.setattr(gallery_module.time, "time", lambda: later)
+    later = service.clock() + 31 * 86400
+    monkeypatch.setattr(service, "clock", lambda: later)
     freed = service.purge()
     assert (freed.versions, freed.bytes) == (1, old.bytes)
     assert service.versions("p.png")[1] == []

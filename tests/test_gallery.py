@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from conftest import make_app, make_image
+from conftest import is_stored, make_app, make_image
 
 from app.errors import InvalidKey, NotAnImage, NotFound
 from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, cache_key
@@ -55,7 +55,7 @@ def test_replacing_keeps_created_at_and_the_old_version_in_the_history(gallery, 
     assert replaced and second.created_at == first.created_at and second.lineage == first.lineage
     current, history = gallery.versions("k")
     assert current == second and [r.record.version for r in history] == [first.version]
-    assert gallery.blobs.exists(blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 4
+    assert is_stored(gallery.blobs, blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 4
     assert gallery.get_original("k").data == blue
 
 
@@ -67,8 +67,8 @@ def test_without_retention_replacing_removes_the_old_version(gallery0, red, blue
     assert second.created_at == first.created_at
     assert second.updated_at >= first.updated_at
     assert second.version != first.version
-    assert not gallery.blobs.exists(blob_name(ORIGINAL, first))
-    assert not gallery.blobs.exists(blob_name(THUMB, first))
+    assert not is_stored(gallery.blobs, blob_name(ORIGINAL, first))
+    assert not is_stored(gallery.blobs, blob_name(THUMB, first))
     assert len(blob_files(gallery)) == 2
     assert gallery.get_original("k").data == blue
 
@@ -106,7 +106,7 @@ def test_delete_removes_metadata_before_bytes_and_cache(gallery0, red, monkeypat
     gallery = gallery0
     gallery.upload("k", red)
     gallery.get_original("k")
-    gallery.get_thumb("k")
+    gallery.read(THUMB, "k")
     order = []
 
     def spy(store, what):
@@ -142,9 +142,9 @@ def test_read_through_second_read_is_a_hit(gallery, red):
     assert first == second and first.data == red
     assert (middle["misses"] - before["misses"], middle["hits"] - before["hits"]) == (1, 0)
     assert (after["misses"] - middle["misses"], after["hits"] - middle["hits"]) == (0, 1)
-    thumb = gallery.get_thumb("k")
+    thumb = gallery.read(THUMB, "k")
     assert thumb.content_type == "image/webp" and thumb.etag == f"thumb-{hashlib.sha256(red).hexdigest()}"
-    assert gallery.get_thumb("k") == thumb
+    assert gallery.read(THUMB, "k") == thumb
     assert gallery.cache.stats()["items"] == 2
 
 
@@ -162,18 +162,17 @@ def test_a_cache_hit_does_not_touch_storage_or_metadata(gallery, red, monkeypatc
 
 @pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
 def test_overwrite_and_delete_invalidate_the_cache(gallery, red, blue, variant):
-    read = gallery.get_original if variant == ORIGINAL else gallery.get_thumb
     gallery.upload("k", red)
-    old = read("k")
+    old = gallery.read(variant, "k")
     gallery.upload("k", blue)
     assert gallery.cache.get(cache_key(variant, "k")) is None
-    new = read("k")
+    new = gallery.read(variant, "k")
     assert new.version != old.version and new.data != old.data
     assert new.etag.endswith(hashlib.sha256(blue).hexdigest())
     gallery.delete("k")
     assert gallery.cache.get(cache_key(variant, "k")) is None
     with pytest.raises(NotFound):
-        read("k")
+        gallery.read(variant, "k")
 
 
 def test_race_guard_when_the_image_is_replaced_after_its_bytes_were_read(gallery, red, blue, monkeypatch):

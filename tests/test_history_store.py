@@ -37,7 +37,7 @@ def meta(request, tmp_path):
         return SqliteMetadataStore(str(tmp_path / "gallery.sqlite3"))
     aws = request.getfixturevalue("aws")
     store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.create_table()
+    store.provision()
     return store
 
 

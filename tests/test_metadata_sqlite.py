@@ -8,7 +8,7 @@ import sqlite3
 import threading
 
 import pytest
-from conftest import make_image
+from conftest import is_stored, make_image
 
 from app.errors import InvalidParameter
 from app.gallery import ORIGINAL, THUMB, blob_name
@@ -187,7 +187,7 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     data = gallery.blobs.get(blob_name(ORIGINAL, final))
     assert hashlib.sha256(data).hexdigest() == final.sha256
     assert data in bodies and final.width == 16 + bodies.index(data)
-    assert gallery.blobs.exists(blob_name(THUMB, final))
+    assert is_stored(gallery.blobs, blob_name(THUMB, final))
     # Every replaced version is in the history, its blobs kept: an original and a thumbnail each.
     current, history = gallery.versions("contended")
     assert len(history) == 23 and len({r.record.version for r in history} | {current.version}) == 24

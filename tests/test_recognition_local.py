@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.config import load_settings
 from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage, TooLarge
 from app.recognition import create_detector, local
 from app.recognition.local import LocalDetector
@@ -212,7 +213,7 @@ def test_missing_model_is_a_clear_503(monkeypatch):
 
 def test_factory_builds_the_configured_detector():
     settings = {"GALLERY_RECOGNIZER": "local", "GALLERY_MAX_PIXELS": 1234, "AWS_REGION": "us-east-1"}
-    detector = create_detector(settings)
+    detector = create_detector(load_settings(settings, environ={}))
     assert isinstance(detector, LocalDetector) and detector.max_pixels == 1234
     with pytest.raises(SystemExit):
-        create_detector({**settings, "GALLERY_RECOGNIZER": "nope"})
+        create_detector(load_settings({**settings, "GALLERY_RECOGNIZER": "nope"}, environ={}))

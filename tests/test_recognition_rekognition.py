@@ -17,11 +17,13 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from PIL import Image
 
+from app.config import load_settings
 from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage
 from app.recognition import create_detector
 from app.recognition.local import LocalDetector
 from app.recognition.prepare import fit_jpeg_png
 from app.recognition.rekognition import MAX_IMAGE_BYTES, RekognitionDetector
+from app.storage.base import ObjectRef
 
 pytest_plugins = ["cloud"]
 pytestmark = pytest.mark.cloud
@@ -46,9 +48,8 @@ def noise_png(side: int) -> bytes:
 
 @pytest.fixture
 def detector(aws):
-    return create_detector(
-        {"GALLERY_RECOGNIZER": "rekognition", "AWS_REGION": "us-east-1", "GALLERY_MAX_PIXELS": 10**8}
-    )
+    settings = {"GALLERY_RECOGNIZER": "rekognition", "AWS_REGION": "us-east-1", "GALLERY_MAX_PIXELS": 10**8}
+    return create_detector(load_settings(settings, environ={}))
 
 
 def test_bytes_give_the_same_shape_as_the_local_detector(detector):
@@ -69,10 +70,11 @@ def test_s3_object_is_passed_by_reference(detector, aws):
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=aws["bucket"])
     s3.put_object(Bucket=aws["bucket"], Key="originals/dog.jpg", Body=(DATA / "dog.jpg").read_bytes())
-    assert detector.can_read_s3("image/jpeg", 100_000)
-    assert not detector.can_read_s3("image/webp", 100_000)
-    assert not detector.can_read_s3("image/png", 16 * 1024 * 1024)
-    result = detector.detect_s3(aws["bucket"], "originals/dog.jpg")
+    ref = ObjectRef(aws["bucket"], "originals/dog.jpg")
+    assert detector.can_read(ref, "image/jpeg", 100_000)
+    assert not detector.can_read(ref, "image/webp", 100_000)
+    assert not detector.can_read(ref, "image/png", 16 * 1024 * 1024)
+    result = detector.detect_stored(ref)
     assert result["Labels"][0]["Instances"][0]["BoundingBox"].keys() == {"Width", "Height", "Left", "Top"}
 
 

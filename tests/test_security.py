@@ -11,7 +11,7 @@ from markupsafe import escape
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from app.web import CONTENT_SECURITY_POLICY
+from app.web.common import CONTENT_SECURITY_POLICY
 
 TOKEN = "t0ken-for-tests-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -289,6 +289,16 @@ def test_editing_steps_without_javascript_is_not_rate_limited(tmp_path):
     assert [client.post("/process", data=form).status_code for _ in range(4)] == [200] * 4
     statuses = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
+
+
+def test_each_app_reads_its_own_limits_and_off_disables_one(tmp_path):
+    limited = build(tmp_path / "a", GALLERY_RATE_LIMIT_PROCESS="2/minute").test_client()
+    unlimited = build(tmp_path / "b", GALLERY_RATE_LIMIT_PROCESS="off").test_client()
+    posts = {}
+    for name, client in (("limited", limited), ("unlimited", unlimited)):
+        token = token_of(client, "/process")
+        posts[name] = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(4)]
+    assert posts == {"limited": [400, 400, 429, 429], "unlimited": [400] * 4}
 
 
 def test_login_is_rate_limited(tmp_path):

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from app.config import load_settings
 from app.errors import NotFound
 from app.storage import create_blob_store
 from app.storage.local import LocalBlobStore
@@ -21,15 +22,17 @@ def store(tmp_path):
     return LocalBlobStore(str(tmp_path / "data"))
 
 
-def test_put_get_exists_delete(store):
-    assert not store.exists("originals/a/v1")
+def test_put_get_size_delete(store):
+    with pytest.raises(NotFound):
+        store.size("originals/a/v1")
     store.put("originals/a/v1", b"hello", "image/png")
-    assert store.exists("originals/a/v1")
+    assert store.size("originals/a/v1") == 5
     assert store.get("originals/a/v1") == b"hello"
     store.put("originals/a/v1", b"replaced", "image/png")
     assert store.get("originals/a/v1") == b"replaced"
     store.delete("originals/a/v1")
-    assert not store.exists("originals/a/v1")
+    with pytest.raises(NotFound):
+        store.size("originals/a/v1")
     with pytest.raises(NotFound):
         store.get("originals/a/v1")
     store.delete("originals/a/v1")  # deleting an absent name is not an error
@@ -111,10 +114,11 @@ def test_readers_never_see_a_partial_write(store):
 
 
 def test_factory_puts_blobs_under_the_data_dir(tmp_path):
-    store = create_blob_store({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": str(tmp_path / "d")}, str(tmp_path))
+    settings = load_settings({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": str(tmp_path / "d")}, environ={})
+    store = create_blob_store(settings, str(tmp_path))
     store.put("x", b"1", "image/png")
     assert all_files(tmp_path / "d")
-    default = create_blob_store({"GALLERY_STORAGE": "local", "GALLERY_DATA_DIR": ""}, str(tmp_path / "inst"))
+    default = create_blob_store(load_settings({"GALLERY_STORAGE": "local"}, environ={}), str(tmp_path / "inst"))
     default.put("x", b"1", "image/png")
     assert all_files(tmp_path / "inst" / "data")
 

@@ -1,15 +1,19 @@
-"""Caches: ``memory`` (in-process, default) and ``memcached``."""
+"""Caches: ``memory`` (in-process, default) and ``memcached``; the protocol is ``base.Cache``."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .base import Cache
 
 
-def create_cache(settings: dict):
-    kind = settings["GALLERY_CACHE"]
-    if kind == "memory":
+def create_cache(settings: Settings) -> Cache:
+    if settings.cache == "memory":
         from .memory import MemoryCache
 
-        return MemoryCache(int(settings["GALLERY_CACHE_CAPACITY_MB"] * 1024 * 1024), settings["GALLERY_CACHE_POLICY"])
-    if kind == "memcached":
+        return MemoryCache(settings.cache_capacity_bytes, settings.cache_policy)
+    if settings.cache == "memcached":
         from .memcached import MemcachedCache
 
-        servers = [s.strip() for s in settings["GALLERY_MEMCACHED_SERVERS"].split(",") if s.strip()]
-        return MemcachedCache(servers, timeout=settings["GALLERY_MEMCACHED_TIMEOUT"])
-    raise SystemExit(f"GALLERY_CACHE={kind!r} is not one of: memory, memcached")
+        servers = [s.strip() for s in settings.memcached_servers.split(",") if s.strip()]
+        return MemcachedCache(servers, timeout=settings.memcached_timeout)
+    raise SystemExit(f"GALLERY_CACHE={settings.cache!r} is not one of: memory, memcached")

@@ -1,16 +1,43 @@
-"""Image cache protocol. A cache is only a cache: failures are misses, never errors."""
+"""What the gallery asks of an image cache. A cache is only a cache: failures are misses, never errors.
 
-from typing import Protocol
+Backends implement the abstract methods; the others have a harmless default, so nothing asks a
+cache what it can do.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from ..errors import InvalidParameter
 
 
-class Cache(Protocol):
+class Cache(ABC):
+    kind = ""  # the GALLERY_CACHE name, shown on the status page
+
+    @abstractmethod
     def get(self, key: str) -> bytes | None: ...
 
+    @abstractmethod
     def set(self, key: str, value: bytes) -> None: ...
 
+    @abstractmethod
     def delete(self, key: str) -> None: ...
 
+    @abstractmethod
     def clear(self) -> None: ...
 
+    @abstractmethod
     def stats(self) -> dict:
-        """At least: hits, misses, hit_rate, items, bytes, capacity_bytes, policy, requests."""
+        """At least: backend, hits, misses, hit_rate, items, bytes, capacity_bytes, policy, requests."""
+
+    @abstractmethod
+    def reset_stats(self) -> None:
+        """Start the counters that ``stats`` reports again from zero."""
+
+    def configure(self, capacity_bytes: int | None = None, policy: str | None = None) -> None:
+        """Change capacity and replacement policy at run time, where the app owns them."""
+        raise InvalidParameter("This cache backend is configured by its servers, not from this page.")
+
+    def provision(self) -> list[str]:
+        """Check or create what the cache needs (``flask gallery init``); say what was found."""
+        return [f"cache: {self.kind} (nothing to create)"]

@@ -20,6 +20,8 @@ import threading
 
 from pymemcache.client.hash import HashClient
 
+from .base import Cache
+
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1_000_000  # below memcached's 1 MiB item limit with room for key and header
@@ -63,7 +65,7 @@ def parse_server(spec: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class MemcachedCache:
+class MemcachedCache(Cache):
     kind = "memcached"
     policy = "lru"  # memcached evicts by (segmented) LRU per slab class
 
@@ -161,7 +163,7 @@ class MemcachedCache:
         except Exception as exc:  # HashClient's failover bookkeeping is not thread-safe; a race is a miss
             with self._lock:
                 self.errors += 1
-            log.warning("memcached %s failed: %s", getattr(func, "__name__", func), exc)
+            log.warning("memcached %s failed: %s", func.__name__, exc)
             return None
 
     def reset_stats(self) -> None:
@@ -217,3 +219,9 @@ class MemcachedCache:
             "nodes_up": len(up),
             "nodes": nodes,
         }
+
+    def provision(self) -> list[str]:
+        nodes = self.node_stats()
+        down = [n["server"] for n in nodes if not n["up"]]
+        line = f"cache: memcached, {len(nodes) - len(down)} of {len(nodes)} node(s) answering"
+        return [line + (f"; down: {', '.join(down)}" if down else "")]

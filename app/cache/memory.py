@@ -10,18 +10,19 @@ import random
 import threading
 from collections import OrderedDict
 
+from ..errors import InvalidParameter
+from .base import Cache
+
 POLICIES = ("lru", "random")
 
 
 def check_policy(policy: str) -> str:
     if policy not in POLICIES:
-        from ..errors import InvalidParameter
-
         raise InvalidParameter(f"Cache policy must be one of {', '.join(POLICIES)}; got {policy!r}.")
     return policy
 
 
-class MemoryCache:
+class MemoryCache(Cache):
     kind = "memory"
 
     def __init__(self, capacity_bytes: int, policy: str = "lru", seed: int | None = None):

@@ -12,8 +12,9 @@ history back with it, whatever key it is restored under.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import GalleryError
 
@@ -62,10 +63,16 @@ class Retired:
     expires_at: float  # when purge may remove it for good
 
 
-class MetadataStore(Protocol):
-    """Positions (``after``/the second item ``list`` returns) are JSON-able values the store reads
-    back; the service signs them into opaque cursors."""
+class MetadataStore(ABC):
+    """What the gallery asks of a key→record store. Backends implement the abstract methods;
+    the others have a harmless default, so nothing asks a store what it can do.
 
+    Positions (``after``, and the second item ``list``/``trash`` return) are JSON-able values the
+    store reads back; the service signs them into opaque cursors."""
+
+    kind = ""  # the GALLERY_METADATA name
+
+    @abstractmethod
     def put(
         self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None
     ) -> ImageRecord | None:
@@ -73,27 +80,34 @@ class MetadataStore(Protocol):
         replaced one joins the history until then; without, it is gone and its blobs may go.
         With ``if_absent`` raise ``Conflict`` (and change nothing) when the key is taken."""
 
+    @abstractmethod
     def get(self, key: str) -> ImageRecord | None: ...
 
+    @abstractmethod
     def get_version(self, key: str, version: str) -> ImageRecord | None:
         """That version of ``key``: current, in its history or in the trash."""
 
+    @abstractmethod
     def versions(self, key: str) -> list[Retired]:
         """The history of the current image under ``key``, most recently replaced first."""
 
+    @abstractmethod
     def restore_version(
         self, key: str, version: str, *, keep_until: float | None = None
     ) -> tuple[ImageRecord, ImageRecord]:
         """Make a version from the history current again; the current one joins the history (or is
         dropped without ``keep_until``). Returns ``(restored, replaced)``; ``NotFound`` if unknown."""
 
+    @abstractmethod
     def delete(self, key: str, *, trash_until: float | None = None) -> tuple[ImageRecord | None, list[ImageRecord]]:
         """Remove the current image; with ``trash_until`` it moves to the trash (its history stays
         with it). Returns ``(deleted or None, records dropped for good whose blobs may go)``."""
 
+    @abstractmethod
     def trash(self, limit: int = 48, after: Any = None) -> tuple[list[Retired], Any]:
         """Deleted images, most recently deleted first, and the position of the next page."""
 
+    @abstractmethod
     def restore_trashed(
         self, key: str, version: str, *, target: str, replace_until: float | None = None
     ) -> tuple[ImageRecord, ImageRecord | None]:
@@ -102,24 +116,38 @@ class MetadataStore(Protocol):
         its place until then, so nothing is lost. Returns ``(restored, moved to the trash or None)``;
         ``NotFound`` when the trash holds no such image."""
 
+    @abstractmethod
     def purge(self, now: float, *, trash: bool = False, limit: int = 500) -> list[ImageRecord]:
         """Remove for good up to ``limit`` retired records whose expiry is past (with ``trash``: every
         trashed image and its history, whatever the expiry) and return them so their blobs can go."""
 
+    @abstractmethod
     def usage(self) -> dict[str, int]:
         """Bytes and counts held: ``current_bytes``, ``history_bytes``, ``trash_bytes``, ``images``,
         ``history``, ``trashed``."""
 
+    @abstractmethod
     def list(
         self, prefix: str = "", label: str = "", limit: int = 48, after: Any = None
     ) -> tuple[list[ImageRecord], Any]:
         """Newest first (by ``updated_at``, then key), and the position of the next page or None."""
 
+    @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Keys starting with ``prefix``, in key order."""
 
+    @abstractmethod
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         """Replace the labels; with ``version``, only while that upload is still the current one
         (detection takes a while, and labels of a replaced image would mislead)."""
 
+    @abstractmethod
     def count(self) -> int: ...
+
+    def all_labels(self) -> list[tuple[str, int]]:
+        """Every label with the number of images carrying it, in label order ([] if not kept)."""
+        return []
+
+    def provision(self) -> list[str]:
+        """Create what the store needs (``flask gallery init``), idempotently; say what was done."""
+        return [f"metadata: {self.kind} (nothing to create)"]

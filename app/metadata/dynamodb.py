@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, InvalidParameter, NotFound
-from .base import Conflict, ImageRecord, Retired
+from .base import Conflict, ImageRecord, MetadataStore, Retired
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
@@ -54,7 +54,9 @@ def _s(value: str) -> dict:
     return {"S": value}
 
 
-class DynamoMetadataStore:
+class DynamoMetadataStore(MetadataStore):
+    kind = "dynamodb"
+
     def __init__(self, table: str, region: str = "us-east-1", client=None):
         self.table = table
         self.region = region
@@ -558,9 +560,9 @@ class DynamoMetadataStore:
             raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
         return {"pk": _s(position["pk"]), hash_name: _s(position["h"]), range_name: _s(position["o"])}
 
-    # Provisioning (used by `flask gallery init`) --------------------------------------------------------
+    # Provisioning (`flask gallery init`) ----------------------------------------------------------------
 
-    def create_table(self, wait: bool = True) -> list[str]:
+    def provision(self, wait: bool = True) -> list[str]:
         """Create the table and its indexes if missing, add indexes a newer version needs; say what was done."""
         try:
             table = self.client.describe_table(TableName=self.table)["Table"]

@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 
 from ..errors import InvalidParameter, NotFound
-from .base import Conflict, ImageRecord, Retired
+from .base import Conflict, ImageRecord, MetadataStore, Retired
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -58,7 +58,9 @@ def _position(after, names: tuple[str, ...]) -> tuple:
     return (float(number), *rest)
 
 
-class SqliteMetadataStore:
+class SqliteMetadataStore(MetadataStore):
+    kind = "sqlite"
+
     def __init__(self, path: str):
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -314,3 +316,6 @@ class SqliteMetadataStore:
 
     def count(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    def provision(self) -> list[str]:
+        return ["metadata: sqlite (schema created on start)"]

@@ -1,17 +1,22 @@
-"""Object detectors: ``local`` (bundled SSD MobileNet via OpenCV DNN, default) and ``rekognition``.
+"""Object detectors: ``local`` (bundled SSD MobileNet via OpenCV DNN, default) and ``rekognition``;
+the protocol is ``base.Detector``.
 
 Both return Rekognition ``DetectLabels``-shaped results (see ``shape.py``).
 """
 
+from __future__ import annotations
 
-def create_detector(settings: dict):
-    kind = settings["GALLERY_RECOGNIZER"]
-    if kind == "local":
+from ..config import Settings
+from .base import Detector
+
+
+def create_detector(settings: Settings) -> Detector:
+    if settings.recognizer == "local":
         from .local import LocalDetector
 
-        return LocalDetector(max_pixels=settings["GALLERY_MAX_PIXELS"])
-    if kind == "rekognition":
+        return LocalDetector(max_pixels=settings.max_pixels)
+    if settings.recognizer == "rekognition":
         from .rekognition import RekognitionDetector
 
-        return RekognitionDetector(settings["AWS_REGION"], max_pixels=settings["GALLERY_MAX_PIXELS"])
-    raise SystemExit(f"GALLERY_RECOGNIZER={kind!r} is not one of: local, rekognition")
+        return RekognitionDetector(settings.aws_region, max_pixels=settings.max_pixels)
+    raise SystemExit(f"GALLERY_RECOGNIZER={settings.recognizer!r} is not one of: local, rekognition")

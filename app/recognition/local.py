@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import BackendUnavailable
 from . import coco
+from .base import Detector
 from .prepare import load_rgb
 from .shape import Detection, build_labels, check_options
 
@@ -148,16 +149,12 @@ def postprocess(rows: np.ndarray, min_confidence: float) -> list[Detection]:
     return detections
 
 
-class LocalDetector:
+class LocalDetector(Detector):
     name = "SSD MobileNet v2 COCO (OpenCV DNN, bundled)"
     model = "ssd_mobilenet_v2_coco_2018_03_29"
 
     def __init__(self, max_pixels: int = 50_000_000):
         self.max_pixels = max_pixels
-
-    def load(self) -> None:
-        """Load the model now (e.g. at start-up) instead of on the first request."""
-        get_net()
 
     def detect(self, image_bytes: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
         min_confidence, max_labels = check_options(min_confidence, max_labels)

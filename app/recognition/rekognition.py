@@ -14,6 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import formats
 from ..aws import make_client
 from ..errors import BackendUnavailable, BadImage
+from ..storage.base import ObjectRef
+from .base import Detector
 from .prepare import fit_jpeg_png
 from .shape import check_options, normalize
 
@@ -32,7 +34,7 @@ _IMAGE_ERRORS = {
 }
 
 
-class RekognitionDetector:
+class RekognitionDetector(Detector):
     name = "AWS Rekognition DetectLabels"
     model = "rekognition"
 
@@ -45,13 +47,13 @@ class RekognitionDetector:
         data = fit_jpeg_png(image_bytes, MAX_IMAGE_BYTES, self.max_pixels)
         return self._detect({"Bytes": data}, min_confidence, max_labels)
 
-    def can_read_s3(self, content_type: str, size: int) -> bool:
-        """Whether a stored object can be handed over as an ``S3Object`` as it is."""
+    def can_read(self, ref: ObjectRef, content_type: str, size: int) -> bool:
+        """An S3 object can be handed over as an ``S3Object`` as it is (JPEG or PNG, at most 15 MB)."""
         return content_type in S3_FORMATS and size <= MAX_S3_OBJECT_BYTES
 
-    def detect_s3(self, bucket: str, name: str, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+    def detect_stored(self, ref: ObjectRef, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
         min_confidence, max_labels = check_options(min_confidence, max_labels)
-        return self._detect({"S3Object": {"Bucket": bucket, "Name": name}}, min_confidence, max_labels)
+        return self._detect({"S3Object": {"Bucket": ref.bucket, "Name": ref.key}}, min_confidence, max_labels)
 
     def _detect(self, image: dict, min_confidence: float, max_labels: int) -> dict:
         try:

@@ -15,11 +15,14 @@ import tempfile
 import time
 
 from ..errors import NotFound
+from .base import BlobStore
 
 STAGING_PREFIX = "uploads/"  # uploads waiting for an answer; abandoned ones expire
 
 
-class LocalBlobStore:
+class LocalBlobStore(BlobStore):
+    kind = "local"
+
     def __init__(self, root: str):
         self.root = os.path.abspath(os.path.join(root, "blobs"))
         self.staging = os.path.abspath(os.path.join(root, "staging"))
@@ -70,5 +73,11 @@ class LocalBlobStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(name))
 
-    def exists(self, name: str) -> bool:
-        return os.path.exists(self.path(name))
+    def size(self, name: str) -> int:
+        try:
+            return os.path.getsize(self.path(name))
+        except FileNotFoundError:
+            raise NotFound(f"No stored bytes for {name!r}.") from None
+
+    def provision(self, staging_prefix: str = "") -> list[str]:
+        return [f"storage: local files under {self.root} (created on start)"]

@@ -7,27 +7,33 @@ One boto3 client per store. boto3 itself honours ``AWS_ENDPOINT_URL`` / ``AWS_EN
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, unavailable
 from ..errors import BackendUnavailable, NotFound
+from ..units import MB
+from .base import BlobStore, ObjectRef
 
 # Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.
 CACHE_CONTROL = "no-cache"
-_MB = 1024 * 1024
 # Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
-TRANSFER = TransferConfig(multipart_threshold=8 * _MB, multipart_chunksize=8 * _MB, max_concurrency=4)
+TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-class S3BlobStore:
+class S3BlobStore(BlobStore):
+    kind = "s3"
+    supports_direct_upload = True
+
     def __init__(self, bucket: str, prefix: str = "", region: str = "us-east-1", client=None):
         self.bucket = bucket
         self.prefix = prefix
         self.region = region
         self.client = client or make_client(region)
+        self._origin: str | None = None
 
     def _name(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -50,22 +56,11 @@ class S3BlobStore:
             raise self._unavailable("upload", name, exc) from exc
 
     def get(self, name: str) -> bytes:
-        return self.get_object(name)[0]
-
-    def get_object(self, name: str, if_none_match: str | None = None) -> tuple[bytes | None, str]:
-        """Return ``(bytes, etag)``; ``(None, etag)`` when ``if_none_match`` still matches (HTTP 304)."""
-        args = {"Bucket": self.bucket, "Key": self._name(name)}
-        if if_none_match:
-            args["IfNoneMatch"] = if_none_match
         try:
-            response = self.client.get_object(**args)
-            return response["Body"].read(), response.get("ETag", "")
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(name))["Body"].read()
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if error.get("Code") in _MISSING:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise NotFound(f"No stored object named '{name}'.") from exc
-            if error.get("Code") == "304" or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 304:
-                return None, if_none_match or ""
             raise self._unavailable("download", name, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable("download", name, exc) from exc
@@ -76,25 +71,10 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable("delete", name, exc) from exc
 
-    def exists(self, name: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(name))
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                return False
-            raise self._unavailable("lookup", name, exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable("lookup", name, exc) from exc
-
-    def expire_staging(self, max_age: float) -> int:
-        """Staged uploads expire by the bucket's lifecycle rule (``gallery init``): nothing to do here."""
-        return 0
-
     # Direct browser uploads -------------------------------------------------------------------
 
-    def presigned_post(self, name: str, content_type: str, max_bytes: int, expires: int = 600) -> dict:
-        """A form the browser posts straight to S3. S3 itself rejects a body outside
+    def direct_upload_form(self, name: str, content_type: str, max_bytes: int, expires: int = 600) -> dict:
+        """A presigned POST the browser sends straight to S3. S3 itself rejects a body outside
         1..``max_bytes`` or with another content type, so Lambda never sees the bytes."""
         key = self._name(name)
         try:
@@ -108,8 +88,14 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable("presign", name, exc) from exc
 
-    def head(self, name: str) -> dict:
-        """``{"bytes", "content_type", "etag"}`` of a stored object; NotFound when absent."""
+    def direct_upload_origin(self) -> str:
+        """Computed locally from a presigned form (no request), once."""
+        if self._origin is None:
+            url = urlsplit(self.direct_upload_form("origin-probe", "image/png", 1, 60)["url"])
+            self._origin = f"{url.scheme}://{url.netloc}"
+        return self._origin
+
+    def size(self, name: str) -> int:
         try:
             response = self.client.head_object(Bucket=self.bucket, Key=self._name(name))
         except ClientError as exc:
@@ -118,15 +104,14 @@ class S3BlobStore:
             raise self._unavailable("lookup", name, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable("lookup", name, exc) from exc
-        return {
-            "bytes": response["ContentLength"],
-            "content_type": response.get("ContentType", ""),
-            "etag": response.get("ETag", ""),
-        }
+        return response["ContentLength"]
 
-    # Provisioning (used by `flask gallery init`) ----------------------------------------------
+    def external_ref(self, name: str) -> ObjectRef:
+        return ObjectRef(self.bucket, self._name(name))
 
-    def ensure_bucket(self, staging_prefix: str | None = None, staging_days: int = 1) -> list[str]:
+    # Provisioning (`flask gallery init`) --------------------------------------------------------
+
+    def provision(self, staging_prefix: str = "", staging_days: int = 1) -> list[str]:
         """Create the bucket if missing and expire abandoned direct uploads; return what was done."""
         done = []
         try:

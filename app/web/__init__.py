@@ -1,52 +1,25 @@
-"""Blueprints, error handling and response headers."""
+"""Registers the blueprints, error handlers and response headers on an app (helpers they share: ``common``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import GalleryError
-
-# No inline script or style anywhere: every script and stylesheet is a file under /static.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-SECURITY_HEADERS = [
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "same-origin"),
-]
-
-
-def gallery():
-    return current_app.extensions["gallery"]
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def error_response(status: int, code: str, message: str):
-    if wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), status
-    return render_template(
-        "error.html", status=status, code=code, message=message, **g.get("error_context", {})
-    ), status
+from ..units import format_mb
+from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from .common import SECURITY_HEADERS, error_response
 
 
 def register(app: Flask) -> None:
-    from . import api, auth, direct_upload, history, media, pages, processing, recognition, selection
-
+    settings = app.extensions["settings"]
     for module in (pages, media, history, selection, api, processing, recognition, direct_upload):
         app.register_blueprint(module.bp)
-    if auth.reads_public(app.config["GALLERY"]):  # private reads go through Flask's login check
+    if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
     auth.init_app(app)
 
@@ -60,10 +33,20 @@ def register(app: Flask) -> None:
             400, "csrf_failed", f"{exc.description} Reload the page and try again (API clients: send X-CSRFToken)."
         )
 
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(exc: RateLimitExceeded):
+        what = ratelimits.RATE_LIMITED.get(request.blueprint or "", "requests")
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many {what} from your address: the limit is {exc.description}. "
+            "Wait a little (see the Retry-After header) and try again.",
+        )
+
     @app.errorhandler(413)
     def too_large(exc):
-        limit = current_app.config["GALLERY"]["GALLERY_MAX_UPLOAD_MB"]
-        return error_response(413, "too_large", f"The upload is larger than the {limit:g} MB limit.")
+        limit = format_mb(settings.max_upload_bytes)
+        return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -85,6 +68,18 @@ def register(app: Flask) -> None:
         moment = datetime.fromtimestamp(timestamp, tz=UTC)
         return moment.strftime("%Y-%m-%d %H:%M UTC") if human else moment.isoformat()
 
+    # Templates get what they display, never the settings themselves (secret key, passwords, tokens):
+    # not even Flask's default ``config`` global.
+    app.jinja_env.globals.pop("config", None)
+    site = {
+        "storage": settings.storage,
+        "metadata": settings.metadata,
+        "cache": settings.cache,
+        "max_upload": format_mb(settings.max_upload_bytes),
+        "max_pixels": settings.max_pixels,
+        "api_tokens": bool(auth.api_tokens(settings)),
+    }
+
     @app.context_processor
     def template_globals():
-        return {"settings": current_app.config["GALLERY"]}
+        return {"site": site}

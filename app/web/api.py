@@ -1,4 +1,4 @@
-"""JSON API. Errors are always ``{"error": {"code", "message"}}`` (see ``web.error_response``)."""
+"""JSON API. Errors are always ``{"error": {"code", "message"}}`` (see ``common.error_response``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from ..errors import InvalidParameter
 from ..metadata.base import ImageRecord
-from . import gallery
+from .common import gallery
 from .openapi import spec
 
 bp = Blueprint("api", __name__)
@@ -84,13 +84,13 @@ def suggest_keys():
 
 @bp.get("/api/cache/stats")
 def cache_stats():
-    return jsonify(gallery().cache.stats())
+    return jsonify(gallery().cache_stats())
 
 
 @bp.post("/api/cache/clear")
 def cache_clear():
-    gallery().cache.clear()
-    return jsonify(gallery().cache.stats())
+    gallery().clear_cache()
+    return jsonify(gallery().cache_stats())
 
 
 @bp.get("/api/openapi.json")

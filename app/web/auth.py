@@ -1,4 +1,4 @@
-"""Optional write protection, login, per-client rate limits and HTTPS-aware session cookies.
+"""Optional write protection, login and HTTPS-aware session cookies (rate limits: ``ratelimits.py``).
 
 Protection is on when an admin password (plain or hashed) or API tokens are configured.
 Then every request that is not GET/HEAD/OPTIONS needs a logged-in session (and its CSRF
@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
+from ..config import Settings
 from ..errors import GalleryError
+from . import ratelimits
+from .common import app_settings
 
 bp = Blueprint("auth", __name__)
 
@@ -43,40 +43,35 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
 
 # -- configuration -----------------------------------------------------------------------
-def api_tokens(settings: dict) -> list[str]:
-    return [token.strip() for token in str(settings["GALLERY_API_TOKENS"]).split(",") if token.strip()]
+def api_tokens(settings: Settings) -> list[str]:
+    return [token.strip() for token in settings.api_tokens.split(",") if token.strip()]
 
 
-def protection_enabled(settings: dict) -> bool:
-    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"] or api_tokens(settings))
+def protection_enabled(settings: Settings) -> bool:
+    return bool(settings.admin_password or settings.admin_password_hash or api_tokens(settings))
 
 
-def reads_public(settings: dict) -> bool:
-    return not protection_enabled(settings) or bool(settings["GALLERY_PUBLIC_READ"])
+def reads_public(settings: Settings) -> bool:
+    return not protection_enabled(settings) or settings.public_read
 
 
-def password_login_enabled(settings: dict) -> bool:
-    return bool(settings["GALLERY_ADMIN_PASSWORD"] or settings["GALLERY_ADMIN_PASSWORD_HASH"])
+def password_login_enabled(settings: Settings) -> bool:
+    return bool(settings.admin_password or settings.admin_password_hash)
 
 
-def password_matches(settings: dict, candidate: str) -> bool:
-    if settings["GALLERY_ADMIN_PASSWORD_HASH"]:
-        return check_password_hash(settings["GALLERY_ADMIN_PASSWORD_HASH"], candidate)
-    expected = settings["GALLERY_ADMIN_PASSWORD"]
+def password_matches(settings: Settings, candidate: str) -> bool:
+    if settings.admin_password_hash:
+        return check_password_hash(settings.admin_password_hash, candidate)
+    expected = settings.admin_password
     return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
 
 
-def token_matches(settings: dict, candidate: str) -> bool:
+def token_matches(settings: Settings, candidate: str) -> bool:
     # Compare with every token, so the time taken does not tell which one nearly matched.
     found = False
     for token in api_tokens(settings):
         found |= hmac.compare_digest(candidate.encode(), token.encode())
     return found
-
-
-def rate_limit(value: str) -> str | None:
-    value = str(value).strip()
-    return None if value.lower() in ("", "off", "none", "0") else value
 
 
 # -- per-request check -------------------------------------------------------------------
@@ -86,7 +81,7 @@ def bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def authenticate(settings: dict) -> str | None:
+def authenticate(settings: Settings) -> str | None:
     """Who is asking: ``"bearer"``, ``"session"`` or ``None``. A wrong token is refused outright."""
     token = bearer_token()
     if token is not None:
@@ -104,38 +99,28 @@ def wants_html() -> bool:
 
 def check_request():
     """before_request: authenticate, authorise, then check CSRF for session-based writes."""
-    app = current_app
-    settings = app.config["GALLERY"]
+    app, settings = current_app, app_settings()
     g.auth = None
     if protection_enabled(settings):
         g.auth = authenticate(settings)
-        needs_login = request.method not in SAFE_METHODS or not settings["GALLERY_PUBLIC_READ"]
+        needs_login = request.method not in SAFE_METHODS or not settings.public_read
         if needs_login and g.auth is None and request.endpoint not in OPEN_ENDPOINTS:
             if wants_html() and password_login_enabled(settings):
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             raise Unauthorized(login_hint(settings))
     csrf_on = app.config.get("WTF_CSRF_ENABLED", True)  # as Flask-WTF's own check honours it
-    if csrf_on and g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"] and not csrf_exempt():
+    if csrf_on and g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"]:
         app.extensions["csrf"].protect()
     return None
 
 
-def login_hint(settings: dict) -> str:
+def login_hint(settings: Settings) -> str:
     ways = []
     if password_login_enabled(settings):
         ways.append("log in")
     if api_tokens(settings):
         ways.append("send an API token as 'Authorization: Bearer <token>'")
     return "This needs permission: " + " or ".join(ways) + "."
-
-
-def csrf_exempt() -> bool:
-    """Honour ``csrf.exempt`` on views and blueprints, as Flask-WTF's own check would."""
-    csrf = current_app.extensions["csrf"]
-    view = current_app.view_functions.get(request.endpoint)
-    if view is not None and f"{view.__module__}.{view.__name__}" in getattr(csrf, "_exempt_views", ()):
-        return True
-    return current_app.blueprints.get(request.blueprint) in getattr(csrf, "_exempt_blueprints", ())
 
 
 # -- login -------------------------------------------------------------------------------
@@ -151,15 +136,15 @@ def safe_next(target: str | None) -> str:
 
 @bp.get("/login")
 def login():
-    settings = current_app.config["GALLERY"]
     return render_template(
-        "login.html", next=safe_next(request.args.get("next")), enabled=password_login_enabled(settings)
+        "login.html", next=safe_next(request.args.get("next")), enabled=password_login_enabled(app_settings())
     )
 
 
 @bp.post("/login")
+@ratelimits.login_attempts
 def login_submit():
-    settings = current_app.config["GALLERY"]
+    settings = app_settings()
     target = safe_next(request.form.get("next"))
     if not password_login_enabled(settings):
         return render_template("login.html", next=target, enabled=False, error="No password is configured."), 400
@@ -178,20 +163,19 @@ def logout():
 
 # -- wiring ------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
-    """Register login, the access check, rate limits and cookie/proxy settings on ``app``."""
-    settings = app.config["GALLERY"]
-    if not settings["GALLERY_PUBLIC_READ"] and not protection_enabled(settings):
+    """Register login, the access check and cookie/proxy settings on ``app``."""
+    settings = app.extensions["settings"]
+    if not settings.public_read and not protection_enabled(settings):
         raise SystemExit("GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS.")
     app.register_blueprint(bp)
     # Flask-WTF's own check would run before we know about bearer tokens: we call it ourselves.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config["SESSION_COOKIE_SECURE"] = bool(settings["GALLERY_SECURE_COOKIES"])
+    app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.session_interface = HttpsAwareSessionInterface()
-    if settings["GALLERY_PROXY_COUNT"]:
-        n = settings["GALLERY_PROXY_COUNT"]
+    if settings.proxy_count:
+        n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
-    init_rate_limits(app, settings)
 
     @app.after_request
     def challenge(response):
@@ -205,42 +189,3 @@ def init_app(app: Flask) -> None:
             "auth_enabled": password_login_enabled(settings),
             "logged_in": g.get("auth") == "session",
         }
-
-
-def is_step_edit() -> bool:
-    return bool(request.form.get("edit"))
-
-
-def init_rate_limits(app: Flask, settings: dict) -> None:
-    """Per-client limits (in memory, per worker) on login and on the expensive POSTs."""
-    limiter = Limiter(
-        key_func=get_remote_address,
-        app=app,
-        storage_uri="memory://",
-        headers_enabled=True,
-        default_limits=[],
-    )
-    if limit := rate_limit(settings["GALLERY_RATE_LIMIT_LOGIN"]):
-        view = app.view_functions["auth.login_submit"]  # not logout: leaving must always work
-        app.view_functions["auth.login_submit"] = limiter.limit(limit)(view)
-    for name, option in (("processing", "GALLERY_RATE_LIMIT_PROCESS"), ("recognition", "GALLERY_RATE_LIMIT_RECOGNIZE")):
-        limit = rate_limit(settings[option])
-        if limit and name in app.blueprints:
-            # The page form and the JSON route share one budget per client; editing the steps of
-            # the no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.
-            limiter.shared_limit(limit, scope=name, methods=["POST"], exempt_when=is_step_edit)(app.blueprints[name])
-
-    @app.errorhandler(RateLimitExceeded)
-    def too_many(exc: RateLimitExceeded):
-        from . import error_response
-
-        what = RATE_LIMITED.get(request.blueprint or "", "requests")
-        return error_response(
-            429,
-            "rate_limited",
-            f"Too many {what} from your address: the limit is {exc.description}. "
-            "Wait a little (see the Retry-After header) and try again.",
-        )
-
-
-RATE_LIMITED = {"auth": "login attempts", "processing": "processing runs", "recognition": "recognition runs"}

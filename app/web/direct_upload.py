@@ -9,34 +9,20 @@
    ``Gallery.upload`` (the same decoding, limits and write order as any upload) and deletes
    the staging object, whether the image was accepted or not.
 
-Only available when the blob store can presign (S3); uncommitted staging objects expire by
-the bucket's lifecycle rule that ``flask gallery init`` sets.
+Only available when the blob store supports it (S3); the checks live in ``Gallery``
+(``start_direct_upload``, ``commit_direct_upload``). Uncommitted staging objects expire by the
+bucket's lifecycle rule that ``flask gallery init`` sets.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-from urllib.parse import urlsplit
-
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import formats
-from ..errors import InvalidParameter, NotAnImage, NotFound, TooLarge
-from ..gallery import STAGING_PREFIX
-from ..keys import validate_key
-from . import gallery
+from ..errors import InvalidParameter
 from .api import record_json
+from .common import gallery
 
 bp = Blueprint("direct_upload", __name__)
-
-CONTENT_TYPES = frozenset(formats.MIME_TYPES)
-UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-PRESIGN_SECONDS = 900
-
-
-def enabled() -> bool:
-    return hasattr(gallery().blobs, "presigned_post")
 
 
 def _body() -> dict:
@@ -48,76 +34,30 @@ def _body() -> dict:
 
 @bp.post("/api/uploads")
 def presign():
-    if not enabled():
-        raise InvalidParameter("Direct uploads need S3 storage; post the file to /api/images instead.")
     body = _body()
-    key = validate_key(body.get("key"))
-    content_type = body.get("content_type")
-    if content_type not in CONTENT_TYPES:
-        raise NotAnImage(f"Only {formats.ACCEPTED} files can be uploaded.")
-    size, limit = body.get("bytes"), gallery().max_upload_bytes
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise InvalidParameter("bytes must be the file's size, a whole number above 0.")
-    if size > limit:
-        raise TooLarge(f"The file is {size / 1048576:.1f} MB; at most {limit / 1048576:g} MB is accepted.")
-    upload_id = uuid.uuid4().hex
-    form = gallery().blobs.presigned_post(STAGING_PREFIX + upload_id, content_type, limit, PRESIGN_SECONDS)
-    return jsonify(
-        {
-            "upload_id": upload_id,
-            "key": key,
-            "url": form["url"],
-            "fields": form["fields"],
-            "max_bytes": limit,
-            "expires_in": PRESIGN_SECONDS,
-            "commit_url": url_for(".commit", upload_id=upload_id),
-        }
-    ), 201
+    grant = gallery().start_direct_upload(body.get("key"), body.get("content_type"), body.get("bytes"))
+    grant["commit_url"] = url_for(".commit", upload_id=grant["upload_id"])
+    return jsonify(grant), 201
 
 
 @bp.post("/api/uploads/<upload_id>/commit")
 def commit(upload_id: str):
-    if not enabled():
-        raise InvalidParameter("Direct uploads need S3 storage; post the file to /api/images instead.")
-    if not UPLOAD_ID.fullmatch(upload_id):
-        raise InvalidParameter("The upload id is not valid.")
     body = _body()
-    key = validate_key(body.get("key"))
-    service, name = gallery(), STAGING_PREFIX + upload_id
-    try:
-        size = service.blobs.head(name)["bytes"]
-    except NotFound:
-        raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
-    try:
-        if size > service.max_upload_bytes:
-            raise TooLarge(f"The file is {size / 1048576:.1f} MB; at most {service.max_upload_bytes / 1048576:g} MB.")
-        record, replaced = service.upload(key, service.blobs.get(name), on_conflict=body.get("on_conflict"))
-    finally:
-        service.blobs.delete(name)  # accepted (now stored under its key) or rejected: the staging copy goes
+    record, replaced = gallery().commit_direct_upload(upload_id, body.get("key"), body.get("on_conflict"))
     body = record_json(record)
     body["replaced"] = replaced
     return jsonify(body), 200 if replaced else 201
 
 
-def _s3_origin() -> str:
-    """Where the browser posts files: the presigned form's origin (computed locally, no request)."""
-    blobs = gallery().blobs
-    origin = getattr(blobs, "_direct_upload_origin", None)
-    if origin is None:
-        url = urlsplit(blobs.presigned_post(STAGING_PREFIX + "origin-probe", "image/png", 1, 60)["url"])
-        origin = blobs._direct_upload_origin = f"{url.scheme}://{url.netloc}"
-    return origin
-
-
 @bp.app_context_processor
 def direct_upload_flag():
-    return {"direct_upload": enabled()}
+    return {"direct_upload": gallery().supports_direct_upload}
 
 
 @bp.after_app_request
 def allow_posting_to_s3(response):
     """The page's CSP only lets scripts connect to 'self'; add the bucket's origin for the upload XHR."""
     csp = response.headers.get("Content-Security-Policy")
-    if csp and response.mimetype == "text/html" and "connect-src" not in csp and enabled():
-        response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self' {_s3_origin()}"
+    if csp and response.mimetype == "text/html" and "connect-src" not in csp and gallery().supports_direct_upload:
+        response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self' {gallery().direct_upload_origin()}"
     return response

@@ -10,8 +10,8 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from ..errors import InvalidParameter
 from ..metadata.base import ImageRecord, Retired
-from . import gallery
 from .api import int_arg, record_json
+from .common import gallery
 
 bp = Blueprint("history", __name__)
 

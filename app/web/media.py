@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request
 
 from ..errors import GalleryError
 from ..gallery import ORIGINAL, THUMB
-from . import SECURITY_HEADERS, gallery
+from .common import SECURITY_HEADERS, gallery
 
 bp = Blueprint("media", __name__)
 

@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
-from . import gallery
+from .common import gallery
 from .limits import page_limits
 from .selection import MAX_SELECTION
 
@@ -28,7 +28,7 @@ def gallery_page():
     label = request.args.get("label", "").strip()
     cursor = request.args.get("cursor") or None
     items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor)
-    labels = getattr(gallery().metadata, "all_labels", lambda: [])()
+    labels = gallery().labels()
     return render_template(
         "gallery.html",
         items=items,
@@ -196,29 +196,19 @@ def delete_submit(key: str):
 @bp.get("/cache")
 def cache_page():
     return render_template(
-        "cache.html", stats=gallery().cache.stats(), usage=gallery().usage(), retention_days=gallery().retention_days
+        "cache.html", stats=gallery().cache_stats(), usage=gallery().usage(), retention_days=gallery().retention_days
     )
 
 
 @bp.post("/cache")
 def cache_update():
-    cache = gallery().cache
     action = request.form.get("action")
     if action == "clear":
-        cache.clear()
+        gallery().clear_cache()
     elif action == "configure":
-        if not hasattr(cache, "configure"):
-            raise InvalidParameter("This cache backend is configured by its servers, not from this page.")
-        try:
-            capacity_mb = float(request.form.get("capacity_mb", ""))
-        except ValueError:
-            raise InvalidParameter("Capacity must be a number of MB from 1 to 16384.") from None
-        if not 1 <= capacity_mb <= 16384:
-            raise InvalidParameter(f"Capacity must be from 1 to 16384 MB; got {capacity_mb:g}.")
-        cache.configure(capacity_bytes=int(capacity_mb * 1024 * 1024), policy=request.form.get("policy", "lru"))
+        gallery().configure_cache(request.form.get("capacity_mb", ""), request.form.get("policy", "lru"))
     elif action == "reset":
-        if hasattr(cache, "reset_stats"):
-            cache.reset_stats()
+        gallery().reset_cache_stats()
     else:
         raise InvalidParameter("Unknown cache action.")
     return redirect(url_for("pages.cache_page"), code=303)

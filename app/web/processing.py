@@ -8,13 +8,14 @@ import time
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from .. import images, processing
+from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..formats import OUTPUT_EXTENSIONS
 from ..keys import MAX_KEY_LENGTH
 from ..processing import FORMATS, MAX_STEPS, OPS
-from . import gallery
+from . import ratelimits
 from .api import record_json
+from .common import gallery
 
 bp = Blueprint("processing", __name__)
 
@@ -117,6 +118,7 @@ def process_page():
 
 
 @bp.post("/process")
+@ratelimits.processing_runs
 def process_submit():
     """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline."""
     form = request.form
@@ -153,19 +155,12 @@ def process_submit():
             "bytes": source.bytes,
         }
     else:
-        shown, _, _ = images.preview(data, gallery().settings["GALLERY_MAX_PIXELS"])
-        source = processing.probe(data, gallery().settings["GALLERY_MAX_PIXELS"])
-        original = {
-            "url": images.data_url(images.THUMB_CONTENT_TYPE, shown),
-            "bytes": len(data),
-            "width": source.width,
-            "height": source.height,
-        }
+        shown = gallery().describe_upload(data)
+        original = {"url": shown.url, "bytes": shown.bytes, "width": shown.width, "height": shown.height}
     # The page carries the result inline; a large one is shown as a preview (its real size is
     # in the caption, and Save stores the real bytes).
     if len(rendered.data) > INLINE_RESULT_BYTES:
-        shown, _, _ = images.preview(rendered.data, gallery().settings["GALLERY_MAX_PIXELS"])
-        result_url = images.data_url(images.THUMB_CONTENT_TYPE, shown)
+        result_url = gallery().describe_upload(rendered.data).url
     else:
         result_url = images.data_url(rendered.content_type, rendered.data)
     result = {
@@ -204,6 +199,7 @@ def api_fields() -> dict:
 
 
 @bp.post("/api/process")
+@ratelimits.processing_runs
 def api_process():
     fields = api_fields()
     started = time.perf_counter()

@@ -10,10 +10,10 @@ import time
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
-from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
-from . import gallery
+from . import ratelimits
+from .common import gallery
 
 bp = Blueprint("recognition", __name__)
 
@@ -37,14 +37,14 @@ def _detect() -> dict:
         key=key, data=data, min_confidence=request.form.get("min_confidence"), max_labels=request.form.get("max_labels")
     )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    detector = gallery().detector
-    return {"result": result, "elapsed_ms": elapsed_ms, "data": data, "key": key, "detector": detector}
+    return {"result": result, "elapsed_ms": elapsed_ms, "data": data, "key": key}
 
 
 @bp.post("/api/recognize")
+@ratelimits.recognition_runs
 def recognize_api():
     run = _detect()
-    body = {**run["result"], "model": run["detector"].model, "detector": run["detector"].name}
+    body = {**run["result"], "model": gallery().detector_model, "detector": gallery().detector_name}
     body["elapsed_ms"] = run["elapsed_ms"]
     if run["key"] is not None:
         record = gallery().get_record(run["key"])
@@ -57,7 +57,7 @@ def _page(status: int = 200, **context):
     context.setdefault("source_key", request.values.get("source_key", "").strip())
     context.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
     return (
-        render_template("recognize.html", detector=gallery().detector.name, max_labels=DEFAULT_MAX_LABELS, **context),
+        render_template("recognize.html", detector=gallery().detector_name, max_labels=DEFAULT_MAX_LABELS, **context),
         status,
     )
 
@@ -68,6 +68,7 @@ def recognize_page():
 
 
 @bp.post("/recognize")
+@ratelimits.recognition_runs
 def recognize_submit():
     min_confidence = request.form.get("min_confidence") or DEFAULT_MIN_CONFIDENCE
     try:
@@ -77,9 +78,8 @@ def recognize_submit():
             src = url_for("media.original", key=record.key, v=record.version)
             width, height, stored = record.width, record.height, record.labels
         else:
-            shown, width, height = images.preview(run["data"], gallery().settings["GALLERY_MAX_PIXELS"])
-            src = images.data_url(images.THUMB_CONTENT_TYPE, shown)
-            stored = None
+            shown = gallery().describe_upload(run["data"])
+            src, width, height, stored = shown.url, shown.width, shown.height, None
     except GalleryError as exc:
         return _page(exc.status, error=exc.message, min_confidence=min_confidence)
     return _page(

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, redirect, request, stream_with_c
 from ..errors import InvalidParameter
 from ..keys import validate_key
 from ..zipstream import zip_chunks
-from . import gallery
+from .common import gallery
 
 bp = Blueprint("selection", __name__)
 
