@@ -314,3 +314,11 @@ class SqliteMetadataStore:
 
     def count(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    def check(self) -> str:
+        """Health: 'ok' when the database answers a one-row read (WAL: never blocked by a writer)."""
+        try:
+            self._connect().execute("SELECT 1 FROM images LIMIT 1").fetchall()
+            return "ok"
+        except sqlite3.Error as exc:
+            return f"failed ({type(exc).__name__})"

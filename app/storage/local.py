@@ -55,3 +55,7 @@ class LocalBlobStore:
 
     def exists(self, name: str) -> bool:
         return os.path.exists(self.path(name))
+
+    def check(self) -> str:
+        """Health: 'ok' when the data folder is there and writable."""
+        return "ok" if os.access(self.root, os.W_OK) else "data folder is missing or read-only"

@@ -11,7 +11,7 @@ import io
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws import make_client, unavailable
+from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, NotFound
 
 # Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.
@@ -86,6 +86,10 @@ class S3BlobStore:
             raise self._unavailable("lookup", name, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable("lookup", name, exc) from exc
+
+    def check(self) -> str:
+        """Health: 'ok' when the bucket answers (one HEAD), else why not."""
+        return probe(lambda: self.client.head_bucket(Bucket=self.bucket), (_MISSING | {"NoSuchBucket"}, "bucket"))
 
     # Direct browser uploads -------------------------------------------------------------------
 

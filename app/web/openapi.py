@@ -169,7 +169,12 @@ PATHS: dict[str, dict] = {
             "responses": {"200": {"description": "Statistics after clearing"}, **error_responses(400)},
         }
     },
-    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "The app is up"}}}},
+    "/healthz": {
+        "get": {
+            "summary": "Liveness",
+            "responses": {"200": {"description": "The app is up; status ok or degraded, and each backend's check"}},
+        }
+    },
 }
 
 
