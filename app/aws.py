@@ -10,20 +10,33 @@ import logging
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from .errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
 
+# A hung backend must be a 503 within 5 s, not a worker held for minutes. A silent server costs
+# attempts × read timeout (+ ≤ 50 ms backoff): 2 s, or 4 s for an S3 upload, where botocore first
+# waits up to 1 s for "100 Continue". The read timeout bounds each socket read, not a whole
+# transfer, so multipart uploads and large downloads are unaffected. Rekognition can take a few
+# seconds to answer, so it gets one longer attempt instead of two short ones.
+CONNECT_TIMEOUT = 1.0
+TIMEOUTS = {"rekognition": (4.0, 1)}  # service: (read timeout, attempts in all)
+DEFAULT_TIMEOUT = (1.0, 2)
+
+
 def make_client(region: str, service: str = "s3"):
-    """A client with short timeouts and standard retries: a slow backend becomes a 503, not a hung worker."""
+    """A client with short timeouts and few retries: a slow backend becomes a 503, not a hung worker.
+    Standard retries also keep a per-client retry quota, so a backend that keeps timing out soon
+    gets one attempt per call instead of two."""
+    read_timeout, attempts = TIMEOUTS.get(service, DEFAULT_TIMEOUT)
     config = Config(
         region_name=region,
-        connect_timeout=5,
-        read_timeout=30,
-        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": attempts, "mode": "standard"},
         max_pool_connections=32,
     )
     return boto3.session.Session().client(service, config=config)
@@ -46,5 +59,24 @@ def unavailable(
         return BackendUnavailable(
             f"{part} is unavailable: {service} {missing[1]} does not exist (run `flask --app wsgi gallery init`)."
         )
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return BackendUnavailable(
+            f"{part} is unavailable: {service} did not answer the {action} in time. Try again shortly."
+        )
     detail = code or type(exc).__name__
     return BackendUnavailable(f"{part} is unavailable: {service} {action} failed ({detail}). Try again shortly.")
+
+
+def probe(call, missing: tuple[set[str], str]) -> str:
+    """Health check: run one cheap request; 'ok', or why it failed in a few words (no names:
+    /healthz is public). ``missing`` is (the codes meaning the resource does not exist, what it is)."""
+    try:
+        call()
+        return "ok"
+    except (BotoCoreError, ClientError) as exc:
+        code = error_code(exc)
+        if code in missing[0]:
+            return f"{missing[1]} does not exist"
+        if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+            return "no answer in time"
+        return f"failed ({code or type(exc).__name__})"

@@ -309,7 +309,8 @@ def test_openapi_describes_every_core_api_route(app, client):
 
 def test_healthz(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {"storage": "ok", "metadata": "ok", "cache": "ok"}}
 
 
 def test_api_errors_are_json_even_for_routing_errors(api, client):

@@ -26,6 +26,10 @@ class Cache(ABC):
     @abstractmethod
     def clear(self) -> None: ...
 
+    def check(self) -> str:
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        return "ok"
+
     @abstractmethod
     def stats(self) -> dict:
         """At least: backend, hits, misses, hit_rate, items, bytes, capacity_bytes, policy, requests."""

@@ -198,6 +198,12 @@ class MemcachedCache(Cache):
             nodes.append(node)
         return nodes
 
+    def check(self) -> str:
+        """Health: 'ok' when every node answers ``stats``, else how many do (a down node only costs misses)."""
+        nodes = self.node_stats()
+        up = sum(node["up"] for node in nodes)
+        return "ok" if up == len(nodes) else f"{up} of {len(nodes)} nodes up"
+
     def stats(self) -> dict:
         nodes = self.node_stats()
         up = [n for n in nodes if n["up"]]

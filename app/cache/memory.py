@@ -90,6 +90,9 @@ class MemoryCache(Cache):
                 "evictions": self.evictions,
             }
 
+    def check(self) -> str:
+        return "ok"  # in this process: up whenever the app is
+
     # -- settings from the cache page ---------------------------------------------------
     def configure(self, capacity_bytes: int | None = None, policy: str | None = None) -> None:
         with self._lock:

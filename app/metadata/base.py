@@ -144,6 +144,10 @@ class MetadataStore(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    def check(self) -> str:
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        return "ok"
+
     def all_labels(self) -> list[tuple[str, int]]:
         """Every label with the number of images carrying it, in label order ([] if not kept)."""
         return []

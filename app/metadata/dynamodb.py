@@ -32,7 +32,7 @@ import zlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws import make_client, unavailable
+from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, InvalidParameter, NotFound
 from .base import Conflict, ImageRecord, MetadataStore, Retired
 
@@ -76,6 +76,13 @@ class DynamoMetadataStore(MetadataStore):
             raise self._unavailable(action, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable(action, exc) from exc
+
+    def check(self) -> str:
+        """Health: 'ok' when the table answers one eventually consistent read of an absent item."""
+        return probe(
+            lambda: self.client.get_item(TableName=self.table, Key={"pk": _s("health#probe")}),
+            ({"ResourceNotFoundException"}, "table"),
+        )
 
     # Items ------------------------------------------------------------------------------------------
 

@@ -319,3 +319,11 @@ class SqliteMetadataStore(MetadataStore):
 
     def provision(self) -> list[str]:
         return ["metadata: sqlite (schema created on start)"]
+
+    def check(self) -> str:
+        """Health: 'ok' when the database answers a one-row read (WAL: never blocked by a writer)."""
+        try:
+            self._connect().execute("SELECT 1 FROM images LIMIT 1").fetchall()
+            return "ok"
+        except sqlite3.Error as exc:
+            return f"failed ({type(exc).__name__})"

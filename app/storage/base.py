@@ -52,6 +52,10 @@ class BlobStore(ABC):
         """The origin browsers post ``direct_upload_form`` forms to (for the page's CSP)."""
         return None
 
+    def check(self) -> str:
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        return "ok"
+
     def expire_staging(self, max_age: float) -> int:
         """Remove staged uploads older than ``max_age`` seconds; how many went (0: the store expires
         them by itself, as S3 does by the lifecycle rule ``provision`` sets)."""

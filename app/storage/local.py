@@ -81,3 +81,7 @@ class LocalBlobStore(BlobStore):
 
     def provision(self, staging_prefix: str = "") -> list[str]:
         return [f"storage: local files under {self.root} (created on start)"]
+
+    def check(self) -> str:
+        """Health: 'ok' when the data folder is there and writable."""
+        return "ok" if os.access(self.root, os.W_OK) else "data folder is missing or read-only"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws import make_client, unavailable
+from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, NotFound
 from ..units import MB
 from .base import BlobStore, ObjectRef
@@ -70,6 +70,10 @@ class S3BlobStore(BlobStore):
             self.client.delete_object(Bucket=self.bucket, Key=self._name(name))
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable("delete", name, exc) from exc
+
+    def check(self) -> str:
+        """Health: 'ok' when the bucket answers (one HEAD), else why not."""
+        return probe(lambda: self.client.head_bucket(Bucket=self.bucket), (_MISSING | {"NoSuchBucket"}, "bucket"))
 
     # Direct browser uploads -------------------------------------------------------------------
 

@@ -100,4 +100,5 @@ def openapi():
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify({"status": "ok"})
+    # 200 even when degraded: this is liveness, and restarting the app would cure no backend.
+    return jsonify(gallery().health())

@@ -349,7 +349,14 @@ def spec() -> dict:
             **cache_paths(),
             "/api/process": process_path(),
             "/api/recognize": recognize_path(),
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "The app is up"}}}},
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {
+                        "200": {"description": "The app is up; status ok or degraded, and each backend's check"}
+                    },
+                }
+            },
         },
         "components": {"schemas": {"Error": ERROR, "ImageRecord": RECORD}},
     }
