@@ -5,13 +5,22 @@ request; with GALLERY_CACHE=memcached, raise GALLERY_WORKERS to use more cores. 
 read here are declared with every other setting in app/config.py (and the README's table).
 """
 
+from app.buffered_worker import BufferingThreadWorker
 from app.config import load_settings
 
 settings = load_settings()
 bind = f"{settings.host}:{settings.port}"
 workers = settings.workers
 threads = settings.threads
-worker_class = "gthread"
+# gthread, except that the main loop reads each request whole before a thread gets it, so slow
+# or stalled clients hold no thread. GALLERY_READ_TIMEOUT is how long a client has to send a
+# request's headers and body, plus a second per 64 KiB sent (a slow upload still finishes); then
+# it gets a 408 and is closed. A body declared above the upload limit plus 1 MiB gets a 413
+# before it is read.
+worker_class = BufferingThreadWorker.configured(
+    read_timeout=settings.read_timeout,
+    max_body=settings.max_upload_bytes + 1024 * 1024,
+)
 timeout = 60
 graceful_timeout = 20
 keepalive = 5

@@ -109,6 +109,12 @@ class Settings:
         "Server",
     )
     threads: int = option(8, "Threads per worker process.", "Server")
+    read_timeout: float = option(
+        30.0,
+        "Seconds a client has to send a request's headers and body (plus 1 s per 64 KiB received); "
+        "then 408 and the connection is closed, so stalled clients hold no thread.",
+        "Server",
+    )
     forwarded_allow_ips: str = option(
         "127.0.0.1",
         "Addresses of proxies whose `X-Forwarded-*` headers gunicorn trusts (`*` for any).",
