@@ -127,6 +127,7 @@ function ask(row, key) {
           ["skip", "Skip"],
         ].map(([value, label]) => {
           const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+          if (value !== "rename") button.className = "secondary"; // keeping both is the safe default
           button.addEventListener("click", () => {
             if (all.checked) answerForAll = value;
             prompt.remove();
@@ -135,6 +136,7 @@ function ask(row, key) {
           return button;
         });
         prompt.append(text, ...choices, allLabel);
+        row.querySelector(".status").textContent = "Waiting for your answer…";
         row.append(prompt);
         choices[1].focus();
       }),
