@@ -8,14 +8,20 @@ with ``flask gallery init``, as an operator would.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
+import re
 
 import pytest
-from conftest import Api, make_image
+from conftest import Api, is_stored, make_image, snapshot
+from itsdangerous import URLSafeSerializer
 
 from app import create_app
+from app.cache.memory import MemoryCache
 from app.errors import NotFound
-from app.gallery import ORIGINAL, blob_name
+from app.gallery import ORIGINAL, THUMB, blob_name, cache_key, version_cache_key
+from app.storage.local import LocalBlobStore
+from app.web.selection import MAX_SELECTION
 
 pytest_plugins = ["cloud"]
 
@@ -193,7 +199,7 @@ def post_json(api, path, body):
 
 
 def upload(api, key, data, on_conflict=None):
-    fields = {"key": key, "file": (__import__("io").BytesIO(data), "x.png")}
+    fields = {"key": key, "file": (io.BytesIO(data), "x.png")}
     if on_conflict:
         fields["on_conflict"] = on_conflict
     return api.client.post(
@@ -256,7 +262,6 @@ def test_purge_removes_expired_versions_and_their_bytes(api, service, monkeypatc
 
 
 def test_zip_of_a_selection(api, service):
-    import io
     import zipfile
 
     files = {f"z/{i}.png": image(20 + i) for i in range(3)}
@@ -266,3 +271,134 @@ def test_zip_of_a_selection(api, service):
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert {name: archive.read(name) for name in archive.namelist()} == files
+
+
+# -- refused requests: the right status, and nothing changes ----------------------------------
+
+
+def state(service, held=()) -> dict:
+    """What a refused request must leave alone. On local files with the in-process cache, exactly
+    (conftest.snapshot: every file, record and cache entry in LRU order); elsewhere every record,
+    earlier version and trashed image, the bytes of each, the cache entries naming them and the
+    ``held`` staging objects."""
+    if isinstance(service.blobs, LocalBlobStore) and isinstance(service.cache, MemoryCache):
+        return snapshot(service, stats=False)
+    records, after = [], None
+    while True:
+        items, after = service.metadata.list(limit=500, after=after)
+        records += items
+        if after is None:
+            break
+    retired = [r for current in records for r in service.metadata.versions(current.key)]
+    retired += service.metadata.trash(limit=1000)[0]
+    every = records + [r.record for r in retired]
+
+    def digest(read, name):
+        try:
+            value = read(name)
+        except NotFound:
+            return None
+        return None if value is None else sha(value)
+
+    names = {blob_name(v, r) for r in every for v in (ORIGINAL, THUMB)} | set(held)
+    entries = {
+        n for r in every for v in (ORIGINAL, THUMB) for n in (cache_key(v, r.key), version_cache_key(v, r.version))
+    }
+    return {
+        "records": [r.to_dict() for r in records],
+        "retired": [(r.record.to_dict(), r.expires_at) for r in retired],
+        "blobs": {name: digest(service.blobs.get, name) for name in sorted(names)},
+        "cache": {name: digest(service.cache.get, name) for name in sorted(entries)},
+    }
+
+
+@pytest.fixture
+def seeded(api, service):
+    """``v.png`` with one earlier version (both in the cache), ``t.png`` in the trash with another
+    ``t.png`` current; returns the versions: earlier v.png, trashed t.png."""
+    upload(api, "v.png", image(30))
+    upload(api, "v.png", image(31))
+    upload(api, "t.png", image(32))
+    trashed = service.get_record("t.png").version
+    assert api.delete("t.png").status_code == 204
+    upload(api, "t.png", image(33))
+    earlier = service.versions("v.png")[1][0].record.version
+    for path in ("/images/v.png", "/thumbs/v.png", f"/images/v.png?version={earlier}"):
+        assert api.client.get(path).status_code == 200
+    return {"earlier": earlier, "trashed": trashed}
+
+
+REFUSED = [
+    # (method, path, JSON body, status, API error code); {earlier} and {trashed} are the seeded versions.
+    ("GET", "/api/images/nope.png/versions", None, 404, "not_found"),
+    ("GET", "/images/v.png?version=nope", None, 404, None),
+    ("GET", "/thumbs/v.png?version=nope", None, 404, None),
+    ("GET", "/images/nope.png?version={trashed}", None, 404, None),
+    ("POST", "/api/images/nope.png/versions/{earlier}/restore", {}, 404, "not_found"),
+    ("POST", "/api/images/v.png/versions/nope/restore", {}, 404, "not_found"),
+    ("POST", "/api/images/v.png/versions/{trashed}/restore", {}, 404, "not_found"),  # another image's version
+    ("POST", "/api/images/../v.png/versions/{earlier}/restore", {}, 400, "invalid_key"),
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "nope"}, 404, "not_found"),
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "nope", "on_conflict": "rename"}, 404, "not_found"),
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "nope", "on_conflict": "replace"}, 404, "not_found"),
+    ("POST", "/api/trash/restore", {"key": "nope.png", "version": "{trashed}"}, 404, "not_found"),
+    ("POST", "/api/trash/restore", {"key": "v.png", "version": "{earlier}"}, 404, "not_found"),  # history, not trash
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "{trashed}"}, 409, "conflict"),  # t.png is taken
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "{trashed}", "on_conflict": "fail"}, 409, "conflict"),
+    ("POST", "/api/trash/restore", {"key": "t.png", "version": "{trashed}", "on_conflict": "merge"}, 400, None),
+    ("POST", "/api/trash/restore", ["t.png"], 400, None),
+    ("POST", "/api/images/zip", {"keys": []}, 400, "invalid_parameter"),
+    ("POST", "/api/images/zip", {}, 400, "invalid_parameter"),
+    ("POST", "/api/images/zip", {"keys": "v.png"}, 400, "invalid_parameter"),
+    ("POST", "/api/images/zip", {"keys": ["v.png"] * (MAX_SELECTION + 1)}, 400, "invalid_parameter"),
+    ("POST", "/api/images/zip", {"keys": ["v.png", "../x"]}, 400, "invalid_key"),
+    ("POST", "/api/images/trash", {"keys": []}, 400, "invalid_parameter"),
+    ("POST", "/api/images/trash", {"keys": ["v.png"] * (MAX_SELECTION + 1)}, 400, "invalid_parameter"),
+    ("POST", "/api/images/trash", {"keys": ["t.png", "bad key"]}, 400, "invalid_key"),  # none is trashed
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"), REFUSED, ids=[f"{m} {p} {b}"[:70] for m, p, b, *_ in REFUSED]
+)
+def test_refused_history_requests_change_nothing(api, service, seeded, method, path, body, status, code):
+    def fill(value):
+        if isinstance(value, str):
+            return value.format(**seeded)
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    before = state(service)
+    response = api.client.get(fill(path)) if method == "GET" else post_json(api, fill(path), fill(body))
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if code:
+        assert response.get_json()["error"]["code"] == code
+    assert state(service) == before
+
+
+def test_a_tampered_held_upload_token_is_400_and_changes_nothing(api, service):
+    """The no-JS Upload page holds a file whose key exists until its owner answers; the answer
+    form names it by a signed token, so a forged or altered one is refused before anything moves."""
+    upload(api, "same.jpg", image(40))
+    held = api.client.post(
+        "/upload",
+        data={"csrf_token": api.token, "file": [(io.BytesIO(image(41)), "same.jpg"), (io.BytesIO(image(42)), "b.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert held.status_code == 200 and "Some keys already exist" in held.get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', held.get_data(as_text=True)).group(1)
+    name = URLSafeSerializer("test-secret", salt="held-upload").loads(token)[0]
+    assert is_stored(service.blobs, name)
+    before = state(service, held=[name])
+    forged = URLSafeSerializer("another-secret", salt="held-upload").dumps([name, "same.jpg", "same.jpg"])
+    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged, "not-a-token"):
+        for tokens in ([bad], [token, bad]):  # also after a valid one: nothing of it is stored either
+            response = api.client.post(
+                "/upload/resolve", data={"csrf_token": api.token, "token": tokens, "choice-0": "replace", "all": ""}
+            )
+            assert response.status_code == 400, response.get_data(as_text=True)[:300]
+            assert state(service, held=[name]) == before
+    # The genuine answer still works afterwards.
+    done = api.client.post("/upload/resolve", data={"csrf_token": api.token, "token": token, "choice-0": "rename"})
+    assert done.status_code == 200 and api.client.get("/images/same-2.jpg").data == image(41)

@@ -127,10 +127,10 @@ def upload_resolve():
     tokens = request.form.getlist("token")
     if not tokens:
         raise InvalidParameter("There is nothing waiting for an answer; upload the files again.")
+    held = [read_held_token(token) for token in tokens]  # all of them before any is acted on
     for_all = request.form.get("all", "")
     results = []
-    for i, token in enumerate(tokens):
-        name, key, filename = read_held_token(token)
+    for i, (name, key, _) in enumerate(held):
         answer = for_all or request.form.get(f"choice-{i}", "skip")
         if answer not in ("replace", "rename", "skip"):
             answer = "skip"
