@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ORIGINAL = "originals"
 THUMB = "thumbs"
 ON_CONFLICT = ("replace", "rename", "fail")
+DEFAULT_ON_CONFLICT = "replace"  # uploads and saves, as before there was a choice
 # Uploads wait here: direct browser uploads until committed, and uploads whose key is taken until
 # their owner answers. The bucket's lifecycle rule (S3) or a sweep (local) expires what is left.
 STAGING_PREFIX = "uploads/"
@@ -95,7 +96,7 @@ def version_cache_key(variant: str, version: str) -> str:
 
 
 def check_on_conflict(value: str | None) -> str:
-    value = value or "replace"
+    value = value or DEFAULT_ON_CONFLICT
     if value not in ON_CONFLICT:
         raise InvalidParameter(f"on_conflict must be one of {', '.join(ON_CONFLICT)}; got {value!r}.")
     return value

@@ -352,6 +352,7 @@ REFUSED = [
     ("POST", "/api/images/zip", {"keys": "v.png"}, 400, "invalid_parameter"),
     ("POST", "/api/images/zip", {"keys": ["v.png"] * (MAX_SELECTION + 1)}, 400, "invalid_parameter"),
     ("POST", "/api/images/zip", {"keys": ["v.png", "../x"]}, 400, "invalid_key"),
+    ("POST", "/api/images/zip", {"keys": ["v.png", ["t.png"]]}, 400, "invalid_key"),
     ("POST", "/api/images/trash", {"keys": []}, 400, "invalid_parameter"),
     ("POST", "/api/images/trash", {"keys": ["v.png"] * (MAX_SELECTION + 1)}, 400, "invalid_parameter"),
     ("POST", "/api/images/trash", {"keys": ["t.png", "bad key"]}, 400, "invalid_key"),  # none is trashed

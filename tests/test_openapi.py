@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
-from app import keys
+from app import gallery, keys
 from app.processing import params
 from app.recognition import shape
 from app.web import api as api_views
+from app.web import selection
 from app.web.openapi import spec
 
 LIMIT_WORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"}
@@ -59,6 +61,7 @@ def every_limit_moved(monkeypatch):
     monkeypatch.setattr(shape, "MAX_LABELS_RANGE", tuple(map(moved, shape.MAX_LABELS_RANGE)))
     monkeypatch.setattr(shape, "DEFAULT_MIN_CONFIDENCE", moved(shape.DEFAULT_MIN_CONFIDENCE))
     monkeypatch.setattr(shape, "DEFAULT_MAX_LABELS", moved(shape.DEFAULT_MAX_LABELS))
+    monkeypatch.setattr(selection, "MAX_SELECTION", moved(selection.MAX_SELECTION))
 
 
 def test_every_limit_in_the_document_comes_from_code(request):
@@ -96,3 +99,28 @@ def test_error_responses_name_the_error_codes(client):
     listing = doc["paths"]["/api/images"]["get"]
     assert "csrf_failed" not in listing["responses"]["400"]["description"]
     assert all(p["name"] != "X-CSRFToken" for p in listing["parameters"])
+
+
+def test_every_json_and_media_route_is_in_the_document(app, client):
+    doc = client.get("/api/openapi.json").get_json()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/images/", "/thumbs/")) and rule.endpoint != "api.openapi":
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            assert path in doc["paths"], f"{rule.rule} is not in the OpenAPI document"
+            methods = {m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}}
+            assert methods <= set(doc["paths"][path]), rule.rule
+
+
+def test_conflict_choices_and_the_selection_limit_come_from_code(client, monkeypatch):
+    monkeypatch.setattr(gallery, "ON_CONFLICT", ("replace", "fail"))
+    monkeypatch.setattr(selection, "MAX_SELECTION", 3)
+    doc = client.get("/api/openapi.json").get_json()
+    upload = doc["paths"]["/api/images"]["post"]
+    fields = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert fields["on_conflict"]["enum"] == ["replace", "fail"]
+    assert fields["on_conflict"]["default"] == gallery.DEFAULT_ON_CONFLICT
+    assert upload["responses"]["409"]["description"].startswith("conflict:")
+    keys = doc["paths"]["/api/images/zip"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert keys["properties"]["keys"]["maxItems"] == 3
+    version = {p["name"] for p in doc["paths"]["/images/{key}"]["get"]["parameters"]}
+    assert "version" in version

@@ -10,10 +10,13 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from ..errors import InvalidParameter
 from ..metadata.base import ImageRecord, Retired
+from . import api
 from .api import int_arg, record_json
 from .common import gallery
 
 bp = Blueprint("history", __name__)
+
+RESTORE_ON_CONFLICT = "fail"  # a restore replaces nothing unless asked to
 
 
 def version_urls(record: ImageRecord) -> dict:
@@ -79,7 +82,7 @@ def restore_version(key: str, version: str):
 
 @bp.get("/api/trash")
 def list_trash():
-    limit = int_arg("limit", 48, 1, 500)
+    limit = int_arg("limit", 48, *api.LIST_LIMIT)
     items, next_cursor = gallery().trash(limit=limit, cursor=request.args.get("cursor") or None)
     return jsonify({"items": [trash_json(i) for i in items], "next_cursor": next_cursor})
 
@@ -88,7 +91,9 @@ def list_trash():
 def restore_trashed():
     body = json_body()
     record, replaced = gallery().restore_trashed(
-        str(body.get("key") or ""), str(body.get("version") or ""), on_conflict=body.get("on_conflict") or "fail"
+        str(body.get("key") or ""),
+        str(body.get("version") or ""),
+        on_conflict=body.get("on_conflict") or RESTORE_ON_CONFLICT,
     )
     return jsonify({**record_json(record), "replaced": replaced})
 
@@ -118,7 +123,7 @@ def trash_page():
 def trash_restore_submit():
     form = request.form
     record, _ = gallery().restore_trashed(
-        form.get("key", ""), form.get("version", ""), on_conflict=form.get("on_conflict") or "fail"
+        form.get("key", ""), form.get("version", ""), on_conflict=form.get("on_conflict") or RESTORE_ON_CONFLICT
     )
     return redirect(url_for("history.trash_page", restored=record.key), code=303)
 

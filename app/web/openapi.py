@@ -1,12 +1,13 @@
 """OpenAPI 3.1 description of the JSON API, built on each request from what validates requests:
 the key length (``keys``), the list limits (``web.api``), the operation table and output formats
 (``processing.params``), the recognition bounds (``recognition.shape``), the accepted formats
-(``formats``) and the error classes (``errors``). A limit changed in code changes the document;
-no number here is written by hand."""
+(``formats``), the conflict choices (``gallery.ON_CONFLICT``), the selection limit
+(``web.selection``) and the error classes (``errors``). A limit changed in code changes the
+document; no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import errors, formats, keys
+from .. import errors, formats, gallery, images, keys
 from ..processing import params
 from ..recognition import shape
 
@@ -42,6 +43,37 @@ RECORD = {
     },
 }
 RECORD_REF = {"$ref": "#/components/schemas/ImageRecord"}
+
+VERSION = {
+    "type": "object",
+    "properties": {
+        "version": {"type": "string"},
+        "sha256": {"type": "string"},
+        "bytes": {"type": "integer"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+        "content_type": {"type": "string"},
+        "created_at": {"type": "number", "description": "Unix time this version was uploaded"},
+        "replaced_at": {"type": ["number", "null"], "description": "Unix time it was replaced; null for the current"},
+        "current": {"type": "boolean"},
+        "url": {"type": "string", "description": "/images/<key>?version=<version>"},
+        "thumb_url": {"type": "string"},
+    },
+}
+TRASHED = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string"},
+        "version": {"type": "string"},
+        "deleted_at": {"type": "number"},
+        "expires_at": {"type": "number", "description": "Unix time it is removed for good (GALLERY_RETENTION_DAYS)"},
+        "bytes": {"type": "integer"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+        "url": {"type": "string"},
+        "thumb_url": {"type": "string"},
+    },
+}
 
 CSRF_HEADER = {
     "name": "X-CSRFToken",
@@ -86,6 +118,21 @@ def json_response(description: str, schema: dict) -> dict:
 
 def key_schema(**extra) -> dict:
     return {"type": "string", "maxLength": keys.MAX_KEY_LENGTH, **extra}
+
+
+def on_conflict_schema(default: str, lead: str = "When the key is taken: ") -> dict:
+    return {
+        "type": "string",
+        "enum": list(gallery.ON_CONFLICT),
+        "default": default,
+        "description": lead + "replace it (the old image joins its version history), rename (store under "
+        "<name>-2.<ext>, -3...) or fail (409, nothing changes).",
+    }
+
+
+def json_body(properties: dict, required: list[str] | None = None, media=("application/json",)) -> dict:
+    schema = {"type": "object", "properties": properties, **({"required": required} if required else {})}
+    return {"required": True, "content": {m: {"schema": schema} for m in media}}
 
 
 def bounded(kind: str, bounds: tuple, default=None) -> dict:
@@ -161,7 +208,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
             },
             "post": write(
                 {
-                    "summary": "Upload an image under a key (replaces an existing key)",
+                    "summary": "Upload an image under a key; on_conflict says what happens when the key is taken",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -172,15 +219,16 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                                     "properties": {
                                         "file": {"type": "string", "format": "binary", "description": _image_file()},
                                         "key": key_schema(),
+                                        "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT),
                                     },
                                 }
                             }
                         },
                     },
                     "responses": {
-                        "201": json_response("Stored under a new key", RECORD_REF),
+                        "201": json_response("Stored under a new key (with rename: the key it got)", RECORD_REF),
                         "200": json_response("Replaced the image of an existing key", RECORD_REF),
-                        **error_responses(400, 413, 415, 422, 503),
+                        **error_responses(400, 409, 413, 415, 422, 503),
                     },
                 }
             ),
@@ -193,7 +241,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
             },
             "delete": write(
                 {
-                    "summary": "Delete an image",
+                    "summary": "Move an image and its earlier versions to the trash",
                     "parameters": [key_param],
                     "responses": {"204": {"description": "Deleted"}, **error_responses(400, 404)},
                 }
@@ -237,6 +285,7 @@ def process_path() -> dict:
         "format": {"type": "string", "enum": list(params.FORMATS), "description": "Default: the source's"},
         "quality": param_schema(params.QUALITY),
         "save_as": key_schema(description="Store the result under this key"),
+        "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT, "With save_as: when that key is taken, "),
     }
     return {
         "post": write(
@@ -260,7 +309,7 @@ def process_path() -> dict:
                         },
                     },
                     "201": json_response("Saved as a new gallery image; provenance says how it was made", RECORD_REF),
-                    **error_responses(400, 404, 413, 415, 422, 503),
+                    **error_responses(400, 404, 409, 413, 415, 422, 503),
                 },
             }
         )
@@ -319,6 +368,243 @@ def recognize_path() -> dict:
     }
 
 
+def history_paths(list_limit: tuple, max_selection: int, restore_default: str) -> dict:
+    key_param = {"name": "key", "in": "path", "required": True, "schema": key_schema()}
+    version_param = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+    selection = json_body(
+        {
+            "keys": {
+                "type": "array",
+                "maxItems": max_selection,
+                "items": key_schema(),
+                "description": f"At least one key, at most {max_selection}; missing keys are skipped",
+            }
+        },
+        ["keys"],
+    )
+    trash_page = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Trashed"}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
+    return {
+        "/api/images/{key}/versions": {
+            "get": {
+                "summary": "An image's versions, newest first, the current one included",
+                "parameters": [key_param],
+                "responses": {
+                    "200": json_response(
+                        "The versions",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "key": {"type": "string"},
+                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Version"}},
+                            },
+                        },
+                    ),
+                    **error_responses(400, 404),
+                },
+            }
+        },
+        "/api/images/{key}/versions/{version}/restore": {
+            "post": write(
+                {
+                    "summary": "Make an earlier version current again, byte for byte; the current one joins "
+                    "the history",
+                    "parameters": [key_param, version_param],
+                    "responses": {
+                        "200": json_response("The restored record", RECORD_REF),
+                        **error_responses(400, 404, 409, 503),
+                    },
+                }
+            )
+        },
+        "/api/images/zip": {
+            "post": write(
+                {
+                    "summary": "Download a selection of images as one ZIP, streamed",
+                    "requestBody": selection,
+                    "responses": {
+                        "200": {
+                            "description": "The ZIP: one member per existing key, named by its key",
+                            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        **error_responses(400, 503),
+                    },
+                }
+            )
+        },
+        "/api/images/trash": {
+            "post": write(
+                {
+                    "summary": "Move a selection of images to the trash",
+                    "requestBody": selection,
+                    "responses": {
+                        "200": json_response(
+                            "What was moved, and the keys that did not exist",
+                            {
+                                "type": "object",
+                                "properties": {
+                                    name: {"type": "array", "items": {"type": "string"}}
+                                    for name in ("trashed", "missing")
+                                },
+                            },
+                        ),
+                        **error_responses(400, 503),
+                    },
+                }
+            )
+        },
+        "/api/trash": {
+            "get": {
+                "summary": "Deleted images, most recently deleted first, by cursor",
+                "parameters": [query("limit", bounded("integer", list_limit)), query("cursor", {"type": "string"})],
+                "responses": {"200": json_response("A page of the trash", trash_page), **error_responses(400)},
+            },
+            "delete": write(
+                {
+                    "summary": "Empty the trash: remove every trashed image and its versions for good",
+                    "responses": {
+                        "200": json_response(
+                            "What was removed",
+                            {
+                                "type": "object",
+                                "properties": {"versions": {"type": "integer"}, "bytes": {"type": "integer"}},
+                            },
+                        ),
+                        **error_responses(400, 503),
+                    },
+                }
+            ),
+        },
+        "/api/trash/restore": {
+            "post": write(
+                {
+                    "summary": "Bring a deleted image back",
+                    "requestBody": json_body(
+                        {
+                            "key": key_schema(),
+                            "version": {"type": "string"},
+                            "on_conflict": on_conflict_schema(restore_default, "When the key is in use again: "),
+                        },
+                        ["key", "version"],
+                        ("application/json", "application/x-www-form-urlencoded"),
+                    ),
+                    "responses": {
+                        "200": json_response(
+                            "The restored record; replaced says whether it took the place of a current image",
+                            RECORD_REF,
+                        ),
+                        **error_responses(400, 404, 409, 503),
+                    },
+                }
+            )
+        },
+    }
+
+
+def media_paths() -> dict:
+    """The image bytes themselves (not JSON): the current version, or any version kept."""
+    out = {}
+    for path, what, types in (
+        ("/images/{key}", "An image's original bytes, as uploaded", formats.MIME_TYPES),
+        ("/thumbs/{key}", "An image's thumbnail", (images.THUMB_CONTENT_TYPE,)),
+    ):
+        out[path] = {
+            "get": {
+                "summary": what,
+                "parameters": [
+                    {"name": "key", "in": "path", "required": True, "schema": key_schema()},
+                    query(
+                        "version",
+                        {
+                            "type": "string",
+                            "description": "A version from /api/images/{key}/versions "
+                            "or /api/trash (cached for a year: it never changes)",
+                        },
+                    ),
+                    query("v", {"type": "string", "description": "The current version, for a cacheable URL"}),
+                    query("download", {"type": "string", "description": "Any value: as an attachment"}),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The bytes, with ETag",
+                        "content": {mime: {"schema": {"type": "string", "format": "binary"}} for mime in types},
+                    },
+                    "304": {"description": "Not modified (If-None-Match)"},
+                    **error_responses(400, 404, 503),
+                },
+            }
+        }
+    return out
+
+
+def direct_upload_paths() -> dict:
+    """Browser uploads straight to S3 (only when storage is S3; otherwise a 400 says so)."""
+    return {
+        "/api/uploads": {
+            "post": write(
+                {
+                    "summary": "Start a direct upload: a presigned form for a staging object",
+                    "requestBody": json_body(
+                        {
+                            "key": key_schema(),
+                            "content_type": {"type": "string", "enum": list(formats.MIME_TYPES)},
+                            "bytes": {"type": "integer", "description": "The file's size"},
+                        },
+                        ["key", "content_type", "bytes"],
+                    ),
+                    "responses": {
+                        "201": json_response(
+                            "Where to post the file, with which fields, and where to commit it",
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "upload_id": {"type": "string"},
+                                    "key": {"type": "string"},
+                                    "url": {"type": "string"},
+                                    "fields": {"type": "object"},
+                                    "max_bytes": {"type": "integer"},
+                                    "expires_in": {"type": "integer"},
+                                    "commit_url": {"type": "string"},
+                                },
+                            },
+                        ),
+                        **error_responses(400, 413, 415, 503),
+                    },
+                }
+            )
+        },
+        "/api/uploads/{upload_id}/commit": {
+            "post": write(
+                {
+                    "summary": "Check the uploaded file and store it under the key, like POST /api/images",
+                    "parameters": [
+                        {
+                            "name": "upload_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": f"^{gallery.UPLOAD_ID.pattern}$"},
+                        }
+                    ],
+                    "requestBody": json_body(
+                        {"key": key_schema(), "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT)},
+                        ["key"],
+                    ),
+                    "responses": {
+                        "201": json_response("Stored under a new key", RECORD_REF),
+                        "200": json_response("Replaced the image of an existing key", RECORD_REF),
+                        **error_responses(400, 404, 409, 413, 415, 422, 503),
+                    },
+                }
+            )
+        },
+    }
+
+
 def cache_paths() -> dict:
     counters = ("hits", "misses", "hit_rate", "items", "bytes", "capacity_bytes", "requests")
     stats = {"type": "object", "properties": {name: {"type": "number"} for name in counters}}
@@ -339,13 +625,17 @@ def cache_paths() -> dict:
 
 
 def spec() -> dict:
-    from . import api  # for its list limits; api imports this module, so not at the top
+    # For their limits; they import this module (api) or api, so not at the top.
+    from . import api, history, selection
 
     return {
         "openapi": "3.1.0",
         "info": {"title": "Cloud Image Gallery API", "version": "1.0.0"},
         "paths": {
             **image_paths(api.LIST_LIMIT, api.SUGGEST_LIMIT),
+            **history_paths(api.LIST_LIMIT, selection.MAX_SELECTION, history.RESTORE_ON_CONFLICT),
+            **media_paths(),
+            **direct_upload_paths(),
             **cache_paths(),
             "/api/process": process_path(),
             "/api/recognize": recognize_path(),
@@ -358,5 +648,5 @@ def spec() -> dict:
                 }
             },
         },
-        "components": {"schemas": {"Error": ERROR, "ImageRecord": RECORD}},
+        "components": {"schemas": {"Error": ERROR, "ImageRecord": RECORD, "Version": VERSION, "Trashed": TRASHED}},
     }

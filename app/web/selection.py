@@ -28,8 +28,7 @@ def selected_keys() -> list[str]:
         raise InvalidParameter("Select at least one image first.")
     if len(keys) > MAX_SELECTION:
         raise InvalidParameter(f"At most {MAX_SELECTION} images can be handled at once; {len(keys)} were selected.")
-    unique = list(dict.fromkeys(keys))
-    return [validate_key(key) for key in unique]
+    return list(dict.fromkeys(validate_key(key) for key in keys))  # checked first: a non-string is a bad key
 
 
 def zip_response(keys: list[str]) -> Response:
