@@ -99,7 +99,7 @@ class Server:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
                 time.sleep(0.1)
         self.stop()
         raise SystemExit("gunicorn did not answer /healthz within 30 s")
