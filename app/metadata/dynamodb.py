@@ -10,7 +10,8 @@ Items, all keyed by ``pk``:
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
 - counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes) and
-  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items.
+  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items;
+- shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
@@ -452,6 +453,32 @@ class DynamoMetadataStore(MetadataStore):
     def count(self) -> int:
         response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s("count#images")})
         return max(int(response.get("Item", {}).get("n", {}).get("N", "0")), 0)
+
+    # Shared state: items ``state#<name>`` with a ``value`` (in no index) ------------------------------
+
+    def get_state(self, name: str) -> str | None:
+        response = self._call(
+            "read", "get_item", TableName=self.table, Key={"pk": _s(f"state#{name}")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return item["value"]["S"] if item else None
+
+    def put_state(self, name: str, value: str, *, if_absent: bool = False) -> bool:
+        put = {"TableName": self.table, "Item": {"pk": _s(f"state#{name}"), "value": _s(value)}}
+        if if_absent:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise self._unavailable("write", exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("write", exc) from exc
+        return True
+
+    def delete_state(self, name: str) -> None:
+        self._call("write", "delete_item", TableName=self.table, Key={"pk": _s(f"state#{name}")})
 
     def all_labels(self) -> list[tuple[str, int]]:
         items = self._query_all(
