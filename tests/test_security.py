@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -215,6 +216,36 @@ def test_wrong_or_unconfigured_bearer_tokens(tmp_path):
     assert response.status_code == 400 and response.json["error"]["code"] == "csrf_failed"
 
 
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "[" * 2000,  # was a 500 (RecursionError) when cursors were plain JSON
+        "[" * 2000 + ".sig",
+        base64.urlsafe_b64encode(b"[" * 2000).decode() + ".c2ln",
+        "x" * 5000,
+    ],
+)
+def test_made_up_cursors_are_a_clean_400(client, cursor):
+    for path in ("/api/images", "/api/trash"):
+        response = client.get(path, query_string={"cursor": cursor})
+        assert response.status_code == 400, path
+        assert response.json["error"]["message"].startswith("The cursor is not valid")
+    assert client.get("/gallery", query_string={"cursor": cursor}).status_code == 400
+
+
+def test_a_wrong_bearer_token_is_refused_on_images_too(tmp_path):
+    app = build(tmp_path, GALLERY_API_TOKENS=TOKEN)
+    client = app.test_client()
+    assert upload(client, "x.png", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 201
+    for path in ("/gallery", "/images/x.png", "/thumbs/x.png", "/api/images/x.png"):
+        for _ in range(2):  # a miss, then what the fast path would answer from the cache
+            wrong = client.get(path, headers={"Authorization": "Bearer wrong"})
+            assert wrong.status_code == 401, path
+            assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+            assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200, path
+            assert client.get(path).status_code == 200, path  # public reads need nothing
+
+
 def test_login_with_password_hash_and_logout(tmp_path):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD)).test_client()
     assert "Log in" in client.get("/").get_data(as_text=True)
@@ -230,7 +261,17 @@ def test_login_with_password_hash_and_logout(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""]
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        "/gallery\r\nSet-Cookie: session=forged",  # a header split was a 500
+        "/gallery\nx",
+        "/\x7f",
+    ],
 )
 def test_login_never_redirects_off_site(tmp_path, target):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD=PASSWORD).test_client()
