@@ -44,6 +44,11 @@ EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so
 # One transaction holds ≤ 100 actions; the worst is 2 per old and 2 per new label, plus 4.
 MAX_LABELS = 24
 _RETRIES = 8
+# A prefix filter is applied while the newest-first index is read, so a rare prefix could read the
+# whole feed: one listing reads at most this many pages of this many items, then answers what it
+# found (maybe nothing) with a cursor where it stopped.
+FILTERED_PAGE_ITEMS = 500
+FILTERED_PAGES = 8
 
 
 def _order(updated_at: float, key: str) -> str:
@@ -505,8 +510,13 @@ class DynamoMetadataStore(MetadataStore):
         return [item["key"]["S"] for item in response.get("Items", [])]
 
     def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
+        """Newest first. With a prefix: one Query of the key index first (no key has it: done), and at
+        most FILTERED_PAGES pages read, so a page may hold fewer items than ``limit`` (even none)
+        while a next position says where to go on."""
         limit = max(1, int(limit))
         label = (label or "").lower()
+        if prefix and after is None and not self.suggest(prefix, 1):
+            return [], None
         if label:
             index, hash_name, hash_value = "by_label", "label", label
         else:
@@ -527,15 +537,17 @@ class DynamoMetadataStore(MetadataStore):
 
         # Fetch one more than a page: its presence says whether a next page exists.
         found: list[dict] = []
+        pages = 0
         while True:
             want = limit + 1 - len(found)
-            page = dict(query, Limit=max(want, 100) if prefix else want)
+            page = dict(query, Limit=max(want, FILTERED_PAGE_ITEMS) if prefix else want)
             if start:
                 page["ExclusiveStartKey"] = start
             response = self._call("list", "query", **page)
             found += response.get("Items", [])
             start = response.get("LastEvaluatedKey")
-            if len(found) > limit or not start:
+            pages += 1
+            if len(found) > limit or not start or (prefix and pages >= FILTERED_PAGES):
                 break
         more = len(found) > limit
         found = found[:limit]
@@ -544,7 +556,12 @@ class DynamoMetadataStore(MetadataStore):
         )
         if label:  # a label item may trail its image for a moment (GSIs are eventually consistent)
             records = [r for r in records if label in r.labels]
-        next_position = self._position(found[-1], index, hash_name, "order") if more and found else None
+        if more:
+            next_position = self._position(found[-1], index, hash_name, "order")
+        elif start:  # stopped reading before the end: go on after the last item read
+            next_position = self._position(start, index, hash_name, "order")
+        else:
+            next_position = None
         return records, next_position
 
     # Helpers ------------------------------------------------------------------------------------------
