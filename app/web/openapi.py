@@ -147,7 +147,8 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                 ],
                 "responses": {
                     "200": json_response(
-                        "A page of records",
+                        "A page of records; with a prefix it may hold fewer than limit (even none) "
+                        "while next_cursor goes on",
                         {
                             "type": "object",
                             "properties": {
