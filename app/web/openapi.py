@@ -181,7 +181,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                     "responses": {
                         "201": json_response("Stored under a new key", RECORD_REF),
                         "200": json_response("Replaced the image of an existing key", RECORD_REF),
-                        **error_responses(400, 413, 415, 422, 503),
+                        **error_responses(400, 413, 415, 422, 429, 503),
                     },
                 }
             ),
@@ -261,7 +261,7 @@ def process_path() -> dict:
                         },
                     },
                     "201": json_response("Saved as a new gallery image; provenance says how it was made", RECORD_REF),
-                    **error_responses(400, 404, 413, 415, 422, 503),
+                    **error_responses(400, 404, 413, 415, 422, 429, 503),
                 },
             }
         )
@@ -313,7 +313,7 @@ def recognize_path() -> dict:
                             },
                         },
                     ),
-                    **error_responses(400, 404, 413, 415, 422, 503),
+                    **error_responses(400, 404, 413, 415, 422, 429, 503),
                 },
             }
         )

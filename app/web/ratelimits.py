@@ -8,6 +8,7 @@ counters live where ``extensions.limiter_config`` puts them (memcached when conf
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -81,7 +82,10 @@ uploads = limiter.shared_limit(
 # work is about to happen (``Gallery.process(on_run=...)``), not on arrival. The charge is atomic
 # (increment, then compare), so concurrent requests cannot overdraw the budget, and whether a
 # result was cached is the server's own finding: a client cannot claim it.
-_fallback = FixedWindowRateLimiter(MemoryStorage())
+@functools.cache
+def _local_limiter() -> FixedWindowRateLimiter:
+    """Counts in this process while the shared storage is unreachable."""
+    return FixedWindowRateLimiter(MemoryStorage())
 
 
 def charge_processing() -> None:
@@ -97,13 +101,16 @@ def charge_processing() -> None:
         allowed = strategy.hit(item, *who)
     except Exception as exc:  # shared storage down: count in this process rather than fail
         log.warning("Rate limit storage failed (%s); counting in this process", exc)
-        strategy = _fallback
+        strategy = _local_limiter()
         allowed = strategy.hit(item, *who)
-    if not allowed:
-        reset = strategy.get_window_stats(item, *who).reset_time
-        retry_after = max(1, int(reset - time.time()) + 1)
-        raise RateLimited(
-            f"Too many processing runs from your address: the limit is {item}. "
-            "Wait a little (see the Retry-After header) and try again.",
-            retry_after,
-        )
+    if allowed:
+        return
+    try:
+        retry_after = max(1, int(strategy.get_window_stats(item, *who).reset_time - time.time()) + 1)
+    except Exception:  # noqa: BLE001 - the storage failed since the hit: any positive wait will do
+        retry_after = item.get_expiry()
+    raise RateLimited(
+        f"Too many processing runs from your address: the limit is {item}. "
+        "Wait a little (see the Retry-After header) and try again.",
+        retry_after,
+    )
