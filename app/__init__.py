@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -22,16 +23,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     go to Flask's own config."""
     from .cache import create_cache
     from .cli import init_app as register_cli
-    from .extensions import csrf, limiter
+    from .extensions import csrf, limiter, limiter_config
     from .gallery import Gallery
     from .metadata import create_metadata_store
     from .recognition import create_detector
+    from .startup import run_checks
     from .storage import create_blob_store
     from .web import register
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     config = dict(config or {})
     settings = load_settings(config)
+    run_checks(settings)
 
     app.config.update(
         SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
@@ -41,6 +44,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # A signed cookie older than this is refused; a login also ends this long after it began.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        # Set the cookie only when the session changes, so no image response carries a Set-Cookie.
+        SESSION_REFRESH_EACH_REQUEST=False,
+        **limiter_config(settings),
     )
     names = {option.name for option in OPTIONS}
     app.config.update({k: v for k, v in config.items() if k.isupper() and k not in names})

@@ -263,6 +263,14 @@ class BufferingThreadWorker(ThreadWorker):
             req._expected_100_continue = False
         return super().handle_request(req, conn)
 
+    def _keepalive_after(self, conn, keepalive):
+        """gthread drains at most 64 KiB that the app left unread (an early 401 or 413) and
+        otherwise closes the connection it has just answered with ``keep-alive``. Here the body
+        is in memory or on disk already, so dropping the rest waits on no client: keep the promise."""
+        if not self.buffers or not keepalive:
+            return super()._keepalive_after(conn, keepalive)
+        return bool(conn.parser.finish_body())
+
     def finish_request(self, conn, fs):
         super().finish_request(conn, fs)
         if conn in self.pipelined:

@@ -96,9 +96,26 @@ class Settings:
         "Security",
     )
     rate_limit_login: str = option("10/minute", "Login attempts per client (`off` disables a limit).", "Security")
-    rate_limit_process: str = option("30/minute", "Processing runs (page and `/api/process`) per client.", "Security")
+    rate_limit_process: str = option(
+        "30/minute",
+        "Processing runs (page and `/api/process`) per client; a result served from the cache is free.",
+        "Security",
+    )
     rate_limit_recognize: str = option(
         "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security"
+    )
+    rate_limit_upload: str = option(
+        "120/minute",
+        "Uploaded files per client (Upload page, `POST /api/images`, direct-upload commits).",
+        "Security",
+    )
+    session_hours: float = option(
+        12.0, "Hours a login lasts. Logging out or changing the password ends every earlier login.", "Security"
+    )
+    allow_anonymous_writes: bool = option(
+        False,
+        "On AWS Lambda, start even though no password hash or API token protects writes (the default refuses).",
+        "Security",
     )
     # -- Server (read by gunicorn.conf.py)
     host: str = option("127.0.0.1", "Address gunicorn listens on (`make run HOST=0.0.0.0`).", "Server", env="HOST")

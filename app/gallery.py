@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import formats, images, packing, processing
@@ -48,6 +49,7 @@ DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 PRESIGN_SECONDS = 900
 NO_DIRECT_UPLOAD = "Direct uploads need S3 storage; post the file to /api/images instead."
+SESSION_EPOCH = "session-epoch"  # the metadata store's state name of the current session epoch
 
 
 @dataclass
@@ -141,6 +143,7 @@ class Gallery:
         self.clock = clock  # "now" for retention and purge (tests move it)
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
+        self._epoch = ("", float("-inf"))  # the session epoch last read, and when (monotonic)
         self._health = HealthChecks(
             {
                 "storage": lambda: self.blobs.check(),
@@ -342,6 +345,39 @@ class Gallery:
     def usage(self) -> dict[str, int]:
         return self.metadata.usage()
 
+    # -- sessions ---------------------------------------------------------------------------
+    def session_epoch(self, max_age: float = 0.0) -> str:
+        """The current session epoch: logins from an earlier one no longer count. It lives in the
+        metadata store, so every worker and container agrees; a value up to ``max_age`` seconds
+        old may come from this process's memory."""
+        value, read_at = self._epoch
+        if max_age > 0 and time.monotonic() - read_at <= max_age:
+            return value
+        value = self.metadata.get_state(SESSION_EPOCH) or ""
+        self._epoch = (value, time.monotonic())
+        return value
+
+    def end_sessions(self) -> None:
+        """Start a new session epoch, which ends every login made before it (logout)."""
+        epoch = uuid.uuid4().hex
+        self.metadata.put_state(SESSION_EPOCH, epoch)
+        self._epoch = (epoch, time.monotonic())
+
+    @contextmanager
+    def _claimed(self, name: str):
+        """Sole use of a staged upload while it is stored: of concurrent requests storing the same
+        one, one proceeds and the others get a Conflict, so it never ends up under two keys."""
+        claim = "claim:" + name
+        if not self.metadata.put_state(claim, str(self.clock()), if_absent=True):
+            raise Conflict("This upload is being stored by another request already.")
+        try:
+            yield
+        finally:
+            try:
+                self.metadata.delete_state(claim)
+            except GalleryError as exc:  # its staged bytes are gone by now: a stale claim guards nothing
+                log.warning("Releasing the claim on a staged upload failed: %s", exc.message)
+
     # -- uploads waiting for a decision ----------------------------------------------------
     def stage(self, data: bytes) -> str:
         """Hold an upload's bytes (e.g. while its owner decides whether to replace an image)."""
@@ -355,12 +391,13 @@ class Gallery:
         """Store a held upload under ``key`` (or drop it when ``key`` is None); the held copy goes either way."""
         if not name.startswith(STAGING_PREFIX + "held-"):
             raise InvalidParameter("That upload is not waiting for an answer.")
-        try:
-            return None if key is None else self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
-        except NotFound:
-            raise NotFound("That upload expired; choose the file again.") from None
-        finally:
-            self.blobs.delete(name)
+        with self._claimed(name):
+            try:
+                return None if key is None else self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+            except NotFound:
+                raise NotFound("That upload expired or was answered already; choose the file again.") from None
+            finally:
+                self.blobs.delete(name)
 
     # -- selections -------------------------------------------------------------------------
     def trash_many(self, keys: list[str]) -> tuple[list[str], list[str]]:
@@ -500,10 +537,12 @@ class Gallery:
             return []
 
     # -- processing -----------------------------------------------------------------------
-    def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None):
+    def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None, on_run=None):
         """Run a processing pipeline on uploaded ``data`` or the gallery image ``key``. Results are
         cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
         stored with its provenance. Everything is validated before any pixel is touched.
+        ``on_run()`` is called before any decoding (a run, or storing a cached result), so a caller
+        can charge real work only: a result answered from the cache alone does not call it.
         Returns ``(Rendered, record or None, replaced)``."""
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
@@ -519,6 +558,8 @@ class Gallery:
             source_sha256, source_version = source.sha256, source.version
         ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
         raw = self.cache.get(ckey)
+        if on_run is not None and (raw is None or save_as is not None):
+            on_run()
         if raw is not None:
             rendered = processing.Rendered.unpack(raw)
         else:
@@ -573,21 +614,25 @@ class Gallery:
 
     def commit_direct_upload(self, upload_id: str, key, on_conflict: str | None = None) -> tuple[ImageRecord, bool]:
         """Store a staged upload under ``key`` like any upload (same decoding, limits and write
-        order); the staging object goes whether the image was accepted or not."""
+        order); the staging object goes whether the image was accepted or not. Concurrent commits
+        of one upload: one stores it, the others get a Conflict (or NotFound once it is gone)."""
         if not self.supports_direct_upload:
             raise InvalidParameter(NO_DIRECT_UPLOAD)
         if not UPLOAD_ID.fullmatch(upload_id):
             raise InvalidParameter("The upload id is not valid.")
         key, name = validate_key(key), STAGING_PREFIX + upload_id
-        try:
-            size = self.blobs.size(name)
-        except NotFound:
-            raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
-        try:
-            self._check_direct_size(size)
-            return self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
-        finally:
-            self.blobs.delete(name)
+        with self._claimed(name):
+            try:
+                size = self.blobs.size(name)
+            except NotFound:
+                raise NotFound(
+                    "No upload with this id: it was never sent, was already committed, or expired."
+                ) from None
+            try:
+                self._check_direct_size(size)
+                return self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+            finally:
+                self.blobs.delete(name)
 
     def _check_direct_size(self, size: int) -> None:
         if size > self.settings.max_upload_bytes:

@@ -81,6 +81,7 @@ class Server:
             "GALLERY_API_TOKENS": TOKEN,
             # Every client here shares one address: keep the per-client limiter running, not binding.
             "GALLERY_RATE_LIMIT_PROCESS": "1000000/minute",
+            "GALLERY_RATE_LIMIT_UPLOAD": "1000000/minute",
             # Small enough that the working set does not fit: reads see hits and misses.
             "GALLERY_CACHE_CAPACITY_MB": str(cache_mb),
         }

@@ -204,6 +204,70 @@ def test_metadata_labels_for_a_replaced_version_are_dropped(meta):
     assert meta.get("r.png").labels == ["dog"] and [r.key for r in meta.list(label="dog")[0]] == ["r.png"]
 
 
+def test_metadata_shared_state_and_exclusive_claims(meta):
+    assert meta.get_state("epoch") is None
+    assert meta.put_state("epoch", "one") and meta.get_state("epoch") == "one"
+    assert meta.put_state("epoch", "two") and meta.get_state("epoch") == "two"
+    assert not meta.put_state("epoch", "three", if_absent=True) and meta.get_state("epoch") == "two"
+    meta.delete_state("epoch")
+    meta.delete_state("epoch")  # absent: no error
+    assert meta.get_state("epoch") is None
+    assert meta.list() == ([], None) and meta.count() == 0  # state is not an image
+    # Of many requests claiming one name at once, exactly one gets it.
+    wins = []
+    threads = [
+        threading.Thread(target=lambda i=i: wins.append(meta.put_state("claim", str(i), if_absent=True)))
+        for i in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 7 + [True]
+
+
+def counting_queries(store, monkeypatch) -> list[dict]:
+    calls = []
+    query = store.client.query
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return query(**kwargs)
+
+    monkeypatch.setattr(store.client, "query", counted)
+    return calls
+
+
+def test_dynamodb_prefix_listing_is_bounded(aws, monkeypatch):
+    store = DynamoMetadataStore(aws["table"], "us-east-1")
+    store.provision()
+    store.put(_record("rare/oldest.png", 1.0))
+    for i in range(30):
+        store.put(_record(f"common/{i:02}.png", 100.0 + i))
+    calls = counting_queries(store, monkeypatch)
+    # No key has the prefix: one Query of the key index, not a read of the whole feed.
+    assert store.list(prefix="missing/", limit=10) == ([], None)
+    assert len(calls) == 1 and calls[0]["IndexName"] == "by_key"
+    # A rare one: each call reads a bounded number of pages and says where to go on.
+    monkeypatch.setattr("app.metadata.dynamodb.FILTERED_PAGE_ITEMS", 4)
+    monkeypatch.setattr("app.metadata.dynamodb.FILTERED_PAGES", 2)
+    found, cursor, rounds = [], None, 0
+    while True:
+        calls.clear()
+        page, cursor = store.list(prefix="rare/", limit=2, after=cursor)
+        assert len(calls) <= 3, calls
+        found += [r.key for r in page]
+        rounds += 1
+        if cursor is None:
+            break
+    assert found == ["rare/oldest.png"] and rounds >= 4  # 31 items, 8 read per call
+    assert [r.key for r in store.list(prefix="common/", limit=3)[0]] == [
+        "common/29.png",
+        "common/28.png",
+        "common/27.png",
+    ]
+
+
 def test_dynamodb_cursor_is_bound_to_its_listing(aws):
     store = DynamoMetadataStore(aws["table"], "us-east-1")
     store.provision()

@@ -3,6 +3,9 @@ would, commit; bad files are rejected and their staging objects removed."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 import pytest
 import requests
@@ -62,6 +65,26 @@ def test_presign_post_commit_stores_the_image(s3_app):
     assert staged(s3_app) == []
     again = api.post(grant["commit_url"], json={"key": "direct/one.png"})
     assert again.status_code == 404 and "already committed" in again.get_json()["error"]["message"]
+
+
+def test_concurrent_commits_of_one_upload_store_it_once(s3_app, monkeypatch):
+    clients = [Api(s3_app.test_client()) for _ in range(4)]
+    data = make_image("PNG", size=(40, 30))
+    grant = clients[0].post("/api/uploads", json={"key": "race/a.png", "content_type": "image/png", "bytes": len(data)})
+    grant = grant.get_json()
+    assert browser_post(grant, data, "image/png") in (200, 201, 204)
+    blobs = s3_app.extensions["gallery"].blobs
+    read = blobs.get
+    monkeypatch.setattr(blobs, "get", lambda name: (time.sleep(0.5), read(name))[1])  # a slow commit
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda i: clients[i].post(grant["commit_url"], json={"key": f"race/{i}.png"}), range(4))
+        )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses[0] == 201 and all(status in (404, 409) for status in statuses[1:]), statuses
+    stored = [r["key"] for r in clients[0].client.get("/api/images").get_json()["items"]]
+    assert len(stored) == 1, stored
+    assert staged(s3_app) == []
 
 
 def test_commit_rejects_a_non_image_and_deletes_it(s3_app):

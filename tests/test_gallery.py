@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import is_stored, make_app, make_image
@@ -264,3 +266,21 @@ def test_list_and_suggest_validate_their_arguments(gallery, red):
     with pytest.raises(InvalidKey):
         gallery.suggest("<")
     assert len(gallery.list(limit=2)[0]) == 2
+
+
+def test_two_answers_to_one_held_upload_store_it_once(gallery, red, monkeypatch):
+    gallery.upload("held.png", red)
+    name = gallery.stage(red)
+    read = gallery.blobs.get
+    monkeypatch.setattr(gallery.blobs, "get", lambda n: (time.sleep(0.3), read(n))[1])  # a slow answer
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: _try(lambda: gallery.unstage(name, "held.png", "rename")), range(2)))
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "tuple"]
+    assert sorted(r.key for r in gallery.list()[0]) == ["held-2.png", "held.png"]
+
+
+def _try(call):
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the outcome is what is compared
+        return exc

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import CSRF_META, make_app, make_image
@@ -214,6 +216,36 @@ def test_wrong_or_unconfigured_bearer_tokens(tmp_path):
     assert response.status_code == 400 and response.json["error"]["code"] == "csrf_failed"
 
 
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "[" * 2000,  # was a 500 (RecursionError) when cursors were plain JSON
+        "[" * 2000 + ".sig",
+        base64.urlsafe_b64encode(b"[" * 2000).decode() + ".c2ln",
+        "x" * 5000,
+    ],
+)
+def test_made_up_cursors_are_a_clean_400(client, cursor):
+    for path in ("/api/images", "/api/trash"):
+        response = client.get(path, query_string={"cursor": cursor})
+        assert response.status_code == 400, path
+        assert response.json["error"]["message"].startswith("The cursor is not valid")
+    assert client.get("/gallery", query_string={"cursor": cursor}).status_code == 400
+
+
+def test_a_wrong_bearer_token_is_refused_on_images_too(tmp_path):
+    app = build(tmp_path, GALLERY_API_TOKENS=TOKEN)
+    client = app.test_client()
+    assert upload(client, "x.png", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 201
+    for path in ("/gallery", "/images/x.png", "/thumbs/x.png", "/api/images/x.png"):
+        for _ in range(2):  # a miss, then what the fast path would answer from the cache
+            wrong = client.get(path, headers={"Authorization": "Bearer wrong"})
+            assert wrong.status_code == 401, path
+            assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+            assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200, path
+            assert client.get(path).status_code == 200, path  # public reads need nothing
+
+
 def test_login_with_password_hash_and_logout(tmp_path):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD)).test_client()
     assert "Log in" in client.get("/").get_data(as_text=True)
@@ -229,7 +261,17 @@ def test_login_with_password_hash_and_logout(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""]
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        "/gallery\r\nSet-Cookie: session=forged",  # a header split was a 500
+        "/gallery\nx",
+        "/\x7f",
+    ],
 )
 def test_login_never_redirects_off_site(tmp_path, target):
     client = build(tmp_path, GALLERY_ADMIN_PASSWORD=PASSWORD).test_client()
@@ -272,33 +314,104 @@ def test_recognition_is_rate_limited_per_client(tmp_path):
     assert client.get("/recognize").status_code == 200
 
 
-def test_processing_is_rate_limited_per_client(tmp_path):
-    app = build(tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute")
-    client = app.test_client()
-    token = token_of(client, "/process")
-    statuses = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(3)]
-    assert statuses[:2] == [400, 400] and statuses[2] == 429
-    assert client.post("/process", data={"csrf_token": token}).status_code == 429
+def process(client, token, width, **extra):
+    """One /api/process run of the stored seed.png (a new width is a new result: a real run)."""
+    ops = f'[{{"op": "resize", "width": {width}}}]'
+    return client.post(
+        "/api/process", data={"source_key": "seed.png", "ops": ops, **extra}, headers={"X-CSRFToken": token}
+    )
 
 
-def test_editing_steps_without_javascript_is_not_rate_limited(tmp_path):
-    app = build(tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute")
+def seeded(tmp_path, **settings):
+    app = build(tmp_path, **settings)
     client = app.test_client()
     token = token_of(client, "/process")
+    assert upload(client, "seed.png", headers={"X-CSRFToken": token}).status_code == 201
+    return app, client, token
+
+
+def test_processing_counts_real_runs_only(tmp_path):
+    app, client, token = seeded(tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute")
+    # Refused before any work (400) and answered from the cache: free.
+    assert [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(3)] == [400] * 3
+    first = [process(client, token, 30), process(client, token, 30), process(client, token, 30)]
+    assert [(r.status_code, r.headers["X-Cache"]) for r in first] == [(200, "miss"), (200, "hit"), (200, "hit")]
+    assert process(client, token, 31).status_code == 200  # the second real run
+    limited = process(client, token, 32)
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+    assert limited.json["error"]["message"].startswith(
+        "Too many processing runs from your address: the limit is 2 per 1 minute."
+    )
+    assert int(limited.headers["Retry-After"]) > 0
+    # Spent: no new run, no save (storing decodes the result again), but cached results still come.
+    assert process(client, token, 30, save_as="copy.png").status_code == 429
+    assert process(client, token, 31).headers["X-Cache"] == "hit"
+    # The page shares the budget; another client has its own.
+    page = client.post(
+        "/process",
+        data={"csrf_token": token, "source_key": "seed.png", "steps-0-op": "resize", "steps-0-width": "33"},
+    )
+    assert page.status_code == 429 and "Too many processing runs" in page.get_data(as_text=True)
+    elsewhere = client.post(
+        "/api/process",
+        data={"source_key": "seed.png", "ops": '[{"op": "resize", "width": 34}]'},
+        headers={"X-CSRFToken": token},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert elsewhere.status_code == 200
+
+
+def test_concurrent_runs_cannot_overdraw_the_budget(tmp_path):
+    app, client, token = seeded(tmp_path, GALLERY_RATE_LIMIT_PROCESS="3/minute", WTF_CSRF_ENABLED=False)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda width: process(app.test_client(), "", width).status_code, range(40, 48)))
+    assert sorted(statuses) == [200] * 3 + [429] * 5
+
+
+def test_only_the_no_javascript_step_edit_is_free(tmp_path):
+    app, client, token = seeded(
+        tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute", GALLERY_RATE_LIMIT_RECOGNIZE="1/minute"
+    )
     form = {"csrf_token": token, "steps-0-op": "resize", "steps-0-width": "100", "new_op": "blur", "edit": "add"}
     assert [client.post("/process", data=form).status_code for _ in range(4)] == [200] * 4
-    statuses = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(3)]
-    assert statuses == [400, 400, 429]
+    # An "edit" field buys nothing on the routes that work.
+    assert [process(client, token, w, edit="1").status_code for w in (50, 51, 52)] == [200, 200, 429]
+    recognize = [
+        client.post("/api/recognize", data={"edit": "1"}, headers={"X-CSRFToken": token}).status_code for _ in range(2)
+    ]
+    assert recognize == [400, 429]
 
 
 def test_each_app_reads_its_own_limits_and_off_disables_one(tmp_path):
-    limited = build(tmp_path / "a", GALLERY_RATE_LIMIT_PROCESS="2/minute").test_client()
-    unlimited = build(tmp_path / "b", GALLERY_RATE_LIMIT_PROCESS="off").test_client()
-    posts = {}
-    for name, client in (("limited", limited), ("unlimited", unlimited)):
-        token = token_of(client, "/process")
-        posts[name] = [client.post("/api/process", headers={"X-CSRFToken": token}).status_code for _ in range(4)]
-    assert posts == {"limited": [400, 400, 429, 429], "unlimited": [400] * 4}
+    runs = {}
+    for name, limit in (("limited", "2/minute"), ("unlimited", "off")):
+        app, client, token = seeded(tmp_path / name, GALLERY_RATE_LIMIT_PROCESS=limit)
+        runs[name] = [process(client, token, width).status_code for width in (20, 21, 22, 23)]
+    assert runs == {"limited": [200, 200, 429, 429], "unlimited": [200] * 4}
+
+
+def test_uploads_have_a_budget_counted_in_files(tmp_path):
+    client = build(tmp_path, GALLERY_RATE_LIMIT_UPLOAD="4/minute").test_client()
+    token = token_of(client, "/upload")
+    headers = {"X-CSRFToken": token}
+    assert [upload(client, f"a{i}.png", headers=headers).status_code for i in range(2)] == [201, 201]
+    files = [(io.BytesIO(make_image()), "b1.png"), (io.BytesIO(make_image()), "b2.png")]
+    assert client.post("/upload", data={"csrf_token": token, "file": files}).status_code == 200  # 2 files: 4
+    limited = upload(client, "c.png", headers=headers)
+    assert limited.status_code == 429
+    assert limited.json["error"]["message"].startswith("Too many uploaded files from your address")
+    assert int(limited.headers["Retry-After"]) > 0
+    page = client.post("/upload", data={"csrf_token": token, "file": (io.BytesIO(make_image()), "d.png")})
+    assert page.status_code == 429
+    # Reading is never limited, nor is another client.
+    assert client.get("/api/images").status_code == 200
+    other = client.post(
+        "/api/images",
+        data={"key": "f.png", "file": (io.BytesIO(make_image()), "f.png")},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert other.status_code == 201
 
 
 def test_login_is_rate_limited(tmp_path):

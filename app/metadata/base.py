@@ -144,6 +144,21 @@ class MetadataStore(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    # A few named values the app shares across processes and containers (the session epoch,
+    # claims on staged uploads), kept beside the records.
+    @abstractmethod
+    def get_state(self, name: str) -> str | None:
+        """The value stored under ``name`` (read consistently), or None."""
+
+    @abstractmethod
+    def put_state(self, name: str, value: str, *, if_absent: bool = False) -> bool:
+        """Store ``value`` under ``name``. With ``if_absent`` only when nothing is stored there yet,
+        atomically, so that of several callers exactly one gets True (a claim)."""
+
+    @abstractmethod
+    def delete_state(self, name: str) -> None:
+        """Remove ``name``; absent is not an error."""
+
     def check(self) -> str:
         """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
         return "ok"

@@ -10,7 +10,8 @@ Items, all keyed by ``pk``:
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
 - counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes) and
-  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items.
+  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items;
+- shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
@@ -43,6 +44,11 @@ EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so
 # One transaction holds ≤ 100 actions; the worst is 2 per old and 2 per new label, plus 4.
 MAX_LABELS = 24
 _RETRIES = 8
+# A prefix filter is applied while the newest-first index is read, so a rare prefix could read the
+# whole feed: one listing reads at most this many pages of this many items, then answers what it
+# found (maybe nothing) with a cursor where it stopped.
+FILTERED_PAGE_ITEMS = 500
+FILTERED_PAGES = 8
 
 
 def _order(updated_at: float, key: str) -> str:
@@ -453,6 +459,32 @@ class DynamoMetadataStore(MetadataStore):
         response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s("count#images")})
         return max(int(response.get("Item", {}).get("n", {}).get("N", "0")), 0)
 
+    # Shared state: items ``state#<name>`` with a ``value`` (in no index) ------------------------------
+
+    def get_state(self, name: str) -> str | None:
+        response = self._call(
+            "read", "get_item", TableName=self.table, Key={"pk": _s(f"state#{name}")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return item["value"]["S"] if item else None
+
+    def put_state(self, name: str, value: str, *, if_absent: bool = False) -> bool:
+        put = {"TableName": self.table, "Item": {"pk": _s(f"state#{name}"), "value": _s(value)}}
+        if if_absent:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise self._unavailable("write", exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable("write", exc) from exc
+        return True
+
+    def delete_state(self, name: str) -> None:
+        self._call("write", "delete_item", TableName=self.table, Key={"pk": _s(f"state#{name}")})
+
     def all_labels(self) -> list[tuple[str, int]]:
         items = self._query_all(
             IndexName="by_key",
@@ -478,8 +510,13 @@ class DynamoMetadataStore(MetadataStore):
         return [item["key"]["S"] for item in response.get("Items", [])]
 
     def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
+        """Newest first. With a prefix: one Query of the key index first (no key has it: done), and at
+        most FILTERED_PAGES pages read, so a page may hold fewer items than ``limit`` (even none)
+        while a next position says where to go on."""
         limit = max(1, int(limit))
         label = (label or "").lower()
+        if prefix and after is None and not self.suggest(prefix, 1):
+            return [], None
         if label:
             index, hash_name, hash_value = "by_label", "label", label
         else:
@@ -500,15 +537,17 @@ class DynamoMetadataStore(MetadataStore):
 
         # Fetch one more than a page: its presence says whether a next page exists.
         found: list[dict] = []
+        pages = 0
         while True:
             want = limit + 1 - len(found)
-            page = dict(query, Limit=max(want, 100) if prefix else want)
+            page = dict(query, Limit=max(want, FILTERED_PAGE_ITEMS) if prefix else want)
             if start:
                 page["ExclusiveStartKey"] = start
             response = self._call("list", "query", **page)
             found += response.get("Items", [])
             start = response.get("LastEvaluatedKey")
-            if len(found) > limit or not start:
+            pages += 1
+            if len(found) > limit or not start or (prefix and pages >= FILTERED_PAGES):
                 break
         more = len(found) > limit
         found = found[:limit]
@@ -517,7 +556,12 @@ class DynamoMetadataStore(MetadataStore):
         )
         if label:  # a label item may trail its image for a moment (GSIs are eventually consistent)
             records = [r for r in records if label in r.labels]
-        next_position = self._position(found[-1], index, hash_name, "order") if more and found else None
+        if more:
+            next_position = self._position(found[-1], index, hash_name, "order")
+        elif start:  # stopped reading before the end: go on after the last item read
+            next_position = self._position(start, index, hash_name, "order")
+        else:
+            next_position = None
         return records, next_position
 
     # Helpers ------------------------------------------------------------------------------------------

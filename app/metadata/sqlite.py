@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS retired (
 CREATE INDEX IF NOT EXISTS retired_lineage ON retired (lineage, state, retired_at DESC);
 CREATE INDEX IF NOT EXISTS retired_trash ON retired (state, retired_at DESC, version DESC);
 CREATE INDEX IF NOT EXISTS retired_expiry ON retired (expires_at);
+CREATE TABLE IF NOT EXISTS state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -316,6 +320,19 @@ class SqliteMetadataStore(MetadataStore):
 
     def count(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    # -- shared state -----------------------------------------------------------------------
+    def get_state(self, name: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def put_state(self, name: str, value: str, *, if_absent: bool = False) -> bool:
+        verb = "INSERT OR IGNORE" if if_absent else "INSERT OR REPLACE"
+        cursor = self._connect().execute(f"{verb} INTO state (name, value) VALUES (?, ?)", (name, value))
+        return cursor.rowcount == 1
+
+    def delete_state(self, name: str) -> None:
+        self._connect().execute("DELETE FROM state WHERE name = ?", (name,))
 
     def provision(self) -> list[str]:
         return ["metadata: sqlite (schema created on start)"]

@@ -35,13 +35,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
-        what = ratelimits.RATE_LIMITED.get(request.blueprint or "", "requests")
         return error_response(
             429,
             "rate_limited",
-            f"Too many {what} from your address: the limit is {exc.description}. "
+            f"Too many {ratelimits.counted(exc)} from your address: the limit is {exc.description}. "
             "Wait a little (see the Retry-After header) and try again.",
         )
+
+    @app.errorhandler(ratelimits.RateLimited)
+    def work_budget_spent(exc: ratelimits.RateLimited):
+        body, status = error_response(exc.status, exc.code, exc.message)
+        return body, status, {"Retry-After": str(exc.retry_after)}
 
     @app.errorhandler(413)
     def too_large(exc):

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from ..errors import InvalidParameter
 from ..metadata.base import ImageRecord
+from . import ratelimits
 from .common import gallery
 from .openapi import spec
 
@@ -43,6 +44,7 @@ def uploaded_file():
 
 
 @bp.post("/api/images")
+@ratelimits.uploads
 def create_image():
     file = uploaded_file()
     record, replaced = gallery().upload(

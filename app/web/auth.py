@@ -5,11 +5,19 @@ Then every request that is not GET/HEAD/OPTIONS needs a logged-in session (and i
 token) or ``Authorization: Bearer <token>`` (no CSRF token: a browser never sends that header
 by itself, so a forged cross-site request cannot carry it). With ``GALLERY_PUBLIC_READ=0``
 reads need the same, except the login page, static files and the health check.
+
+A login lasts ``GALLERY_SESSION_HOURS`` and is checked against the server on every request: the
+cookie carries a fingerprint of the admin password and of the *session epoch* that the metadata
+store keeps (so every worker and container sees the same one). Logging out starts a new epoch
+and changing the password changes the fingerprint, so either ends every earlier login, wherever
+its cookie went.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
@@ -20,14 +28,17 @@ from werkzeug.security import check_password_hash
 from ..config import Settings
 from ..errors import GalleryError
 from . import ratelimits
-from .common import app_settings
+from .common import app_settings, gallery
 
 bp = Blueprint("auth", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable by anyone even when reads are private: the way in, its assets, the liveness probe.
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.login_submit", "auth.logout", "static", "api.healthz"})
-SESSION_FLAG = "admin"
+SESSION_FLAG = "admin"  # the login's fingerprint (login_fingerprint)
+SESSION_SINCE = "since"  # when it logged in (Unix time)
+# How long a page view may trust this process's copy of the session epoch; writes always read it.
+EPOCH_MAX_AGE = 2.0
 
 
 class Unauthorized(GalleryError):
@@ -88,9 +99,28 @@ def authenticate(settings: Settings) -> str | None:
         if not token_matches(settings, token):
             raise Unauthorized("The API token is not valid.")
         return "bearer"
-    if session.get(SESSION_FLAG):
+    if SESSION_FLAG in session and session_login_counts(settings):
         return "session"
     return None
+
+
+def login_fingerprint(settings: Settings, max_age: float = 0.0) -> str:
+    """What a login's cookie carries: an HMAC, under the secret key, of the admin password setting
+    and the current session epoch. The cookie is signed but readable, so it holds no password."""
+    material = "\0".join((settings.admin_password_hash or settings.admin_password, gallery().session_epoch(max_age)))
+    return hmac.new(str(current_app.secret_key).encode(), material.encode(), hashlib.sha256).hexdigest()
+
+
+def session_login_counts(settings: Settings) -> bool:
+    """Whether the session's login still counts: made with the current password, in the current
+    session epoch, less than GALLERY_SESSION_HOURS ago."""
+    claim, since = session.get(SESSION_FLAG), session.get(SESSION_SINCE)
+    if not password_login_enabled(settings) or not isinstance(claim, str) or not isinstance(since, int | float):
+        return False
+    if time.time() - since > settings.session_hours * 3600:
+        return False
+    max_age = EPOCH_MAX_AGE if request.method in SAFE_METHODS else 0.0
+    return hmac.compare_digest(claim, login_fingerprint(settings, max_age))
 
 
 def wants_html() -> bool:
@@ -125,8 +155,11 @@ def login_hint(settings: Settings) -> str:
 
 # -- login -------------------------------------------------------------------------------
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or scheme-relative URL (open redirect)."""
+    """Only a path on this site: never an absolute or scheme-relative URL (open redirect), nor one
+    with control characters (a CR/LF would split the Location header)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.home")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return url_for("pages.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -151,12 +184,16 @@ def login_submit():
     if not password_matches(settings, request.form.get("password", "")):
         return render_template("login.html", next=target, enabled=True, error="Wrong password."), 401
     session.clear()  # a fresh session (and CSRF token) after logging in
-    session[SESSION_FLAG] = True
+    session.permanent = True  # the browser drops the cookie when the login ends
+    session[SESSION_FLAG] = login_fingerprint(settings)
+    session[SESSION_SINCE] = int(time.time())
     return redirect(target, code=303)
 
 
 @bp.post("/logout")
 def logout():
+    if g.get("auth") == "session":  # only a login may end the logins (there is one admin)
+        gallery().end_sessions()
     session.clear()
     return redirect(url_for("pages.home"), code=303)
 
@@ -164,9 +201,7 @@ def logout():
 # -- wiring ------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
     """Register login, the access check and cookie/proxy settings on ``app``."""
-    settings = app.extensions["settings"]
-    if not settings.public_read and not protection_enabled(settings):
-        raise SystemExit("GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS.")
+    settings = app.extensions["settings"]  # checked at start-up (app/startup.py)
     app.register_blueprint(bp)
     # Flask-WTF's own check would run before we know about bearer tokens: we call it ourselves.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

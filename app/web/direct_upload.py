@@ -19,6 +19,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from ..errors import InvalidParameter
+from . import ratelimits
 from .api import record_json
 from .common import gallery
 
@@ -41,6 +42,7 @@ def presign():
 
 
 @bp.post("/api/uploads/<upload_id>/commit")
+@ratelimits.uploads
 def commit(upload_id: str):
     body = _body()
     record, replaced = gallery().commit_direct_upload(upload_id, body.get("key"), body.get("on_conflict"))

@@ -194,7 +194,8 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                 ],
                 "responses": {
                     "200": json_response(
-                        "A page of records",
+                        "A page of records; with a prefix it may hold fewer than limit (even none) "
+                        "while next_cursor goes on",
                         {
                             "type": "object",
                             "properties": {
@@ -228,7 +229,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                     "responses": {
                         "201": json_response("Stored under a new key (with rename: the key it got)", RECORD_REF),
                         "200": json_response("Replaced the image of an existing key", RECORD_REF),
-                        **error_responses(400, 409, 413, 415, 422, 503),
+                        **error_responses(400, 409, 413, 415, 422, 429, 503),
                     },
                 }
             ),
@@ -309,7 +310,7 @@ def process_path() -> dict:
                         },
                     },
                     "201": json_response("Saved as a new gallery image; provenance says how it was made", RECORD_REF),
-                    **error_responses(400, 404, 409, 413, 415, 422, 503),
+                    **error_responses(400, 404, 409, 413, 415, 422, 429, 503),
                 },
             }
         )
@@ -361,7 +362,7 @@ def recognize_path() -> dict:
                             },
                         },
                     ),
-                    **error_responses(400, 404, 413, 415, 422, 503),
+                    **error_responses(400, 404, 413, 415, 422, 429, 503),
                 },
             }
         )

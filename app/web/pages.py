@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
+from . import ratelimits
 from .common import gallery
 from .limits import page_limits
 from .selection import MAX_SELECTION
@@ -82,6 +83,7 @@ def read_held_token(token: str) -> tuple[str, str, str]:
 
 
 @bp.post("/upload")
+@ratelimits.uploads
 def upload_submit():
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:
@@ -122,6 +124,7 @@ def uploaded_page(results: list[dict], held: list[dict]):
 
 
 @bp.post("/upload/resolve")
+@ratelimits.uploads
 def upload_resolve():
     """The answers to "this key exists": replace, keep both or skip, per file or for all."""
     tokens = request.form.getlist("token")

@@ -118,9 +118,10 @@ def process_page():
 
 
 @bp.post("/process")
-@ratelimits.processing_runs
 def process_submit():
-    """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline."""
+    """The form without JavaScript: step edits redisplay the form; preview and save run the pipeline.
+    Work is charged to the client's processing budget where it happens (``ratelimits.charge_processing``):
+    a run, a stored result, a preview decoded from an upload; a step edit or a cached result is free."""
     form = request.form
     steps = form_steps(form)
     context = {
@@ -141,8 +142,16 @@ def process_submit():
     started = time.perf_counter()
     try:
         rendered, record, replaced = gallery().process(
-            steps, key=key, data=data, fmt=context["fmt"] or None, quality=context["quality"] or None, save_as=save_as
+            steps,
+            key=key,
+            data=data,
+            fmt=context["fmt"] or None,
+            quality=context["quality"] or None,
+            save_as=save_as,
+            on_run=ratelimits.charge_processing,
         )
+        if data is not None or len(rendered.data) > INLINE_RESULT_BYTES:
+            ratelimits.charge_processing()  # the page decodes the upload or the result to preview it
     except GalleryError as exc:
         return render_page(exc.status, error=exc.message, **context)
     elapsed = (time.perf_counter() - started) * 1000
@@ -199,8 +208,9 @@ def api_fields() -> dict:
 
 
 @bp.post("/api/process")
-@ratelimits.processing_runs
 def api_process():
+    """Only real work is charged to the client's processing budget: a result answered from the
+    cache is free (``X-Cache: hit``)."""
     fields = api_fields()
     started = time.perf_counter()
     rendered, record, replaced = gallery().process(
@@ -211,6 +221,7 @@ def api_process():
         quality=fields["quality"],
         save_as=fields["save_as"],
         on_conflict=fields["on_conflict"],
+        on_run=ratelimits.charge_processing,
     )
     elapsed = (time.perf_counter() - started) * 1000
     if record is not None:

@@ -1,18 +1,53 @@
-"""Per-client rate limits on login and on the expensive POSTs, as decorators for the views.
+"""Per-client rate limits on login and on the requests that make the server work, as
+decorators for the views and one charge the processing views make themselves.
 
 Each limit is read from the app's settings when a request comes (Flask-Limiter accepts a
-callable), so every app that ``create_app`` builds keeps its own; ``off`` disables one.
+callable), so every app that ``create_app`` builds keeps its own; ``off`` disables one. The
+counters live where ``extensions.limiter_config`` puts them (memcached when configured).
 """
 
 from __future__ import annotations
 
-from flask import request
+import functools
+import logging
+import time
 
+from flask import g, request
+from flask_limiter.util import get_remote_address
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from ..errors import GalleryError
 from ..extensions import limiter
 from .common import app_settings
 
-# What a 429 says was counted, by blueprint.
-RATE_LIMITED = {"auth": "login attempts", "processing": "processing runs", "recognition": "recognition runs"}
+log = logging.getLogger(__name__)
+
+# What a 429 says was counted, by the limit's scope (shared limits) or the blueprint.
+RATE_LIMITED = {
+    "auth": "login attempts",
+    "processing": "processing runs",
+    "recognition": "recognition runs",
+    "uploads": "uploaded files",
+}
+
+
+class RateLimited(GalleryError):
+    """This client's budget for this kind of work is spent for now; the Retry-After header says for how long."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def counted(exc) -> str:
+    """What the limit a ``RateLimitExceeded`` names was counting."""
+    scope = exc.limit.scope if isinstance(exc.limit.scope, str) else None
+    return RATE_LIMITED.get(scope or request.blueprint or "", "requests")
 
 
 def configured(value: str) -> str:
@@ -21,17 +56,61 @@ def configured(value: str) -> str:
     return "" if value.lower() in ("", "off", "none", "0") else value
 
 
-def is_step_edit() -> bool:
-    return bool(request.form.get("edit"))
+def uploaded_files() -> int:
+    """What an upload request costs: one per file it stores (the page form may carry several;
+    answering "this key exists" stores each held file again)."""
+    if request.endpoint == "pages.upload_submit":
+        return max(1, sum(1 for f in request.files.getlist("file") if f.filename))
+    if request.endpoint == "pages.upload_resolve":
+        return max(1, len(request.form.getlist("token")))
+    return 1
 
 
 # Only on submitting the password: logging out must always work.
 login_attempts = limiter.limit(lambda: configured(app_settings().rate_limit_login))
-# The page form and the JSON route share one budget per client; editing the steps of the
-# no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.
-processing_runs = limiter.shared_limit(
-    lambda: configured(app_settings().rate_limit_process), scope="processing", exempt_when=is_step_edit
+# The page form and the JSON route share one budget per client. Every request counts, even a
+# refused one: each may run the detector.
+recognition_runs = limiter.shared_limit(lambda: configured(app_settings().rate_limit_recognize), scope="recognition")
+# The Upload page, POST /api/images and direct-upload commits share one budget, counted in files.
+uploads = limiter.shared_limit(
+    lambda: configured(app_settings().rate_limit_upload), scope="uploads", cost=uploaded_files
 )
-recognition_runs = limiter.shared_limit(
-    lambda: configured(app_settings().rate_limit_recognize), scope="recognition", exempt_when=is_step_edit
-)
+
+
+# -- processing: only real work counts ------------------------------------------------------
+# A result served from the cache costs next to nothing, so processing is charged by the view when
+# work is about to happen (``Gallery.process(on_run=...)``), not on arrival. The charge is atomic
+# (increment, then compare), so concurrent requests cannot overdraw the budget, and whether a
+# result was cached is the server's own finding: a client cannot claim it.
+@functools.cache
+def _local_limiter() -> FixedWindowRateLimiter:
+    """Counts in this process while the shared storage is unreachable."""
+    return FixedWindowRateLimiter(MemoryStorage())
+
+
+def charge_processing() -> None:
+    """Count one processing run for this client, at most once per request; ``RateLimited`` (429)
+    when the budget is spent."""
+    value = configured(app_settings().rate_limit_process)
+    if not value or g.get("processing_charged"):
+        return
+    g.processing_charged = True
+    item, who = parse(value), ("gallery", "processing", get_remote_address())
+    try:
+        strategy = limiter.limiter
+        allowed = strategy.hit(item, *who)
+    except Exception as exc:  # shared storage down: count in this process rather than fail
+        log.warning("Rate limit storage failed (%s); counting in this process", exc)
+        strategy = _local_limiter()
+        allowed = strategy.hit(item, *who)
+    if allowed:
+        return
+    try:
+        retry_after = max(1, int(strategy.get_window_stats(item, *who).reset_time - time.time()) + 1)
+    except Exception:  # noqa: BLE001 - the storage failed since the hit: any positive wait will do
+        retry_after = item.get_expiry()
+    raise RateLimited(
+        f"Too many processing runs from your address: the limit is {item}. "
+        "Wait a little (see the Retry-After header) and try again.",
+        retry_after,
+    )

@@ -1,0 +1,57 @@
+"""Start-up checks: configuration problems that must stop the app, all reported at once.
+
+Each check is a function of the settings and the process environment returning the problems it
+finds, each naming the setting that fixes it. ``create_app`` runs every check in ``CHECKS``
+before building anything, so an operator fixes everything in one round instead of one
+failed deployment per setting. To add a check, write such a function and append it to ``CHECKS``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from .config import Settings
+
+Check = Callable[[Settings, Mapping[str, str]], list[str]]
+
+
+class StartupError(SystemExit):
+    """The configuration cannot work; the message lists every problem found."""
+
+
+def on_lambda(environ: Mapping[str, str]) -> bool:
+    """AWS Lambda sets this in every function's environment."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def writes_protected(settings: Settings) -> bool:
+    return bool(settings.admin_password or settings.admin_password_hash or settings.api_tokens.strip(" ,"))
+
+
+def private_reads_need_a_credential(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    if settings.public_read or writes_protected(settings):
+        return []
+    return ["GALLERY_PUBLIC_READ=0 needs GALLERY_ADMIN_PASSWORD(_HASH) or GALLERY_API_TOKENS: nobody could log in."]
+
+
+def lambda_writes_protected(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """A Lambda stage has a public URL: uploads, deletes, cache changes and paid Rekognition calls
+    must not be open to anyone unless the operator says so."""
+    if not on_lambda(environ) or writes_protected(settings) or settings.allow_anonymous_writes:
+        return []
+    return [
+        "On AWS Lambda anyone could upload, delete and run paid recognitions: set GALLERY_ADMIN_PASSWORD_HASH "
+        "(a login) and/or GALLERY_API_TOKENS (scripts), or GALLERY_ALLOW_ANONYMOUS_WRITES=1 to allow it."
+    ]
+
+
+CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected]
+
+
+def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, checks: list[Check] = CHECKS) -> None:
+    """Raise ``StartupError`` listing every problem the checks find (nothing when all pass)."""
+    environ = os.environ if environ is None else environ
+    problems = [problem for check in checks for problem in check(settings, environ)]
+    if problems:
+        raise StartupError("The gallery cannot start:\n" + "\n".join(f"- {problem}" for problem in problems))

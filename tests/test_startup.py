@@ -1,0 +1,63 @@
+"""Start-up checks: a Lambda stage is write-protected unless the operator says otherwise, and
+every problem is reported at once, each naming the setting that fixes it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_app
+from werkzeug.security import generate_password_hash
+
+from app.config import load_settings
+from app.startup import CHECKS, StartupError, run_checks
+
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "cloud-image-gallery-dev"}
+
+
+def problems(overrides: dict, environ: dict) -> str:
+    with pytest.raises(StartupError) as failed:
+        run_checks(load_settings(overrides, environ={}), environ)
+    return str(failed.value)
+
+
+def test_a_lambda_stage_refuses_anonymous_writes(tmp_path, monkeypatch):
+    message = problems({}, LAMBDA)
+    for setting in ("GALLERY_ADMIN_PASSWORD_HASH", "GALLERY_API_TOKENS", "GALLERY_ALLOW_ANONYMOUS_WRITES=1"):
+        assert setting in message
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cloud-image-gallery-dev")
+    with pytest.raises(SystemExit, match="anyone could upload"):
+        make_app(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"GALLERY_ADMIN_PASSWORD_HASH": generate_password_hash("secret")},
+        {"GALLERY_API_TOKENS": "a-token"},
+        {"GALLERY_ALLOW_ANONYMOUS_WRITES": "1"},
+    ],
+)
+def test_a_lambda_stage_starts_when_protected_or_told_to(tmp_path, monkeypatch, overrides):
+    run_checks(load_settings(overrides, environ={}), LAMBDA)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cloud-image-gallery-dev")
+    assert make_app(tmp_path, **overrides).test_client().get("/healthz").status_code == 200
+
+
+def test_elsewhere_anonymous_writes_stay_the_default():
+    run_checks(load_settings({}, environ={}), {})
+    with pytest.raises(StartupError, match="anyone could upload"):  # an empty token list protects nothing
+        run_checks(load_settings({"GALLERY_API_TOKENS": " , "}, environ={}), LAMBDA)
+
+
+def test_every_problem_is_reported_at_once():
+    message = problems({"GALLERY_PUBLIC_READ": "0"}, LAMBDA)
+    lines = message.splitlines()
+    assert lines[0] == "The gallery cannot start:"
+    assert len(lines) == 3 and lines[1].startswith("- GALLERY_PUBLIC_READ=0 needs") and "Lambda" in lines[2]
+
+
+def test_more_checks_are_functions_in_one_list():
+    def secret_key_set(settings, environ):
+        return [] if settings.secret_key else ["set SECRET_KEY"]
+
+    with pytest.raises(StartupError, match="- set SECRET_KEY"):
+        run_checks(load_settings({}, environ={}), {}, [*CHECKS, secret_key_set])
