@@ -26,12 +26,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .gallery import Gallery
     from .metadata import create_metadata_store
     from .recognition import create_detector
+    from .startup import check
     from .storage import create_blob_store
     from .web import register
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     config = dict(config or {})
     settings = load_settings(config)
+    check(settings)  # on Lambda: refuse to start, naming every setting to fix
 
     app.config.update(
         SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),

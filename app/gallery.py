@@ -601,7 +601,8 @@ class Gallery:
 
     # -- cache ------------------------------------------------------------------------------
     def cache_stats(self) -> dict:
-        return self.cache.stats()
+        """The cache's counters and, under ``series``, its last 30 minutes (for the status page's charts)."""
+        return {**self.cache.stats(), "series": self.cache.series()}
 
     def clear_cache(self) -> None:
         self.cache.clear()
