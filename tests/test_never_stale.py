@@ -100,26 +100,36 @@ def test_a_paused_memcached_node_serves_no_stale_image_after_it_resumes(aws, own
 
 
 def test_killed_memcached_nodes_serve_no_stale_image(aws, own_memcached_pool, tmp_path):
-    """Kill a node, read (other nodes fill in), restart it, overwrite, read; three times over."""
+    """Kill a node until the client drops it (its keys go to the others, which fill in), restart it
+    until it rejoins, overwrite every image, read; twice, then kill it once more."""
     app = memcached_app(tmp_path, aws, own_memcached_pool.servers)
-    api = Api(app.test_client())
+    api, ring = Api(app.test_client()), app.extensions["gallery"].cache._client.hasher.nodes
     current = {f"photos/{i}.png": image(i) for i in range(8)}
     for key, data in current.items():
         assert api.upload(key, data).status_code == 201
     victim, stale, n = own_memcached_pool.nodes[0], 0, 100
-    for _ in range(3):
+
+    def read_until(in_ring: bool) -> int:
+        """Read every image until the client has dropped (or taken back) the victim; then once more."""
+        found, deadline = 0, time.monotonic() + 10
+        while (victim.address in ring) != in_ring and time.monotonic() < deadline:
+            found += sum(stale_reads(api.client, key, data) for key, data in current.items())
+            time.sleep(0.2)
+        assert (victim.address in ring) == in_ring
+        return found + sum(stale_reads(api.client, key, data) for key, data in current.items())
+
+    for _ in range(2):
         victim.kill()
-        stale += sum(stale_reads(api.client, key, data) for key, data in current.items())
+        stale += read_until(in_ring=False)
         victim.start()
-        time.sleep(1.2)
-        stale += sum(stale_reads(api.client, key, data) for key, data in current.items())
+        stale += read_until(in_ring=True)
         for key in current:
             n += 1
             current[key] = image(n)
             assert api.upload(key, current[key]).status_code == 200
         stale += sum(stale_reads(api.client, key, data) for key, data in current.items())
     victim.kill()
-    stale += sum(stale_reads(api.client, key, data) for _ in range(2) for key, data in current.items())
+    stale += read_until(in_ring=False)
     assert stale == 0
 
 
@@ -148,3 +158,65 @@ def test_two_processes_with_their_own_in_process_cache_never_serve_stale(backend
         assert writer.upload(key, image(n)).status_code == 200
         stale += sum(stale_reads(reader.client, key, image(n)) for _ in range(5))
     assert stale == 0
+
+
+def test_gunicorn_with_two_workers_and_the_in_process_cache_serves_no_stale_image(tmp_path):
+    """The production server (gunicorn.conf.py) with two workers, each with its own in-process cache:
+    forty clients at once read an image, one overwrites it, all read again; five times over. The
+    access log names the worker (pid) of each request, to show that both served reads."""
+    import re
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import requests
+    from cloud import free_port, stop
+
+    port, token, log_path = free_port(), "stale-test-token", tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "GALLERY_WORKERS": "2",
+        "GALLERY_DATA_DIR": str(tmp_path / "data"),
+        "GALLERY_API_TOKENS": token,
+        "SECRET_KEY": "stale-test",
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logformat", "pid=%(p)s %(U)s"]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [*command, "wsgi:app"], cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=log
+        )
+    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+    try:
+        for _ in range(200):
+            assert server.poll() is None, log_path.read_text()[-2000:]
+            try:
+                if requests.get(f"{base}/healthz", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+
+        def upload(n: int):
+            files = {"file": ("a.png", image(n), "image/png")}
+            return requests.post(f"{base}/api/images", data={"key": "a.png"}, files=files, headers=auth, timeout=10)
+
+        def stale(n: int) -> int:
+            sha = hashlib.sha256(image(n)).hexdigest()
+            original = requests.get(f"{base}/images/a.png", timeout=10).content != image(n)
+            thumb = requests.get(f"{base}/thumbs/a.png", timeout=10).headers["ETag"] != f'"thumb-{sha}"'
+            return original + thumb
+
+        assert upload(0).status_code == 201
+        stale_reads = 0
+        with ThreadPoolExecutor(40) as pool:
+            for n in range(6):
+                if n:
+                    assert upload(n).status_code == 200
+                stale_reads += sum(pool.map(stale, [n] * 40))  # 40 connections at once: both workers answer
+        served_by = set(re.findall(r"pid=<(\d+)> /images/a.png", log_path.read_text()))
+        assert len(served_by) == 2, "one worker served every read"
+        assert stale_reads == 0
+    finally:
+        stop(server)

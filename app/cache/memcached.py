@@ -106,7 +106,7 @@ class MemcachedCache(Cache):
         )
         self._lock = threading.Lock()
         self.errors = 0
-        self._stats = SharedStats(self._client, self._mkey, self._node_totals, clock)
+        self._stats = SharedStats(self._ring, self._mkey, self._node_totals, clock)
 
     # -- keys ----------------------------------------------------------------------------------
     def _mkey(self, key: str) -> str:
@@ -160,10 +160,10 @@ class MemcachedCache(Cache):
         self._safe(self._client.delete, self._mkey(key))
 
     def clear(self) -> None:
-        kept = self._safe(self._stats.saved) or {}  # the statistics survive emptying the cache
+        kept = self._stats.saved()  # the statistics survive emptying the cache
         self._safe(self._client.flush_all)
         if kept:
-            self._safe(self._stats.restore, kept)
+            self._stats.restore(kept)
 
     def _safe(self, func, *args, **kwargs):
         try:
@@ -178,7 +178,7 @@ class MemcachedCache(Cache):
         """Start every process's counts again from zero."""
         with self._lock:
             self.errors = 0
-        self._safe(self._stats.reset)
+        self._stats.reset()
 
     # -- statistics --------------------------------------------------------------------------------
     def node_stats(self) -> list[dict]:
@@ -208,13 +208,19 @@ class MemcachedCache(Cache):
             nodes.append(node)
         return nodes
 
+    def _ring(self) -> list[tuple[str, object]]:
+        """``(host:port, client)`` of each node in the ring, in configured order."""
+        ring = set(self._client.hasher.nodes)
+        names = (f"{host}:{port}" for host, port in self.servers)
+        return [(name, self._client.clients[name]) for name in names if name in ring]
+
     def _node_totals(self) -> tuple[int, int] | None:
         up = [n for n in self.node_stats() if n["up"]]
         return (sum(n["items"] for n in up), sum(n["bytes"] for n in up)) if up else None
 
     def series(self) -> dict:
         items, size = self._node_totals() or (None, None)
-        return self._safe(self._stats.chart, items, size) or super().series()
+        return self._stats.chart(items, size)
 
     def check(self) -> str:
         """Health: 'ok' when every node answers ``stats``, else how many do (a down node only costs misses)."""
@@ -223,8 +229,8 @@ class MemcachedCache(Cache):
         return "ok" if up == len(nodes) else f"{up} of {len(nodes)} nodes up"
 
     def stats(self) -> dict:
-        hits, misses = self._safe(self._stats.totals) or (0, 0)  # every process's, from memcached
-        own = self._safe(self._stats.own_keys) or 0
+        hits, misses = self._stats.totals()  # every process's, from memcached
+        own = self._stats.own_keys()
         nodes = self.node_stats()
         up = [n for n in nodes if n["up"]]
         with self._lock:

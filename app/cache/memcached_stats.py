@@ -1,5 +1,9 @@
 """Cache statistics kept in memcached itself, so every process and container counts together.
 
+They live on one node, the first configured one that is up (so every process picks the same
+one), addressed directly: reading the ~750 keys of a chart then costs one round trip and no
+hashing (pymemcache hashes each key in Python, ~20 µs a node).
+
 A lookup costs a lock and an addition in this process; at most once a second (``FLUSH_EVERY``)
 the process adds what it counted to memcached with ``incr``:
 
@@ -11,8 +15,9 @@ the process adds what it counted to memcached with ``incr``:
 
 Bucket keys expire just after the chart stops reading them. ``items`` is the nodes' own count
 less these few hundred small keys (``bytes`` keeps their few dozen KB). Counts are as
-approximate as the cache: a node that dies takes the counters it held with it, and a process
-that is killed loses its last second of lookups.
+approximate as the cache: when the statistics node dies its counts go with it (the next node
+takes over), and a process that is killed loses its last second of lookups. A node that fails
+a statistics call is skipped for ``DOWN_FOR`` seconds, so a hung node costs one timeout.
 """
 
 from __future__ import annotations
@@ -27,17 +32,19 @@ from .stats import KEEP, STEP, bucket_of, chart
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 1.0  # seconds between a process's flushes
+DOWN_FOR = 10.0  # seconds a node that failed a statistics call is not asked again
 TTL = (KEEP + 2) * STEP  # a bucket's keys outlive the chart's reach by a bucket or two
 TOTALS = ("stats:hits", "stats:misses")
 MISSES = (1 << 32) - 1  # the low half of a bucket's counter
 
 
 class SharedStats:
-    def __init__(self, client, mkey: Callable[[str], str], node_totals: Callable[[], tuple | None], clock=time.time):
-        self._client = client  # pymemcache HashClient (ignore_exc: a failed call answers False/None/{})
+    def __init__(self, nodes: Callable[[], list], mkey: Callable[[str], str], node_totals: Callable, clock=time.time):
+        self._nodes = nodes  # [(name, pymemcache client)] of the nodes in the ring, in configured order
         self._mkey = mkey
         self._node_totals = node_totals  # (items, bytes) of the nodes that answer, or None
         self.clock = clock
+        self._down: dict[str, float] = {}  # node -> monotonic time until which it is skipped
         self._lock = threading.Lock()
         self._pending: dict[int, list[int]] = {}  # bucket -> [hits, misses] not yet in memcached
         self._flushed_at = clock()
@@ -59,47 +66,65 @@ class SharedStats:
         with self._lock:
             pending, self._pending = self._pending, {}
             self._flushed_at = self.clock()
-        try:
-            for bucket, (hits, misses) in pending.items():
-                self._incr(f"stats:{bucket}", hits << 32 | misses, TTL)
-            self._incr(TOTALS[0], sum(c[0] for c in pending.values()))
-            self._incr(TOTALS[1], sum(c[1] for c in pending.values()))
-            self._size()
-        except Exception as exc:  # statistics never fail a request
-            log.warning("memcached statistics not saved: %s", exc)
+        if pending:
+            self._run(self._add_counts, pending)
+        self._run(self._size)
 
-    def _incr(self, name: str, n: int, expire: int = 0) -> None:
+    def _add_counts(self, client, pending: dict[int, list[int]]) -> None:
+        for bucket, (hits, misses) in pending.items():
+            self._incr(client, f"stats:{bucket}", hits << 32 | misses, TTL)
+        self._incr(client, TOTALS[0], sum(c[0] for c in pending.values()))
+        self._incr(client, TOTALS[1], sum(c[1] for c in pending.values()))
+
+    def _incr(self, client, name: str, n: int, expire: int = 0) -> None:
         if not n:
             return
         key = self._mkey(name)
-        if self._client.incr(key, n) is None and not self._client.add(key, str(n).encode(), expire=expire):
-            self._client.incr(key, n)  # another process created it meanwhile
+        if client.incr(key, n) is None and not client.add(key, str(n).encode(), expire=expire):
+            client.incr(key, n)  # another process created it meanwhile
 
-    def _size(self) -> None:
+    def _size(self, client) -> None:
+        """Once per bucket, whichever process claims it first records the nodes' items and bytes."""
         bucket = bucket_of(self.clock())
         if bucket == self._claimed:
             return
         self._claimed = bucket
         key = self._mkey(f"stats:{bucket}:size")
-        if not self._client.add(key, b"-", expire=TTL):
+        if not client.add(key, b"-", expire=TTL):
             return  # another process sizes this bucket
         nodes = self._node_totals()
         if nodes is not None:
-            own = len(self._read(bucket * STEP)) + len(TOTALS)
-            self._client.set(key, f"{max(0, nodes[0] - own)} {nodes[1]}".encode(), expire=TTL)
+            own = len(self._read(client, bucket * STEP)) + len(TOTALS)
+            client.set(key, f"{max(0, nodes[0] - own)} {nodes[1]}".encode(), expire=TTL)
+
+    def _run(self, work, *args, default=None):
+        """``work(client, *args)`` on the statistics node; a failure is logged and that node skipped for a while."""
+        now = time.monotonic()
+        node = next((node for node in self._nodes() if self._down.get(node[0], 0.0) <= now), None)
+        if node is None:
+            return default
+        name, client = node
+        try:
+            return work(client, *args)
+        except Exception as exc:  # statistics never fail a request
+            self._down[name] = now + DOWN_FOR
+            log.warning("memcached statistics on %s failed: %s", name, exc)
+            return default
 
     # -- reading -------------------------------------------------------------------------------
     def totals(self) -> tuple[int, int]:
         """Every process's hits and misses since the last reset (this one's included now)."""
         self.flush()
+        return self._run(self._totals, default=(0, 0))
+
+    def _totals(self, client) -> tuple[int, int]:
         keys = [self._mkey(name) for name in TOTALS]
-        found = self._client.get_many(keys) or {}
+        found = client.get_many(keys)
         return _int(found.get(keys[0])), _int(found.get(keys[1]))
 
     def own_keys(self) -> int:
         """How many keys the statistics hold now (to leave out of the item count)."""
-        keys = [self._mkey(name) for name in TOTALS]
-        return len(self._client.get_many(keys) or {}) + len(self._read(self.clock()))
+        return self._run(lambda client: len(self._saved(client)), default=0)
 
     def _names(self, now: float) -> dict[str, tuple[int, str]]:
         last = bucket_of(now)
@@ -109,14 +134,15 @@ class SharedStats:
             names[self._mkey(f"stats:{bucket}:size")] = (bucket, "size")
         return names
 
-    def _read(self, now: float) -> dict[str, bytes]:
-        return self._client.get_many(list(self._names(now))) or {}
+    def _read(self, client, now: float) -> dict[str, bytes]:
+        return client.get_many(list(self._names(now)))
 
     def chart(self, items: int | None = None, size: int | None = None) -> dict:
         """The shared series (``stats.chart``); ``items`` and ``size``: the nodes' counts now."""
         self.flush()
         now = self.clock()
-        names, found = self._names(now), self._read(now)
+        found = self._run(self._read, now, default={})
+        names = self._names(now)
         samples: dict[int, list] = {}
         for key, raw in found.items():
             bucket, kind = names[key]
@@ -135,19 +161,24 @@ class SharedStats:
     def reset(self) -> None:
         with self._lock:
             self._pending = {}
-        for name in TOTALS:
-            self._client.delete(self._mkey(name))
+        self._run(lambda client: client.delete_many([self._mkey(name) for name in TOTALS]))
 
     def saved(self) -> dict[str, bytes]:
         """The statistics' own keys, to put back after a ``flush_all`` empties the cache."""
         self.flush()
-        keys = [self._mkey(name) for name in TOTALS]
-        return (self._client.get_many(keys) or {}) | self._read(self.clock())
+        return self._run(self._saved, default={})
+
+    def _saved(self, client) -> dict[str, bytes]:
+        return client.get_many([self._mkey(name) for name in TOTALS]) | self._read(client, self.clock())
 
     def restore(self, saved: dict[str, bytes]) -> None:
         totals = {self._mkey(name) for name in TOTALS}
-        self._client.set_many({k: v for k, v in saved.items() if k in totals})
-        self._client.set_many({k: v for k, v in saved.items() if k not in totals}, expire=TTL)
+
+        def put_back(client):
+            client.set_many({k: v for k, v in saved.items() if k in totals})
+            client.set_many({k: v for k, v in saved.items() if k not in totals}, expire=TTL)
+
+        self._run(put_back)
 
 
 def _int(raw) -> int:
