@@ -1,9 +1,12 @@
 """The gallery service: the one place that coordinates blob storage, metadata and the cache.
 
 Write order prevents half-images: every upload writes its bytes under fresh, per-upload
-blob names first, then the metadata (which makes them visible), then drops cache entries.
-Blobs are removed only after the metadata that pointed at them is gone. A crash at any point
-can leave unreferenced blobs behind, never a record whose bytes are missing.
+blob names first, then the metadata (which makes them visible). Blobs are removed only after
+the metadata that pointed at them is gone. A crash at any point can leave unreferenced blobs
+behind, never a record whose bytes are missing.
+
+Cache entries are named by version, so nothing needs invalidating when an image is replaced:
+a reader asks for the version the metadata (or the URL) names, and an old entry is never it.
 
 Nothing is lost silently: a replaced version joins the image's history and a deleted image
 goes to the trash, both for ``GALLERY_RETENTION_DAYS``; ``purge`` then removes them for good.
