@@ -29,7 +29,11 @@ class Settings:
     # -- Backends
     storage: str = option("local", "Blob store for image bytes: `local` or `s3`.", "Backends")
     metadata: str = option("sqlite", "Key→metadata store: `sqlite` or `dynamodb`.", "Backends")
-    cache: str = option("memory", "Image cache: `memory` (in-process) or `memcached`.", "Backends")
+    cache: str = option(
+        "memory",
+        "Image cache: `memory` (in-process; refused on Lambda), `memcached`, or `none`.",
+        "Backends",
+    )
     recognizer: str = option("local", "Object detector: `local` (bundled SSD MobileNet) or `rekognition`.", "Backends")
     data_dir: str = option("", "Folder for local blobs and the SQLite file (default: `instance/data`).", "Backends")
     # -- Limits
@@ -51,6 +55,12 @@ class Settings:
     cache_policy: str = option("lru", "Replacement policy of the in-process cache: `lru` or `random`.", "Cache")
     memcached_servers: str = option("127.0.0.1:11211", "Comma-separated `host:port` list of memcached nodes.", "Cache")
     memcached_timeout: float = option(0.25, "Seconds before a memcached node counts as down.", "Cache")
+    memcached_tls: bool = option(
+        False, "Talk to memcached over TLS (ElastiCache in-transit encryption); certificates are verified.", "Cache"
+    )
+    memcached_tls_ca_file: str = option(
+        "", "PEM file of the CA that signed the memcached nodes' certificates (default: the system's CAs).", "Cache"
+    )
     # -- AWS
     s3_bucket: str = option("cloud-image-gallery", "S3 bucket for image bytes.", "AWS")
     s3_prefix: str = option("", "Key prefix inside the bucket (e.g. `gallery/`).", "AWS")

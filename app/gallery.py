@@ -1,9 +1,12 @@
 """The gallery service: the one place that coordinates blob storage, metadata and the cache.
 
 Write order prevents half-images: every upload writes its bytes under fresh, per-upload
-blob names first, then the metadata (which makes them visible), then drops cache entries.
-Blobs are removed only after the metadata that pointed at them is gone. A crash at any point
-can leave unreferenced blobs behind, never a record whose bytes are missing.
+blob names first, then the metadata (which makes them visible). Blobs are removed only after
+the metadata that pointed at them is gone. A crash at any point can leave unreferenced blobs
+behind, never a record whose bytes are missing.
+
+Cache entries are named by version, so nothing needs invalidating when an image is replaced:
+a reader asks for the version the metadata (or the URL) names, and an old entry is never it.
 
 Nothing is lost silently: a replaced version joins the image's history and a deleted image
 goes to the trash, both for ``GALLERY_RETENTION_DAYS``; ``purge`` then removes them for good.
@@ -11,6 +14,7 @@ goes to the trash, both for ``GALLERY_RETENTION_DAYS``; ``purge`` then removes t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -54,20 +58,21 @@ SESSION_EPOCH = "session-epoch"  # the metadata store's state name of the curren
 
 @dataclass
 class CachedBlob:
-    """What the cache holds for one served blob: enough to answer without the metadata store."""
+    """What the cache holds for one version of a served blob: enough to answer without the stores."""
 
     content_type: str
     etag: str
     version: str
     data: bytes
+    key: str = ""  # the image it was read for: a version is served under its own image's key only
 
     def pack(self) -> bytes:
-        return packing.pack([self.content_type, self.etag, self.version], self.data)
+        return packing.pack([self.content_type, self.etag, self.version, self.key], self.data)
 
     @classmethod
     def unpack(cls, raw: bytes) -> CachedBlob:
-        (content_type, etag, version), data = packing.unpack(raw)
-        return cls(content_type, etag, version, data)
+        (content_type, etag, version, *key), data = packing.unpack(raw)
+        return cls(content_type, etag, version, data, *key[:1])
 
 
 @dataclass
@@ -88,12 +93,9 @@ def blob_name(variant: str, record: ImageRecord) -> str:
     return f"{variant}/{record.blob_key or record.key}/{record.version}"
 
 
-def cache_key(variant: str, key: str) -> str:
-    return f"{variant}:{key}"
-
-
 def version_cache_key(variant: str, version: str) -> str:
-    """A version's bytes never change, so an entry named by the version can never be stale."""
+    """Cache entries are named by the version: its bytes never change, so an entry can never be
+    stale, whatever invalidations were lost, in whichever process or memcached node it lives."""
     return f"{variant}@{version}"
 
 
@@ -144,13 +146,6 @@ class Gallery:
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
         self._epoch = ("", float("-inf"))  # the session epoch last read, and when (monotonic)
-        self._health = HealthChecks(
-            {
-                "storage": lambda: self.blobs.check(),
-                "metadata": lambda: self.metadata.check(),
-                "cache": lambda: self.cache.check(),
-            }
-        )
         self._health = HealthChecks(
             {
                 "storage": lambda: self.blobs.check(),
@@ -215,7 +210,6 @@ class Gallery:
         except BaseException:
             self._remove_blobs(record)  # nothing points at them yet
             raise
-        self.invalidate(record.key)
         if previous is not None and self.keep_until() is None:
             self._remove_blobs(previous)
         self.maybe_purge()
@@ -258,19 +252,22 @@ class Gallery:
         record, dropped = self.metadata.delete(validate_key(key), trash_until=self.keep_until())
         if record is None:
             raise NotFound(f"There is no image with the key {key!r}.")
-        self.invalidate(record.key)
+        self._forget(record)
         for gone in dropped:
             self._remove_blobs(gone)
         return record
 
     def _remove_blobs(self, record: ImageRecord) -> None:
+        self._forget(record)
         for variant in (ORIGINAL, THUMB):
             self.blobs.delete(blob_name(variant, record))
-            self.cache.delete(version_cache_key(variant, record.version))
 
-    def invalidate(self, key: str) -> None:
+    def _forget(self, record: ImageRecord) -> None:
+        """Drop a version's cache entries. Never needed against staleness (an entry named by its
+        version cannot be stale): a removed version should not stay readable from memory, and a
+        deleted image is rarely read again."""
         for variant in (ORIGINAL, THUMB):
-            self.cache.delete(cache_key(variant, key))
+            self.cache.delete(version_cache_key(variant, record.version))
 
     # -- history and trash ----------------------------------------------------------------
     def versions(self, key: str) -> tuple[ImageRecord, list[Retired]]:
@@ -288,7 +285,6 @@ class Gallery:
         """Make an earlier version current again; the current one joins the history."""
         keep = self.keep_until()
         restored, replaced = self.metadata.restore_version(validate_key(key), str(version), keep_until=keep)
-        self.invalidate(restored.key)
         if keep is None:
             self._remove_blobs(replaced)
         return restored
@@ -307,7 +303,6 @@ class Gallery:
         restored, displaced = self.metadata.restore_trashed(
             key, str(version), target=target, replace_until=replace_until
         )
-        self.invalidate(restored.key)
         return restored, displaced is not None
 
     def empty_trash(self) -> Freed:
@@ -435,42 +430,55 @@ class Gallery:
     def get_original(self, key: str) -> CachedBlob:
         return self.read(ORIGINAL, key)
 
-    def read(self, variant: str, key: str) -> CachedBlob:
-        """Read-through: the cache answers a hit alone; a miss reads metadata and blob."""
-        ckey = cache_key(variant, key)
-        raw = self.cache.get(ckey)
-        if raw is not None:
-            return CachedBlob.unpack(raw)
+    def read(self, variant: str, key: str, version: str | None = None) -> CachedBlob:
+        """An image's bytes through the cache, whose entries are named by version.
+
+        With ``version`` (a ``?v=`` URL) a cached entry answers alone, without the metadata store:
+        that version's bytes never change. A version that is not this image's (or no longer kept)
+        falls back to the current one. Without it, the metadata store says which version is
+        current (one read), so an overwrite by any process is seen at once."""
+        if version:
+            blob = self._cached(variant, key, version)
+            if blob is not None:
+                return blob
+            record = self.metadata.get_version(validate_key(key), str(version))
+            if record is not None:
+                with contextlib.suppress(NotFound):  # removed meanwhile: answer the current one
+                    return self._load(variant, record, key)
         record = self.get_record(key)
+        blob = self._cached(variant, key, record.version)
+        if blob is not None:
+            return blob
         try:
-            data = self.blobs.get(blob_name(variant, record))
+            return self._load(variant, record, key)
         except NotFound:
-            # Replaced between our metadata read and blob read: the new version is complete.
-            record = self.get_record(key)
-            data = self.blobs.get(blob_name(variant, record))
-        content_type = record.content_type if variant == ORIGINAL else record.thumb_content_type
-        etag = record.sha256 if variant == ORIGINAL else f"thumb-{record.sha256}"
-        blob = CachedBlob(content_type, etag, record.version, data)
-        self.cache.set(ckey, blob.pack())
-        # A writer may have replaced the image and invalidated the cache between our metadata
-        # read and our set; check again so an old version cannot outlive that invalidation.
-        current = self.metadata.get(key)
-        if current is None or current.version != record.version:
-            self.cache.delete(ckey)
-        return blob
+            # Replaced (and removed) between our metadata read and blob read: the new version is complete.
+            return self._load(variant, self.get_record(key), key)
 
     def read_version(self, variant: str, key: str, version: str) -> CachedBlob:
-        """A given version's bytes (current, history or trash); cached by version, never stale."""
-        ckey = version_cache_key(variant, version)
-        raw = self.cache.get(ckey)
-        if raw is not None:
-            return CachedBlob.unpack(raw)
-        record = self.get_version(key, version)
+        """A given version's bytes (current, history or trash)."""
+        blob = self._cached(variant, key, version)
+        return blob if blob is not None else self._load(variant, self.get_version(key, version), key)
+
+    def _cached(self, variant: str, key: str, version: str) -> CachedBlob | None:
+        raw = self.cache.get(version_cache_key(variant, version))
+        if raw is None:
+            return None
+        blob = CachedBlob.unpack(raw)
+        return blob if blob.key == key else None  # the key it was read for (and validated) then
+
+    def _load(self, variant: str, record: ImageRecord, key: str) -> CachedBlob:
+        """Read a version's bytes from the store and cache them under the version's name."""
         data = self.blobs.get(blob_name(variant, record))
         content_type = record.content_type if variant == ORIGINAL else record.thumb_content_type
         etag = record.sha256 if variant == ORIGINAL else f"thumb-{record.sha256}"
-        blob = CachedBlob(content_type, etag, record.version, data)
+        blob = CachedBlob(content_type, etag, record.version, data, key)
+        ckey = version_cache_key(variant, record.version)
         self.cache.set(ckey, blob.pack())
+        # A purge may have removed this version (and its entry) since we read its record: then
+        # drop what was just cached, so a version removed for good is not served from memory.
+        if self.metadata.get_version(key, record.version) is None:
+            self.cache.delete(ckey)
         return blob
 
     def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
@@ -642,7 +650,8 @@ class Gallery:
 
     # -- cache ------------------------------------------------------------------------------
     def cache_stats(self) -> dict:
-        return self.cache.stats()
+        """The cache's counters and, under ``series``, its last 30 minutes (for the status page's charts)."""
+        return {**self.cache.stats(), "series": self.cache.series()}
 
     def clear_cache(self) -> None:
         self.cache.clear()

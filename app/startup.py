@@ -46,12 +46,25 @@ def lambda_writes_protected(settings: Settings, environ: Mapping[str, str]) -> l
     ]
 
 
-CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected]
+def lambda_cache_shared(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Each Lambda container has its own memory: an in-process cache there is paid for in every
+    container, and its hit rate and statistics are per container."""
+    if not on_lambda(environ) or settings.cache != "memory":
+        return []
+    return [
+        "GALLERY_CACHE=memory keeps a separate cache in every Lambda container (memory paid in each, "
+        "hit rates and statistics per container): set GALLERY_CACHE=memcached with GALLERY_MEMCACHED_SERVERS "
+        "(ElastiCache), or GALLERY_CACHE=none."
+    ]
 
 
-def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, checks: list[Check] = CHECKS) -> None:
+CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected, lambda_cache_shared]
+
+
+def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, checks: list[Check] | None = None) -> None:
     """Raise ``StartupError`` listing every problem the checks find (nothing when all pass)."""
     environ = os.environ if environ is None else environ
+    checks = CHECKS if checks is None else checks
     problems = [problem for check in checks for problem in check(settings, environ)]
     if problems:
         raise StartupError("The gallery cannot start:\n" + "\n".join(f"- {problem}" for problem in problems))

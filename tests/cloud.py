@@ -112,10 +112,11 @@ class MotoServer:
 
 
 class MemcachedNode:
-    def __init__(self, port: int | None = None, memory_mb: int = 64):
+    def __init__(self, port: int | None = None, memory_mb: int = 64, args: tuple[str, ...] = ()):
         self.binary = need_memcached()
         self.port = port or free_port()
         self.memory_mb = memory_mb
+        self.args = list(args)  # more options (e.g. TLS)
         self.proc: subprocess.Popen | None = None
         self.start()
 
@@ -127,6 +128,7 @@ class MemcachedNode:
         cmd = [self.binary, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", str(self.memory_mb), "-t", "1"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]  # memcached refuses to run as root without naming the user
+        cmd += self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)
 

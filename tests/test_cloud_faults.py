@@ -12,7 +12,7 @@ import pytest
 from conftest import Api, make_image
 
 from app import create_app
-from app.gallery import ORIGINAL, THUMB, CachedBlob, cache_key
+from app.gallery import ORIGINAL, THUMB, CachedBlob, version_cache_key
 
 pytest_plugins = ["cloud"]
 
@@ -70,7 +70,8 @@ def test_dead_memcached_node_costs_misses_not_errors(split_aws, own_memcached_po
         assert api.upload(key, data).status_code == 201
         assert api.client.get(f"/images/{key}").data == data  # warm the cache
     victim = own_memcached_pool.nodes[0]
-    assert any(service.cache.node_for(cache_key(ORIGINAL, k)) == victim.address for k in images)
+    versions = [service.get_record(k).version for k in images]
+    assert any(service.cache.node_for(version_cache_key(ORIGINAL, v)) == victim.address for v in versions)
     victim.kill()
 
     for _ in range(2):
@@ -158,7 +159,7 @@ def test_eight_concurrent_overwrites_agree(combo, request, tmp_path):
     assert record.sha256 in uploads
     served = client.get("/images/race.png")
     assert served.status_code == 200 and served.data == uploads[record.sha256]
-    cached = service.cache.get(cache_key(ORIGINAL, "race.png"))
+    cached = service.cache.get(version_cache_key(ORIGINAL, record.version))
     assert cached is not None and CachedBlob.unpack(cached).version == record.version
     assert CachedBlob.unpack(cached).data == uploads[record.sha256]
     if combo == "cloud":  # every version is stored once: the current one and the 8 it replaced, in its history

@@ -1,4 +1,4 @@
-"""The gallery service: write order, read-through cache, invalidation and the race guard."""
+"""The gallery service: write order, the read-through cache named by version, and read races."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import is_stored, make_app, make_image
 
 from app.errors import InvalidKey, NotAnImage, NotFound
-from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, cache_key
+from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, version_cache_key
 
 
 def blob_files(gallery) -> list[str]:
@@ -101,7 +101,7 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
         gallery.upload("k", blue)
     assert blob_files(gallery) == files
     assert gallery.metadata.get("k") == old
-    assert gallery.cache.get(cache_key(ORIGINAL, "k")) is not None
+    assert gallery.cache.get(version_cache_key(ORIGINAL, old.version)) is not None
 
 
 def test_delete_removes_metadata_before_bytes_and_cache(gallery0, red, monkeypatch):
@@ -150,36 +150,51 @@ def test_read_through_second_read_is_a_hit(gallery, red):
     assert gallery.cache.stats()["items"] == 2
 
 
-def test_a_cache_hit_does_not_touch_storage_or_metadata(gallery, red, monkeypatch):
-    gallery.upload("k", red)
+def test_a_versioned_hit_touches_no_store_and_an_unversioned_one_only_reads_metadata(gallery, red, monkeypatch):
+    record, _ = gallery.upload("k", red)
     gallery.get_original("k")
 
     def forbidden(*args):
-        raise AssertionError("a cache hit must not read the stores")
+        raise AssertionError("a cache hit must not read this store")
 
     monkeypatch.setattr(gallery.blobs, "get", forbidden)
+    assert gallery.get_original("k").data == red  # which version is current: one metadata read
     monkeypatch.setattr(gallery.metadata, "get", forbidden)
-    assert gallery.get_original("k").data == red
+    monkeypatch.setattr(gallery.metadata, "get_version", forbidden)
+    assert gallery.read(ORIGINAL, "k", record.version).data == red
 
 
 @pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
-def test_overwrite_and_delete_invalidate_the_cache(gallery, red, blue, variant):
-    gallery.upload("k", red)
+def test_an_overwrite_is_seen_whatever_invalidations_were_lost(gallery, red, blue, variant, monkeypatch):
+    first, _ = gallery.upload("k", red)
     old = gallery.read(variant, "k")
-    gallery.upload("k", blue)
-    assert gallery.cache.get(cache_key(variant, "k")) is None
+    monkeypatch.setattr(gallery.cache, "delete", lambda key: None)  # every invalidation is lost
+    second, _ = gallery.upload("k", blue)
     new = gallery.read(variant, "k")
-    assert new.version != old.version and new.data != old.data
+    assert (old.version, new.version) == (first.version, second.version) and new.data != old.data
     assert new.etag.endswith(hashlib.sha256(blue).hexdigest())
+    assert gallery.read(variant, "k", second.version) == new
+    # An old versioned URL still means that version (kept in the history): it never changes meaning.
+    assert gallery.read(variant, "k", first.version).data == old.data
+    # A version that is not this image's is not served under its name: the current one is.
+    gallery.upload("other", red)
+    assert gallery.read(variant, "other", second.version).version == gallery.get_record("other").version
+    assert gallery.read(variant, "k", "no-such-version") == new
+
+
+@pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
+def test_delete_drops_the_entries_and_the_image_is_gone(gallery, red, variant):
+    record, _ = gallery.upload("k", red)
+    gallery.read(variant, "k")
     gallery.delete("k")
-    assert gallery.cache.get(cache_key(variant, "k")) is None
+    assert gallery.cache.get(version_cache_key(variant, record.version)) is None
     with pytest.raises(NotFound):
         gallery.read(variant, "k")
 
 
-def test_race_guard_when_the_image_is_replaced_after_its_bytes_were_read(gallery, red, blue, monkeypatch):
-    """Reader: metadata(v1), bytes(v1) … writer uploads v2 and invalidates … reader caches v1.
-    The guard must notice the new version and drop what it just cached."""
+def test_a_read_racing_an_overwrite_caches_nothing_stale(gallery, red, blue, monkeypatch):
+    """Reader: metadata(v1), bytes(v1) … writer uploads v2 … reader caches v1 under v1's name,
+    where nobody asking for the current version looks."""
     gallery.upload("k", red)
     get = gallery.blobs.get
     calls = []
@@ -194,8 +209,6 @@ def test_race_guard_when_the_image_is_replaced_after_its_bytes_were_read(gallery
     monkeypatch.setattr(gallery.blobs, "get", get_then_replace)
     served = gallery.get_original("k")
     assert served.data == red  # this request started before the replacement
-    raw = gallery.cache.get(cache_key(ORIGINAL, "k"))
-    assert raw is None or CachedBlob.unpack(raw).data == blue
     assert gallery.get_original("k").data == blue
     assert gallery.get_original("k").version == gallery.get_record("k").version
 
@@ -220,25 +233,28 @@ def test_race_guard_when_the_image_is_replaced_before_its_bytes_are_read(gallery
     assert gallery.cache.stats()["items"] == 1
 
 
-def test_race_guard_when_the_image_is_deleted_during_the_read(gallery, red, monkeypatch):
-    gallery.upload("k", red)
+def test_a_version_removed_for_good_during_the_read_is_not_left_in_the_cache(gallery0, red, monkeypatch):
+    gallery = gallery0
+    record, _ = gallery.upload("k", red)
     get = gallery.blobs.get
 
     def get_then_delete(name):
         data = get(name)
-        gallery.delete("k")
+        gallery.delete("k")  # nothing is kept: the version is gone for good
         return data
 
     monkeypatch.setattr(gallery.blobs, "get", get_then_delete)
     gallery.get_original("k")
-    assert gallery.cache.get(cache_key(ORIGINAL, "k")) is None
+    assert gallery.cache.get(version_cache_key(ORIGINAL, record.version)) is None
     monkeypatch.undo()
     with pytest.raises(NotFound):
         gallery.get_original("k")
+    with pytest.raises(NotFound):
+        gallery.read_version(ORIGINAL, "k", record.version)
 
 
 def test_cached_blob_packs_and_unpacks():
-    blob = CachedBlob("image/png", "abc", "v1", b"\x00\x01binary\xff")
+    blob = CachedBlob("image/png", "abc", "v1", b"\x00\x01binary\xff", "photos/a.png")
     assert CachedBlob.unpack(blob.pack()) == blob
 
 

@@ -37,6 +37,7 @@ def test_a_lambda_stage_refuses_anonymous_writes(tmp_path, monkeypatch):
     ],
 )
 def test_a_lambda_stage_starts_when_protected_or_told_to(tmp_path, monkeypatch, overrides):
+    overrides = {**overrides, "GALLERY_CACHE": "none"}  # the in-process cache is refused on Lambda
     run_checks(load_settings(overrides, environ={}), LAMBDA)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cloud-image-gallery-dev")
     assert make_app(tmp_path, **overrides).test_client().get("/healthz").status_code == 200
@@ -52,7 +53,8 @@ def test_every_problem_is_reported_at_once():
     message = problems({"GALLERY_PUBLIC_READ": "0"}, LAMBDA)
     lines = message.splitlines()
     assert lines[0] == "The gallery cannot start:"
-    assert len(lines) == 3 and lines[1].startswith("- GALLERY_PUBLIC_READ=0 needs") and "Lambda" in lines[2]
+    assert len(lines) == 4 and lines[1].startswith("- GALLERY_PUBLIC_READ=0 needs") and "Lambda" in lines[2]
+    assert "GALLERY_CACHE=memory" in lines[3]
 
 
 def test_more_checks_are_functions_in_one_list():

@@ -6,9 +6,11 @@ cache what it can do.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 
 from ..errors import InvalidParameter
+from .stats import chart
 
 
 class Cache(ABC):
@@ -33,6 +35,11 @@ class Cache(ABC):
     @abstractmethod
     def stats(self) -> dict:
         """At least: backend, hits, misses, hit_rate, items, bytes, capacity_bytes, policy, requests."""
+
+    def series(self) -> dict:
+        """The last 30 minutes in 5-s samples (``stats.chart``): hit and miss rate, requests per
+        minute, items and bytes."""
+        return chart({}, time.time())
 
     @abstractmethod
     def reset_stats(self) -> None:

@@ -9,6 +9,9 @@ a cache.
 memcached refuses items over 1 MB (its default ``-I``), so larger values are stored as chunks
 under keys unique to that write plus a small manifest under the value's own key, written last:
 a reader sees the whole new value, the whole old one, or a miss.
+
+Hits and misses are counted in memcached itself (``memcached_stats``), so the status page shows
+every process's and container's lookups, not one worker's.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 
 from pymemcache.client.hash import HashClient
 
 from .base import Cache
+from .memcached_stats import SharedStats
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,8 @@ class MemcachedCache(Cache):
         dead_timeout: float = 10.0,
         ttl: int = 86400,
         namespace: str = "gallery",
+        tls_context=None,
+        clock=time.time,
     ):
         if not servers:
             raise SystemExit("GALLERY_MEMCACHED_SERVERS lists no server")
@@ -95,9 +102,11 @@ class MemcachedCache(Cache):
             use_pooling=True,  # one connection per thread at a time: the app serves requests in threads
             max_pool_size=16,
             default_noreply=False,  # acknowledged writes: a get right after a set sees it
+            tls_context=tls_context,  # ElastiCache in-transit encryption
         )
         self._lock = threading.Lock()
-        self.hits = self.misses = self.errors = 0
+        self.errors = 0
+        self._stats = SharedStats(self._ring, self._mkey, self._node_totals, clock)
 
     # -- keys ----------------------------------------------------------------------------------
     def _mkey(self, key: str) -> str:
@@ -113,11 +122,7 @@ class MemcachedCache(Cache):
     # -- the protocol ----------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
         value = self._safe(self._get, key)
-        with self._lock:
-            if value is None:
-                self.misses += 1
-            else:
-                self.hits += 1
+        self._stats.count(hit=value is not None)
         return value
 
     def _get(self, key: str) -> bytes | None:
@@ -155,7 +160,10 @@ class MemcachedCache(Cache):
         self._safe(self._client.delete, self._mkey(key))
 
     def clear(self) -> None:
+        kept = self._stats.saved()  # the statistics survive emptying the cache
         self._safe(self._client.flush_all)
+        if kept:
+            self._stats.restore(kept)
 
     def _safe(self, func, *args, **kwargs):
         try:
@@ -167,8 +175,10 @@ class MemcachedCache(Cache):
             return None
 
     def reset_stats(self) -> None:
+        """Start every process's counts again from zero."""
         with self._lock:
-            self.hits = self.misses = self.errors = 0
+            self.errors = 0
+        self._stats.reset()
 
     # -- statistics --------------------------------------------------------------------------------
     def node_stats(self) -> list[dict]:
@@ -198,6 +208,20 @@ class MemcachedCache(Cache):
             nodes.append(node)
         return nodes
 
+    def _ring(self) -> list[tuple[str, object]]:
+        """``(host:port, client)`` of each node in the ring, in configured order."""
+        ring = set(self._client.hasher.nodes)
+        names = (f"{host}:{port}" for host, port in self.servers)
+        return [(name, self._client.clients[name]) for name in names if name in ring]
+
+    def _node_totals(self) -> tuple[int, int] | None:
+        up = [n for n in self.node_stats() if n["up"]]
+        return (sum(n["items"] for n in up), sum(n["bytes"] for n in up)) if up else None
+
+    def series(self) -> dict:
+        items, size = self._node_totals() or (None, None)
+        return self._stats.chart(items, size)
+
     def check(self) -> str:
         """Health: 'ok' when every node answers ``stats``, else how many do (a down node only costs misses)."""
         nodes = self.node_stats()
@@ -205,10 +229,12 @@ class MemcachedCache(Cache):
         return "ok" if up == len(nodes) else f"{up} of {len(nodes)} nodes up"
 
     def stats(self) -> dict:
+        hits, misses = self._stats.totals()  # every process's, from memcached
+        own = self._stats.own_keys()
         nodes = self.node_stats()
         up = [n for n in nodes if n["up"]]
         with self._lock:
-            hits, misses, errors = self.hits, self.misses, self.errors
+            errors = self.errors
         requests = hits + misses
         return {
             "backend": self.kind,
@@ -217,7 +243,7 @@ class MemcachedCache(Cache):
             "requests": requests,
             "hit_rate": hits / requests if requests else 0.0,
             "errors": errors,
-            "items": sum(n["items"] for n in up),
+            "items": max(0, sum(n["items"] for n in up) - own),  # the images, not the statistics' keys
             "bytes": sum(n["bytes"] for n in up),
             "capacity_bytes": sum(n["capacity_bytes"] for n in up),
             "evictions": sum(n["evictions"] for n in up),

@@ -1,7 +1,9 @@
 """Image bytes and thumbnails, served through the read-through cache.
 
 URLs carry the upload's version (``?v=``): a versioned URL never changes meaning, so it is
-cached for a year; an unversioned one is revalidated every time (cheap: 304 by ETag).
+answered from the cache without asking the metadata store and cached by browsers for a year
+(a version the image no longer has falls back to the current one, revalidated); an unversioned
+one asks which version is current and is revalidated every time (cheap: 304 by ETag).
 
 The hot path is a small WSGI middleware in front of Flask, as WhiteNoise serves static
 files: a successful GET of an image costs a cache lookup and a header list, not a request
@@ -57,7 +59,7 @@ class MediaFastPath:
         if "download" in query or "version" in query:
             return self.next(environ, start_response)
         try:
-            blob = self.gallery.read(variant, path[8:])
+            blob = self.gallery.read(variant, path[8:], query.get("v", [None])[0])
         except GalleryError as exc:
             # Flask renders the error page or JSON; hand it the error so it does not read (and
             # count a cache miss) a second time.
@@ -81,7 +83,7 @@ def _serve(variant: str, key: str) -> Response:
         blob = gallery().read_version(variant, key, version)
         headers = media_headers(blob, blob.version)
     else:
-        blob = gallery().read(variant, key)
+        blob = gallery().read(variant, key, request.args.get("v"))
         headers = media_headers(blob, request.args.get("v"))
     if etag_matches(blob, request.headers.get("If-None-Match", "")):
         return Response(status=304, headers=headers)

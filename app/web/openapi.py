@@ -8,6 +8,7 @@ document; no number here is written by hand."""
 from __future__ import annotations
 
 from .. import errors, formats, gallery, images, keys
+from ..cache.stats import POINTS, SPAN, STEP, WINDOW
 from ..processing import params
 from ..recognition import shape
 
@@ -610,6 +611,19 @@ def cache_paths() -> dict:
     counters = ("hits", "misses", "hit_rate", "items", "bytes", "capacity_bytes", "requests")
     stats = {"type": "object", "properties": {name: {"type": "number"} for name in counters}}
     stats["properties"]["policy"] = {"type": "string"}
+    column = {"type": "array", "items": {"type": ["number", "null"]}}
+    stats["properties"]["series"] = {
+        "type": "object",
+        "description": f"The last {SPAN // 60} minutes: {POINTS} points, one per {STEP} s from `start` (Unix time), oldest "
+        f"first; rates are over the {WINDOW} s ending at each point (null: no lookup), items and bytes as "
+        "last seen. With memcached: every process's and container's lookups.",
+        "properties": {
+            "start": {"type": "number"},
+            "step_seconds": {"type": "integer"},
+            "window_seconds": {"type": "integer"},
+            **{name: column for name in ("hit_rate", "miss_rate", "requests_per_minute", "items", "bytes")},
+        },
+    }
     return {
         "/api/cache/stats": {
             "get": {"summary": "Image cache statistics", "responses": {"200": json_response("Counters", stats)}}

@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
-from . import ratelimits
+from . import charts, ratelimits
 from .common import gallery
 from .limits import page_limits
 from .selection import MAX_SELECTION
@@ -198,8 +198,14 @@ def delete_submit(key: str):
 # -- cache status ------------------------------------------------------------------------
 @bp.get("/cache")
 def cache_page():
+    stats = gallery().cache_stats()
     return render_template(
-        "cache.html", stats=gallery().cache_stats(), usage=gallery().usage(), retention_days=gallery().retention_days
+        "cache.html",
+        stats=stats,
+        charts=charts.cache_charts(stats["series"]),
+        chart_size=(charts.WIDTH, charts.HEIGHT),
+        usage=gallery().usage(),
+        retention_days=gallery().retention_days,
     )
 
 
