@@ -22,6 +22,7 @@ class ObjectRef(NamedTuple):
 class BlobStore(ABC):
     kind = ""  # the GALLERY_STORAGE name
     supports_direct_upload = False  # browsers may post files straight to the store (direct_upload_form)
+    supports_download_url = False  # clients may fetch objects straight from the store (download_url)
 
     @abstractmethod
     def put(self, name: str, data: bytes, content_type: str) -> None:
@@ -50,6 +51,15 @@ class BlobStore(ABC):
 
     def direct_upload_origin(self) -> str | None:
         """The origin browsers post ``direct_upload_form`` forms to (for the page's CSP)."""
+        return None
+
+    def download_url(self, name: str, expires: int, content_type: str, filename: str | None = None) -> str | None:
+        """A URL from which a client fetches ``name`` itself for ``expires`` seconds, answered with
+        ``content_type`` (and as an attachment named ``filename``); None when only this app can serve it."""
+        return None
+
+    def download_origin(self) -> str | None:
+        """The origin of ``download_url`` URLs (for the pages' CSP)."""
         return None
 
     def check(self) -> str:
