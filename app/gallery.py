@@ -699,4 +699,5 @@ class Gallery:
     # -- set-up -----------------------------------------------------------------------------
     def provision(self) -> list[str]:
         """Create what the backends need (``flask gallery init``), idempotently; say what was done."""
-        return self.blobs.provision(STAGING_PREFIX) + self.metadata.provision() + self.cache.provision()
+        blobs = self.blobs.provision(STAGING_PREFIX, self.settings.public_origin)
+        return blobs + self.metadata.provision() + self.cache.provision()

@@ -71,7 +71,8 @@ class BlobStore(ABC):
         them by itself, as S3 does by the lifecycle rule ``provision`` sets)."""
         return 0
 
-    def provision(self, staging_prefix: str = "") -> list[str]:
+    def provision(self, staging_prefix: str = "", public_origin: str = "") -> list[str]:
         """Create what the store needs (``flask gallery init``), idempotently; say what was done.
-        ``staging_prefix`` holds direct uploads that may never be committed."""
+        ``staging_prefix`` holds direct uploads that may never be committed; ``public_origin`` is
+        the site browsers send them from."""
         return [f"storage: {self.kind} (nothing to create)"]
