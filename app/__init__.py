@@ -6,6 +6,7 @@ without loading the image libraries; ``create_app`` imports the rest.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -14,7 +15,12 @@ from typing import Any
 
 from flask import Flask
 
-from .config import OPTIONS, load_settings
+from .config import OPTIONS, Settings, load_settings
+
+# Their DEBUG output carries signed request headers (session tokens), request and response bodies
+# (image bytes, a secret read from SSM): never at DEBUG, whatever level the root logger is given
+# (Zappa's default is DEBUG). A level set on one of them explicitly is left alone.
+SDK_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import csrf, limiter, limiter_config
     from .gallery import Gallery
     from .metadata import create_metadata_store
-    from .recognition import create_detector
+    from .recognition import detector_factory
     from .startup import run_checks
     from .storage import create_blob_store
     from .web import register
@@ -34,12 +40,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     config = dict(config or {})
     settings = load_settings(config)
+    quiet_sdk_logs()  # before the first AWS call (the start-up checks may read SSM)
     run_checks(settings)
 
     app.config.update(
-        SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
-        # Room for the multipart envelope around one file of the largest allowed size.
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        SECRET_KEY=_secret_key(settings, app.instance_path),
+        # Room for the multipart envelope around one file of the largest size taken in a body.
+        MAX_CONTENT_LENGTH=settings.max_body_bytes + 64 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
@@ -60,13 +67,35 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         blobs=create_blob_store(settings, app.instance_path),
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
-        detector=create_detector(settings),
+        detector=detector_factory(settings),
         settings=settings,
         secret=app.config["SECRET_KEY"],
     )
     register(app)
     register_cli(app)
     return app
+
+
+def quiet_sdk_logs() -> None:
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+def _secret_key(settings: Settings, instance_path: str) -> str:
+    """SECRET_KEY, else the SSM SecureString named by GALLERY_SECRET_KEY_SSM, else (off Lambda: the
+    start-up checks refuse that there) one generated and kept in the instance folder."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.secret_key_ssm:
+        from .secret_key import SecretUnavailable, ssm_secret
+
+        try:
+            return ssm_secret(settings.secret_key_ssm, settings.aws_region)
+        except SecretUnavailable as exc:
+            raise SystemExit(str(exc)) from None
+    return _instance_secret(instance_path)
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -6,9 +6,12 @@ and the usual credential chain, so nothing here names an endpoint.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
@@ -39,7 +42,17 @@ def make_client(region: str, service: str = "s3"):
         retries={"total_max_attempts": attempts, "mode": "standard"},
         max_pool_connections=32,
     )
-    return boto3.session.Session().client(service, config=config)
+    # A session of its own (credentials and settings are read when the client is made), but one
+    # loader for all: each session would otherwise parse botocore's endpoint and service models
+    # again, most of a cold start's client set-up.
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _shared_loader())
+    return boto3.session.Session(botocore_session=core).client(service, config=config)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
 
 
 def error_code(exc: Exception) -> str:

@@ -44,6 +44,19 @@ class Settings:
     max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
     page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
     thumb_size: int = option(360, "Longest side of thumbnails, in pixels.", "Limits")
+    max_body_mb: float = option(
+        0.0,
+        "Largest request body the app takes itself, in MB (`0`: the upload limit). Behind API Gateway and "
+        "Lambda (6 MB per request) use `4`: bigger files go straight to S3 through `POST /api/uploads`, "
+        "and a bigger body gets a 413 saying so.",
+        "Limits",
+    )
+    redirect_over_mb: float = option(
+        4.0,
+        "On S3, originals larger than this (MB) are answered with a redirect to a short-lived presigned "
+        "S3 URL instead of passing through the app (Lambda answers at most 6 MB); `0` never redirects.",
+        "Limits",
+    )
     retention_days: float = option(
         30.0,
         "Days that replaced versions and deleted images are kept (history and trash) before "
@@ -65,6 +78,12 @@ class Settings:
     s3_bucket: str = option("cloud-image-gallery", "S3 bucket for image bytes.", "AWS")
     s3_prefix: str = option("", "Key prefix inside the bucket (e.g. `gallery/`).", "AWS")
     dynamodb_table: str = option("cloud-image-gallery", "DynamoDB table for metadata.", "AWS")
+    public_origin: str = option(
+        "",
+        "The site's origin as browsers see it (e.g. `https://gallery.example.com`): `gallery init` lets it "
+        "post uploads to the bucket and read from it (CORS).",
+        "AWS",
+    )
     aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
     # -- Recognition
     label_on_upload: bool = option(False, "Run object detection on every upload and store the labels.", "Recognition")
@@ -74,6 +93,12 @@ class Settings:
         "Flask secret key; generated and kept in the instance folder when unset.",
         "Security",
         env="SECRET_KEY",
+    )
+    secret_key_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding the secret key, read at start-up when `SECRET_KEY` is unset "
+        "(on Lambda one of the two is required).",
+        "Security",
     )
     admin_password: str = option(
         "",
@@ -152,6 +177,16 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return megabytes(self.max_upload_mb)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest file the app takes in a request body (above it: the direct upload to S3)."""
+        limit = self.max_upload_bytes
+        return min(limit, megabytes(self.max_body_mb)) if self.max_body_mb > 0 else limit
+
+    @property
+    def redirect_over_bytes(self) -> int | None:
+        return megabytes(self.redirect_over_mb) if self.redirect_over_mb > 0 else None
 
     @property
     def cache_capacity_bytes(self) -> int:

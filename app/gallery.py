@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -52,6 +53,10 @@ PURGE_EVERY = 600  # seconds between opportunistic purges in one process
 DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 PRESIGN_SECONDS = 900
+# Large originals and results are fetched from the store itself through URLs this short-lived
+# (API Gateway and Lambda carry at most 6 MB); the redirect to one may be reused for a minute.
+PRESIGN_GET_SECONDS = 300
+REDIRECT_MAX_AGE = 60
 NO_DIRECT_UPLOAD = "Direct uploads need S3 storage; post the file to /api/images instead."
 SESSION_EPOCH = "session-epoch"  # the metadata store's state name of the current session epoch
 
@@ -73,6 +78,14 @@ class CachedBlob:
     def unpack(cls, raw: bytes) -> CachedBlob:
         (content_type, etag, version, *key), data = packing.unpack(raw)
         return cls(content_type, etag, version, data, *key[:1])
+
+
+@dataclass
+class Redirect:
+    """Where a client fetches bytes that do not pass through the app: a short-lived presigned URL."""
+
+    url: str
+    max_age: int = REDIRECT_MAX_AGE
 
 
 @dataclass
@@ -131,7 +144,7 @@ class Gallery:
         blobs: BlobStore,
         metadata: MetadataStore,
         cache: Cache,
-        detector: Detector,
+        detector: Detector | Callable[[], Detector],
         settings: Settings,
         secret: str = "",
         clock=time.time,
@@ -139,7 +152,8 @@ class Gallery:
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
-        self.detector = detector
+        self._detector = detector  # or how to make it: see ``detector``
+        self._detector_lock = threading.Lock()
         self.settings = settings
         self.cursors = CursorCodec(secret or settings.secret_key or "gallery")  # the app passes its secret
         self.clock = clock  # "now" for retention and purge (tests move it)
@@ -153,6 +167,16 @@ class Gallery:
                 "cache": lambda: self.cache.check(),
             }
         )
+
+    @property
+    def detector(self) -> Detector:
+        """The detector, made on first use when the app passed a factory: pages that recognise
+        nothing never import it (OpenCV and the model, or the Rekognition client)."""
+        if not isinstance(self._detector, Detector):
+            with self._detector_lock:
+                if not isinstance(self._detector, Detector):
+                    self._detector = self._detector()
+        return self._detector
 
     def health(self) -> dict:
         """Each backend's state, answered within about half a second even when one hangs (see app.health)."""
@@ -430,22 +454,49 @@ class Gallery:
     def get_original(self, key: str) -> CachedBlob:
         return self.read(ORIGINAL, key)
 
-    def read(self, variant: str, key: str, version: str | None = None) -> CachedBlob:
+    def serve(
+        self, variant: str, key: str, version: str | None = None, download: bool = False, hint: str | None = None
+    ):
+        """What ``GET /images/<key>`` answers: a ``CachedBlob`` through the cache, or a ``Redirect``
+        for an original over GALLERY_REDIRECT_OVER_MB on a store that presigns URLs (S3), so large
+        photos never pass through API Gateway and Lambda (at most 6 MB); ``download`` names the file.
+        ``version`` asks for that exact version (``?version=``); ``hint`` is the version a ``?v=``
+        URL names, which a cached entry answers alone."""
+        presigns = variant == ORIGINAL and self.blobs.supports_download_url
+        limit = self.settings.redirect_over_bytes if presigns else None
+        if version is not None:
+            found = self.read_version(variant, key, version, limit)
+        else:
+            found = self.read(variant, key, hint, limit)
+        if isinstance(found, CachedBlob):
+            return found
+        filename = found.key.rsplit("/", 1)[-1] if download else None
+        url = self.blobs.download_url(blob_name(variant, found), PRESIGN_GET_SECONDS, found.content_type, filename)
+        return Redirect(url)
+
+    def read(
+        self, variant: str, key: str, version: str | None = None, redirect_over: int | None = None
+    ) -> CachedBlob | ImageRecord:
         """An image's bytes through the cache, whose entries are named by version.
 
         With ``version`` (a ``?v=`` URL) a cached entry answers alone, without the metadata store:
         that version's bytes never change. A version that is not this image's (or no longer kept)
         falls back to the current one. Without it, the metadata store says which version is
-        current (one read), so an overwrite by any process is seen at once."""
+        current (one read), so an overwrite by any process is seen at once. With ``redirect_over``,
+        a record larger than that is returned instead of its bytes (``serve`` redirects)."""
         if version:
-            blob = self._cached(variant, key, version)
+            blob = self._cached(variant, key, version, redirect_over)
             if blob is not None:
                 return blob
             record = self.metadata.get_version(validate_key(key), str(version))
             if record is not None:
+                if redirect_over is not None and record.bytes > redirect_over:
+                    return record
                 with contextlib.suppress(NotFound):  # removed meanwhile: answer the current one
                     return self._load(variant, record, key)
         record = self.get_record(key)
+        if redirect_over is not None and record.bytes > redirect_over:
+            return record
         blob = self._cached(variant, key, record.version)
         if blob is not None:
             return blob
@@ -455,16 +506,25 @@ class Gallery:
             # Replaced (and removed) between our metadata read and blob read: the new version is complete.
             return self._load(variant, self.get_record(key), key)
 
-    def read_version(self, variant: str, key: str, version: str) -> CachedBlob:
-        """A given version's bytes (current, history or trash)."""
-        blob = self._cached(variant, key, version)
-        return blob if blob is not None else self._load(variant, self.get_version(key, version), key)
+    def read_version(
+        self, variant: str, key: str, version: str, redirect_over: int | None = None
+    ) -> CachedBlob | ImageRecord:
+        """A given version's bytes (current, history or trash); ``redirect_over`` as for ``read``."""
+        blob = self._cached(variant, key, version, redirect_over)
+        if blob is not None:
+            return blob
+        record = self.get_version(key, version)
+        if redirect_over is not None and record.bytes > redirect_over:
+            return record
+        return self._load(variant, record, key)
 
-    def _cached(self, variant: str, key: str, version: str) -> CachedBlob | None:
+    def _cached(self, variant: str, key: str, version: str, redirect_over: int | None = None) -> CachedBlob | None:
         raw = self.cache.get(version_cache_key(variant, version))
         if raw is None:
             return None
         blob = CachedBlob.unpack(raw)
+        if redirect_over is not None and len(blob.data) > redirect_over:
+            return None  # served by a redirect instead
         return blob if blob.key == key else None  # the key it was read for (and validated) then
 
     def _load(self, variant: str, record: ImageRecord, key: str) -> CachedBlob:
@@ -599,10 +659,11 @@ class Gallery:
 
     def start_direct_upload(self, key, content_type, size) -> dict:
         """Check an upload before any byte is sent and grant a form that stores the file under a
-        fresh staging name; the store itself enforces the size range and content type."""
+        fresh staging name; the store itself enforces the size range and content type. Without a
+        ``key`` the file is only staged, for processing or recognition by its ``upload_id``."""
         if not self.supports_direct_upload:
             raise InvalidParameter(NO_DIRECT_UPLOAD)
-        key = validate_key(key)
+        key = None if key is None else validate_key(key)
         if content_type not in DIRECT_UPLOAD_TYPES:
             raise NotAnImage("Only JPEG, PNG, GIF, WebP, BMP or TIFF files can be uploaded.")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -642,6 +703,35 @@ class Gallery:
             finally:
                 self.blobs.delete(name)
 
+    def read_staged(self, upload_id) -> bytes:
+        """The bytes of a direct upload that was not committed (``staged_id`` of processing and
+        recognition): files too large for a request body are worked on without entering the gallery.
+        It stays staged, for further previews, until the bucket's lifecycle rule expires it."""
+        if not self.supports_direct_upload:
+            raise InvalidParameter(NO_DIRECT_UPLOAD)
+        if not isinstance(upload_id, str) or not UPLOAD_ID.fullmatch(upload_id):
+            raise InvalidParameter("staged_id must be the upload_id that POST /api/uploads returned.")
+        name = STAGING_PREFIX + upload_id
+        try:
+            self._check_direct_size(self.blobs.size(name))
+            return self.blobs.get(name)
+        except NotFound:
+            raise NotFound("No staged upload with this id: it was never sent or has expired; send it again.") from None
+
+    def result_url(self, data: bytes, content_type: str) -> str | None:
+        """For a processing result over GALLERY_REDIRECT_OVER_MB on a store that presigns URLs: the bytes
+        staged and a short-lived URL to fetch them (an answer that large cannot leave Lambda); else None."""
+        limit = self.settings.redirect_over_bytes
+        if not self.blobs.supports_download_url or limit is None or len(data) <= limit:
+            return None
+        name = f"{STAGING_PREFIX}result-{hashlib.sha256(data).hexdigest()}"
+        self.blobs.put(name, data, content_type)
+        return self.blobs.download_url(name, PRESIGN_GET_SECONDS, content_type)
+
+    def download_origin(self) -> str | None:
+        """Where clients fetch what ``serve`` and ``result_url`` redirect to (the pages' CSP allows it)."""
+        return self.blobs.download_origin() if self.settings.redirect_over_bytes is not None else None
+
     def _check_direct_size(self, size: int) -> None:
         if size > self.settings.max_upload_bytes:
             raise TooLarge(
@@ -672,4 +762,5 @@ class Gallery:
     # -- set-up -----------------------------------------------------------------------------
     def provision(self) -> list[str]:
         """Create what the backends need (``flask gallery init``), idempotently; say what was done."""
-        return self.blobs.provision(STAGING_PREFIX) + self.metadata.provision() + self.cache.provision()
+        blobs = self.blobs.provision(STAGING_PREFIX, self.settings.public_origin)
+        return blobs + self.metadata.provision() + self.cache.provision()

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from .config import Settings
+from .secret_key import SecretUnavailable, ssm_secret
 
 Check = Callable[[Settings, Mapping[str, str]], list[str]]
 
@@ -58,7 +59,25 @@ def lambda_cache_shared(settings: Settings, environ: Mapping[str, str]) -> list[
     ]
 
 
-CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected, lambda_cache_shared]
+def lambda_secret_key(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Every container must sign sessions and CSRF tokens with the same key; a key made per container
+    fails every form that another container rendered."""
+    if not on_lambda(environ) or settings.secret_key:
+        return []
+    if not settings.secret_key_ssm:
+        return [
+            "No SECRET_KEY: every Lambda container would make its own, and forms rendered by one fail on "
+            "another. Set GALLERY_SECRET_KEY_SSM to the name of an SSM SecureString holding the key "
+            "(aws ssm put-parameter --type SecureString ...), or SECRET_KEY in the function's environment."
+        ]
+    try:
+        ssm_secret(settings.secret_key_ssm, settings.aws_region)
+    except SecretUnavailable as exc:
+        return [str(exc)]
+    return []
+
+
+CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected, lambda_cache_shared, lambda_secret_key]
 
 
 def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, checks: list[Check] | None = None) -> None:

@@ -1,11 +1,17 @@
 """Build the Lambda package as Zappa would and report its size against Lambda's limits.
 
 Installs requirements-lambda.txt for CPython 3.12 on manylinux x86_64 (the Lambda runtime in
-zappa_settings.json) into artifacts/lambda/package, adds the project files, applies the stage's
-``exclude`` / ``exclude_glob`` from zappa_settings.json, then prints the unzipped size (Lambda's
-limit: 250 MB), the zipped size and the largest parts. Needs PyPI access for the wheels.
+zappa_settings.json) into artifacts/lambda/package, compiles it with python3.12 when there is one
+(as a 3.12 virtualenv's pip does, so Lambda imports bytecode instead of compiling at every cold
+start), adds the project files, applies the stage's ``exclude`` / ``exclude_glob`` from
+zappa_settings.json, then prints the unzipped size against where it must fit (with slim_handler:
+the stage's ephemeral storage, where the archive is unpacked; else Lambda's 250 MB), the zipped
+size and the largest parts. Needs PyPI access for the wheels.
 
     python bench/lambda_package.py [--stage production] [--keep]
+
+tests/test_lambda_handler.py builds the same package from these functions and drives it through
+Zappa's handler under Python 3.12.
 """
 
 from __future__ import annotations
@@ -41,21 +47,53 @@ def stage_settings(stage: str) -> dict:
     return config
 
 
+def find_python312() -> str | None:
+    """$PYTHON312 (``.ci/run`` sets it), python3.12 on PATH (not a pyenv shim, which may refuse to
+    run it), else one installed by pyenv."""
+    if os.environ.get("PYTHON312"):
+        return os.environ["PYTHON312"]
+    found = shutil.which("python3.12")
+    if found and "/shims/" not in found:
+        return found
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    candidates = sorted(glob.glob(os.path.join(root, "versions", "3.12*", "bin", "python3.12")))
+    return candidates[-1] if candidates else None
+
+
 def install(target: Path, wheels: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), *SDIST_ONLY], check=True)
     subprocess.run(
-        [*pip, "install", "--target", str(target), *PLATFORM, "--only-binary=:all:", "--find-links", str(wheels)]
-        + ["-r", str(ROOT / "requirements-lambda.txt")],
+        [*pip, "install", "--no-compile", "--target", str(target), *PLATFORM, "--only-binary=:all:"]
+        + ["--find-links", str(wheels), "-r", str(ROOT / "requirements-lambda.txt")],
         check=True,
     )
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts live outside site-packages
+
+
+def compile_bytecode(target: Path, python: str) -> None:
+    """What pip does in a python3.12 virtualenv: ``__pycache__/*.cpython-312.pyc`` beside every module."""
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(target)], check=False, capture_output=True)
+
+
+def build_libraries(target: Path, config: dict, python: str | None) -> None:
+    """The installed requirements as the stage ships them."""
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as wheels:
+        install(target, Path(wheels))
+    apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
+    if python:
+        compile_bytecode(target, python)
 
 
 def add_project(target: Path) -> None:
     for name in PROJECT:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name, dirs_exist_ok=True)
+            shutil.copytree(source, target / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target / name)
 
@@ -85,6 +123,36 @@ def apply_excludes(target: Path, exclude: list[str], exclude_glob: list[str]) ->
     return removed
 
 
+def settings_module(config: dict, stage: str, environment: dict[str, str] | None = None) -> str:
+    """The ``zappa_settings.py`` that ``zappa package`` writes into the handler archive, for the
+    settings Zappa's handler reads (``ZappaCLI.get_zappa_settings_string``)."""
+    module, function = config["app_function"].rsplit(".", 1)
+    env = {"AWS_REGION": config["aws_region"], **config.get("environment_variables", {}), **(environment or {})}
+    values = {
+        "APP_MODULE": module,
+        "APP_FUNCTION": function,
+        "EXCEPTION_HANDLER": config.get("exception_handler"),
+        "DEBUG": config.get("debug", True),  # Zappa's defaults: DEBUG logging of every event
+        "LOG_LEVEL": config.get("log_level", "DEBUG"),
+        "BINARY_SUPPORT": config.get("binary_support", True),
+        "CONTEXT_HEADER_MAPPINGS": config.get("context_header_mappings", {}),
+        "DOMAIN": config.get("domain"),
+        "BASE_PATH": config.get("base_path"),
+        "ENVIRONMENT_VARIABLES": env,
+        "API_STAGE": stage,
+        "PROJECT_NAME": config["project_name"],
+        "SETTINGS_FILE": None,
+        "DJANGO_SETTINGS": None,
+        "AWS_EVENT_MAPPING": {},
+        "AWS_BOT_EVENT_MAPPING": {},
+        "COGNITO_TRIGGER_MAPPING": {},
+        "ADDITIONAL_TEXT_MIMETYPES": config.get("additional_text_mimetypes", []),
+    }
+    if config.get("remote_env"):
+        values["REMOTE_ENV"] = config["remote_env"]
+    return "# Generated by Zappa\n" + "".join(f"{name}={value!r}\n" for name, value in values.items())
+
+
 def tree_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -109,12 +177,15 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep artifacts/lambda/package for inspection")
     args = parser.parse_args()
     config = stage_settings(args.stage)
+    python = find_python312()
 
     target = OUT / "package"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as wheels:
         install(target, Path(wheels))
+    if python:
+        compile_bytecode(target, python)
     add_project(target)
     before = tree_size(target)
     removed = apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
@@ -122,17 +193,23 @@ def main() -> int:
     zipped = zip_size(target, OUT / f"{args.stage}.zip")
 
     parts = sorted(((tree_size(p), p.name) for p in target.iterdir()), reverse=True)
+    if config.get("slim_handler"):  # the archive is unpacked into /tmp: the stage's ephemeral storage bounds it
+        limit = config.get("ephemeral_storage", {}).get("Size", 512) * 1024 * 1024
+        where = f"the stage's {mb(limit)} of /tmp, where slim_handler unpacks it"
+    else:
+        limit, where = LAMBDA_UNZIPPED_LIMIT, "Lambda's 250 MB limit"
     print(
         f"Lambda package for stage '{args.stage}' (runtime {config.get('runtime')}, slim_handler={config.get('slim_handler')})"
     )
+    print(f"  bytecode            : {'cpython-312, compiled by ' + python if python else 'none (no python3.12 here)'}")
     print(f"  installed + project : {mb(before)}")
     print(f"  removed by excludes : {mb(removed)}")
-    print(f"  unzipped            : {mb(unzipped)}  ({unzipped / LAMBDA_UNZIPPED_LIMIT:.0%} of Lambda's 250 MB limit)")
+    print(f"  unzipped            : {mb(unzipped)}  ({unzipped / limit:.0%} of {where})")
     print(f"  zipped              : {mb(zipped)}")
     print("  largest parts       : " + ", ".join(f"{name} {mb(size)}" for size, name in parts[:8]))
     if not args.keep:
         shutil.rmtree(target)
-    fits = unzipped < LAMBDA_UNZIPPED_LIMIT
+    fits = unzipped < limit
     print("  verdict             : " + ("fits" if fits else "TOO LARGE"))
     return 0 if fits else 1
 

@@ -35,3 +35,27 @@ for (const input of document.querySelectorAll("input[data-suggest]")) {
     }, 150);
   });
 }
+
+// Files larger than one request may carry through API Gateway and Lambda go to storage first: the
+// form says when (data-stage-over, in bytes) and where to ask (data-uploads-url, POST /api/uploads
+// without a key); the page then names the file by the returned id (staged_id).
+function needsStaging(form, file) {
+  return Boolean(form.dataset.uploadsUrl) && file.size > Number(form.dataset.stageOver);
+}
+
+async function stageFile(form, file) {
+  const response = await fetch(form.dataset.uploadsUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    credentials: "same-origin",
+    body: JSON.stringify({ content_type: file.type, bytes: file.size }),
+  });
+  const grant = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(grant.error?.message || `The server answered ${response.status}.`);
+  const body = new FormData();
+  for (const [name, value] of Object.entries(grant.fields)) body.append(name, value);
+  body.append("file", file); // S3 requires the file to be the last field
+  const sent = await fetch(grant.url, { method: "POST", body });
+  if (!sent.ok) throw new Error(`Storage refused the file (HTTP ${sent.status}).`);
+  return grant.upload_id;
+}

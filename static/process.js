@@ -183,21 +183,35 @@
     caption.textContent = `Original · ${record.width}×${record.height} · ${kb(record.bytes)}`;
   }
 
+  // A large file is sent to storage once and then named by its id, preview after preview.
+  let staged = { file: null, id: null };
+  async function stagedId(file) {
+    if (staged.file !== file) staged = { file, id: await stageFile(form, file) };
+    return staged.id;
+  }
+
   form.addEventListener("submit", async (event) => {
     const action = event.submitter ? event.submitter.value : "preview";
     if (action !== "preview" && action !== "save") return;
     event.preventDefault();
     const body = new FormData();
     const file = fileInput.files[0];
-    if (file) body.append("file", file);
-    else body.append("source_key", keyInput.value.trim());
+    const buttons = form.querySelectorAll('button[name="action"]');
+    buttons.forEach((b) => (b.disabled = true));
+    showError("");
+    try {
+      if (file && needsStaging(form, file)) body.append("staged_id", await stagedId(file));
+      else if (file) body.append("file", file);
+      else body.append("source_key", keyInput.value.trim());
+    } catch (error) {
+      showError(error.message);
+      buttons.forEach((b) => (b.disabled = false));
+      return;
+    }
     body.append("ops", JSON.stringify(collectOps()));
     body.append("format", formatSelect.value);
     body.append("quality", form.querySelector('[name="quality"]').value);
     if (action === "save") body.append("save_as", saveAs.value.trim());
-    const buttons = form.querySelectorAll('button[name="action"]');
-    buttons.forEach((b) => (b.disabled = true));
-    showError("");
     const started = performance.now();
     try {
       const response = await fetch(form.dataset.api, { method: "POST", body, headers: { "X-CSRFToken": csrfToken() } });
@@ -218,10 +232,15 @@
       if (resultImg.src.startsWith("blob:")) URL.revokeObjectURL(resultImg.src);
       resultImg.src = URL.createObjectURL(blob);
       const h = response.headers;
+      // A result too large to pass through the server comes from storage, without the X- headers.
+      if (!h.get("X-Image-Width")) await resultImg.decode().catch(() => null);
       const cache = h.get("X-Cache") === "hit" ? " (cache hit)" : "";
+      const width = h.get("X-Image-Width") || resultImg.naturalWidth;
+      const height = h.get("X-Image-Height") || resultImg.naturalHeight;
+      const server = response.redirected ? "fetched from storage" : `${h.get("X-Processing-Ms")} ms on the server`;
       document.getElementById("proc-result-caption").textContent =
-        `Result · ${h.get("X-Image-Width")}×${h.get("X-Image-Height")} · ${kb(blob.size)} · ${blob.type.replace("image/", "")}` +
-        ` · ${h.get("X-Processing-Ms")} ms on the server, ${ms.toFixed(0)} ms here${cache}`;
+        `Result · ${width}×${height} · ${kb(blob.size)} · ${blob.type.replace("image/", "")}` +
+        ` · ${server}, ${ms.toFixed(0)} ms here${cache}`;
       compare.hidden = false;
       await showOriginal();
     } catch (error) {

@@ -27,14 +27,33 @@
   });
 
   // Show that work is under way: detection can take a moment on the first request.
-  const button = slider.form.querySelector('button[type="submit"]');
+  const form = slider.form;
+  const button = form.querySelector('button[type="submit"]');
   const label = button.textContent;
-  slider.form.addEventListener("submit", () => {
+  form.addEventListener("submit", async (event) => {
     button.disabled = true;
     button.textContent = "Detecting…";
+    const chosen = file.files[0];
+    if (!chosen || !needsStaging(form, chosen)) return;
+    // Too large for one request: send it to storage first, then submit its id instead of the file.
+    event.preventDefault();
+    button.textContent = "Sending the photo…";
+    try {
+      const staged = Object.assign(document.createElement("input"), { type: "hidden", name: "staged_id" });
+      staged.value = await stageFile(form, chosen);
+      form.append(staged);
+      file.value = "";
+      button.textContent = "Detecting…";
+      form.submit();
+    } catch (error) {
+      button.disabled = false;
+      button.textContent = label;
+      window.alert(error.message);
+    }
   });
   // Coming back with the browser's Back button must not leave the form disabled.
   window.addEventListener("pageshow", () => {
+    for (const staged of form.querySelectorAll('input[name="staged_id"]')) staged.remove();
     button.disabled = false;
     button.textContent = label;
     applyMinimum();

@@ -54,7 +54,16 @@ def test_zappa_stage_is_complete_and_narrow(stage):
     assert set(env) <= known, set(env) - known
     assert env["GALLERY_STORAGE"] == "s3" and env["GALLERY_METADATA"] == "dynamodb"
     assert env["GALLERY_RECOGNIZER"] == "rekognition"
-    assert {"tests", "bench", "boto3", "botocore"} <= set(config["exclude"])
+    # Logs at WARNING without events: Zappa's defaults (DEBUG, debug) log every event, header and secret.
+    assert config["log_level"] == "WARNING" and config["debug"] is False
+    assert config["timeout_seconds"] <= 29  # API Gateway gives up after 29 s
+    assert env["GALLERY_SECRET_KEY_SSM"] and env["GALLERY_MAX_BODY_MB"] == "4"
+    # The package ships the pinned boto3 and no deploy-only code; exclude names match at any depth,
+    # so none may be the name of a runtime module (botocore.docs, botocore.data...).
+    exclude = set(config["exclude"])
+    assert {"troposphere", "cfn_flip", "placebo", "tests"} <= exclude
+    assert not exclude & {"boto3", "botocore", "s3transfer", "dateutil", "docs", "data", "zappa", "__pycache__"}
+    assert {"zappa/cli.py", "zappa/core.py", "bench", "docs"} <= set(config["exclude_glob"])
 
     policy = json.loads((ROOT / config["attach_policy"]).read_text())
     bucket, table = env["GALLERY_S3_BUCKET"], env["GALLERY_DYNAMODB_TABLE"]
@@ -66,3 +75,5 @@ def test_zappa_stage_is_complete_and_narrow(stage):
         if "dynamodb" in services:
             assert all(r.endswith((f":table/{table}", f":table/{table}/index/*")) for r in resources), statement
         assert "*" not in {a.split(":")[1] for a in statement["Action"]}, statement
+        if "ssm" in services:
+            assert resources == [f"arn:aws:ssm:*:*:parameter{env['GALLERY_SECRET_KEY_SSM']}"], statement

@@ -37,7 +37,8 @@ def test_a_lambda_stage_refuses_anonymous_writes(tmp_path, monkeypatch):
     ],
 )
 def test_a_lambda_stage_starts_when_protected_or_told_to(tmp_path, monkeypatch, overrides):
-    overrides = {**overrides, "GALLERY_CACHE": "none"}  # the in-process cache is refused on Lambda
+    # The in-process cache and a per-container secret key are refused on Lambda too.
+    overrides = {**overrides, "GALLERY_CACHE": "none", "SECRET_KEY": "k" * 64}
     run_checks(load_settings(overrides, environ={}), LAMBDA)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cloud-image-gallery-dev")
     assert make_app(tmp_path, **overrides).test_client().get("/healthz").status_code == 200
@@ -53,8 +54,8 @@ def test_every_problem_is_reported_at_once():
     message = problems({"GALLERY_PUBLIC_READ": "0"}, LAMBDA)
     lines = message.splitlines()
     assert lines[0] == "The gallery cannot start:"
-    assert len(lines) == 4 and lines[1].startswith("- GALLERY_PUBLIC_READ=0 needs") and "Lambda" in lines[2]
-    assert "GALLERY_CACHE=memory" in lines[3]
+    assert len(lines) == 5 and lines[1].startswith("- GALLERY_PUBLIC_READ=0 needs") and "Lambda" in lines[2]
+    assert "GALLERY_CACHE=memory" in lines[3] and "No SECRET_KEY" in lines[4]
 
 
 def test_more_checks_are_functions_in_one_list():

@@ -614,7 +614,35 @@ class DynamoMetadataStore(MetadataStore):
     # Provisioning (`flask gallery init`) ----------------------------------------------------------------
 
     def provision(self, wait: bool = True) -> list[str]:
-        """Create the table and its indexes if missing, add indexes a newer version needs; say what was done."""
+        """Create the table and its indexes if missing, add indexes a newer version needs, and keep
+        point-in-time recovery and deletion protection on; say what was done."""
+        done = self._provision_table(wait)
+        return done + self._provision_safety()
+
+    def _provision_safety(self) -> list[str]:
+        """Backups for 35 days to the second, and no deleting the table by mistake."""
+        done = []
+        backups = self._call("describe backups", "describe_continuous_backups", TableName=self.table)
+        status = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+        if status.get("PointInTimeRecoveryStatus") == "ENABLED":
+            done.append("point-in-time recovery: already on")
+        else:
+            self._call(
+                "enable point-in-time recovery",
+                "update_continuous_backups",
+                TableName=self.table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+            done.append("point-in-time recovery: on (restore to any second of the last 35 days)")
+        table = self._call("describe", "describe_table", TableName=self.table)["Table"]
+        if table.get("DeletionProtectionEnabled"):
+            done.append("deletion protection: already on")
+        else:
+            self._call("protect", "update_table", TableName=self.table, DeletionProtectionEnabled=True)
+            done.append("deletion protection: on")
+        return done
+
+    def _provision_table(self, wait: bool) -> list[str]:
         try:
             table = self.client.describe_table(TableName=self.table)["Table"]
         except ClientError as exc:

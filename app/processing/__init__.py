@@ -17,8 +17,8 @@ How the colour modes that are not pictures are shown (``color`` with ``hsv``, ``
 L*a*b* as L·255/100, a+128, b+128; YCrCb as Y, Cr, Cb.
 """
 
-from .codec import Source, decode, encode, probe
-from .ops import apply, blur, color, resize, rotate, sharpen, threshold
+import importlib
+
 from .params import (
     DEFAULT_MAX_PIXELS,
     FORMATS,
@@ -29,7 +29,23 @@ from .params import (
     normalize_output,
     normalize_step,
 )
-from .pipeline import Plan, Rendered, Result, plan, result_cache_key, run
+
+# The pixel code (OpenCV, numpy) is imported on first use: pages and requests that never process
+# an image start without it (on Lambda that is most of a cold start).
+_LAZY = {
+    **dict.fromkeys(("Source", "decode", "encode", "probe"), "codec"),
+    **dict.fromkeys(("apply", "blur", "color", "resize", "rotate", "sharpen", "threshold"), "ops"),
+    **dict.fromkeys(("Plan", "Rendered", "Result", "plan", "result_cache_key", "run"), "pipeline"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

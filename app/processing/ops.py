@@ -8,7 +8,22 @@ import math
 import cv2
 import numpy as np
 
-from .params import INTERPOLATIONS, THRESHOLDS, normalize_step, parse_color
+from .params import normalize_step, parse_color
+
+INTERPOLATIONS = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "cubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
+THRESHOLDS = {
+    "binary": cv2.THRESH_BINARY,
+    "binary_inv": cv2.THRESH_BINARY_INV,
+    "trunc": cv2.THRESH_TRUNC,
+    "tozero": cv2.THRESH_TOZERO,
+    "tozero_inv": cv2.THRESH_TOZERO_INV,
+}
 
 
 def split_alpha(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

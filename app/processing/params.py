@@ -8,8 +8,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
-
 from .. import formats
 from ..errors import InvalidParameter
 
@@ -122,20 +120,9 @@ class OpSpec:
         return next(p for p in self.params if p.name == name)
 
 
-INTERPOLATIONS = {
-    "nearest": cv2.INTER_NEAREST,
-    "linear": cv2.INTER_LINEAR,
-    "area": cv2.INTER_AREA,
-    "cubic": cv2.INTER_CUBIC,
-    "lanczos": cv2.INTER_LANCZOS4,
-}
-THRESHOLDS = {
-    "binary": cv2.THRESH_BINARY,
-    "binary_inv": cv2.THRESH_BINARY_INV,
-    "trunc": cv2.THRESH_TRUNC,
-    "tozero": cv2.THRESH_TOZERO,
-    "tozero_inv": cv2.THRESH_TOZERO_INV,
-}
+# Names only: ops.py maps them to OpenCV's flags, so validating a request needs no OpenCV.
+INTERPOLATIONS = ("nearest", "linear", "area", "cubic", "lanczos")
+THRESHOLDS = ("binary", "binary_inv", "trunc", "tozero", "tozero_inv")
 
 OPS: dict[str, OpSpec] = {
     spec.name: spec

@@ -6,6 +6,9 @@ Both return Rekognition ``DetectLabels``-shaped results (see ``shape.py``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from ..config import Settings
 from .base import Detector
 
@@ -20,3 +23,11 @@ def create_detector(settings: Settings) -> Detector:
 
         return RekognitionDetector(settings.aws_region, max_pixels=settings.max_pixels)
     raise SystemExit(f"GALLERY_RECOGNIZER={settings.recognizer!r} is not one of: local, rekognition")
+
+
+def detector_factory(settings: Settings) -> Callable[[], Detector]:
+    """``create_detector`` for later: the gallery makes the detector on first use, so a process that
+    only serves pages never imports it. The setting is checked now."""
+    if settings.recognizer not in ("local", "rekognition"):
+        create_detector(settings)  # says what is wrong
+    return functools.partial(create_detector, settings)

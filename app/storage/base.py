@@ -22,6 +22,7 @@ class ObjectRef(NamedTuple):
 class BlobStore(ABC):
     kind = ""  # the GALLERY_STORAGE name
     supports_direct_upload = False  # browsers may post files straight to the store (direct_upload_form)
+    supports_download_url = False  # clients may fetch objects straight from the store (download_url)
 
     @abstractmethod
     def put(self, name: str, data: bytes, content_type: str) -> None:
@@ -52,6 +53,15 @@ class BlobStore(ABC):
         """The origin browsers post ``direct_upload_form`` forms to (for the page's CSP)."""
         return None
 
+    def download_url(self, name: str, expires: int, content_type: str, filename: str | None = None) -> str | None:
+        """A URL from which a client fetches ``name`` itself for ``expires`` seconds, answered with
+        ``content_type`` (and as an attachment named ``filename``); None when only this app can serve it."""
+        return None
+
+    def download_origin(self) -> str | None:
+        """The origin of ``download_url`` URLs (for the pages' CSP)."""
+        return None
+
     def check(self) -> str:
         """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
         return "ok"
@@ -61,7 +71,8 @@ class BlobStore(ABC):
         them by itself, as S3 does by the lifecycle rule ``provision`` sets)."""
         return 0
 
-    def provision(self, staging_prefix: str = "") -> list[str]:
+    def provision(self, staging_prefix: str = "", public_origin: str = "") -> list[str]:
         """Create what the store needs (``flask gallery init``), idempotently; say what was done.
-        ``staging_prefix`` holds direct uploads that may never be committed."""
+        ``staging_prefix`` holds direct uploads that may never be committed; ``public_origin`` is
+        the site browsers send them from."""
         return [f"storage: {self.kind} (nothing to create)"]

@@ -79,7 +79,7 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             raise NotFound(f"No stored bytes for {name!r}.") from None
 
-    def provision(self, staging_prefix: str = "") -> list[str]:
+    def provision(self, staging_prefix: str = "", public_origin: str = "") -> list[str]:
         return [f"storage: local files under {self.root} (created on start)"]
 
     def check(self) -> str:

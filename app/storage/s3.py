@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws import make_client, probe, unavailable
+from ..aws import error_code, make_client, probe, unavailable
 from ..errors import BackendUnavailable, NotFound
 from ..units import MB
 from .base import BlobStore, ObjectRef
@@ -22,11 +22,15 @@ CACHE_CONTROL = "no-cache"
 # Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
 TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# The IDs of the rules `gallery init` owns; other rules in the bucket are the operator's and stay.
+LIFECYCLE_RULE = "expire-abandoned-direct-uploads"
+CORS_RULE = "gallery-browser-uploads"
 
 
 class S3BlobStore(BlobStore):
     kind = "s3"
     supports_direct_upload = True
+    supports_download_url = True
 
     def __init__(self, bucket: str, prefix: str = "", region: str = "us-east-1", client=None):
         self.bucket = bucket
@@ -34,6 +38,7 @@ class S3BlobStore(BlobStore):
         self.region = region
         self.client = client or make_client(region)
         self._origin: str | None = None
+        self._download_origin: str | None = None
 
     def _name(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -99,6 +104,28 @@ class S3BlobStore(BlobStore):
             self._origin = f"{url.scheme}://{url.netloc}"
         return self._origin
 
+    def download_url(self, name: str, expires: int, content_type: str, filename: str | None = None) -> str:
+        """A presigned GET (computed locally, no request): the bytes go from S3 to the client."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._name(name),
+            "ResponseContentType": content_type,
+            # Blob names carry the version, so what this URL answers never changes.
+            "ResponseCacheControl": "private, max-age=31536000, immutable",
+        }
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        try:
+            return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("presign", name, exc) from exc
+
+    def download_origin(self) -> str:
+        if self._download_origin is None:
+            url = urlsplit(self.download_url("origin-probe", 60, "image/png"))
+            self._download_origin = f"{url.scheme}://{url.netloc}"
+        return self._download_origin
+
     def size(self, name: str) -> int:
         try:
             response = self.client.head_object(Bucket=self.bucket, Key=self._name(name))
@@ -115,33 +142,109 @@ class S3BlobStore(BlobStore):
 
     # Provisioning (`flask gallery init`) --------------------------------------------------------
 
-    def provision(self, staging_prefix: str = "", staging_days: int = 1) -> list[str]:
-        """Create the bucket if missing and expire abandoned direct uploads; return what was done."""
-        done = []
+    def provision(self, staging_prefix: str = "", public_origin: str = "", staging_days: int = 1) -> list[str]:
+        """Create the bucket if missing, then make each setting the gallery needs true, leaving
+        everything else an operator set in place: the rule that expires abandoned direct uploads
+        (beside other lifecycle rules), CORS for the site's origin (beside other CORS rules), the
+        public-access block and default encryption. Say what was done, or that it was already so."""
         try:
-            try:
-                self.client.head_bucket(Bucket=self.bucket)
-                done.append(f"bucket s3://{self.bucket} already exists")
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in _MISSING | {"NoSuchBucket"}:
-                    raise
-                args = {"Bucket": self.bucket}
-                if self.region != "us-east-1":
-                    args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-                self.client.create_bucket(**args)
-                done.append(f"created bucket s3://{self.bucket} in {self.region}")
+            done = [self._provision_bucket()]
             if staging_prefix:
-                rule = {
-                    "ID": "expire-abandoned-direct-uploads",
-                    "Filter": {"Prefix": self._name(staging_prefix)},
-                    "Status": "Enabled",
-                    "Expiration": {"Days": staging_days},
-                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                }
-                self.client.put_bucket_lifecycle_configuration(
-                    Bucket=self.bucket, LifecycleConfiguration={"Rules": [rule]}
-                )
-                done.append(f"uploads under {self._name(staging_prefix)} expire after {staging_days} day(s)")
+                done.append(self._provision_lifecycle(self._name(staging_prefix), staging_days))
+            done.append(self._provision_cors(public_origin))
+            done.append(self._provision_public_access_block())
+            done.append(self._provision_encryption())
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable("bucket setup", self.bucket, exc) from exc
         return done
+
+    def _provision_bucket(self) -> str:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return f"bucket s3://{self.bucket} already exists"
+        except ClientError as exc:
+            if error_code(exc) not in _MISSING | {"NoSuchBucket"}:
+                raise
+        args = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        self.client.create_bucket(**args)
+        return f"created bucket s3://{self.bucket} in {self.region}"
+
+    def _current(self, method: str, field: str, absent: str):
+        """One bucket setting as S3 returns it; None when the bucket has none."""
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket)[field]
+        except ClientError as exc:
+            if error_code(exc) == absent:
+                return None
+            raise
+
+    def _provision_lifecycle(self, prefix: str, days: int) -> str:
+        rule = {
+            "ID": LIFECYCLE_RULE,
+            "Filter": {"Prefix": prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+        rules = self._current("get_bucket_lifecycle_configuration", "Rules", "NoSuchLifecycleConfiguration") or []
+        others = [r for r in rules if r.get("ID") != LIFECYCLE_RULE]
+        kept = f" ({len(others)} other rule(s) kept)" if others else ""
+        if any(r == rule for r in rules):
+            return f"lifecycle: uploads under {prefix} already expire after {days} day(s){kept}"
+        self.client.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, rule]}
+        )
+        return f"lifecycle: uploads under {prefix} expire after {days} day(s){kept}"
+
+    def _provision_cors(self, origin: str) -> str:
+        if not origin:
+            return (
+                "CORS: not set; set GALLERY_PUBLIC_ORIGIN (e.g. https://gallery.example.com) and run init again "
+                "so browsers can send large files straight to the bucket"
+            )
+        rule = {
+            "ID": CORS_RULE,
+            "AllowedOrigins": [origin.rstrip("/")],
+            "AllowedMethods": ["GET", "POST"],
+            "AllowedHeaders": ["*"],
+            "MaxAgeSeconds": 3600,
+        }
+        rules = self._current("get_bucket_cors", "CORSRules", "NoSuchCORSConfiguration") or []
+        others = [r for r in rules if r.get("ID") != CORS_RULE]
+        kept = f" ({len(others)} other rule(s) kept)" if others else ""
+        if any(r == rule for r in rules):
+            return f"CORS: {rule['AllowedOrigins'][0]} may already GET and POST{kept}"
+        self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [*others, rule]})
+        return f"CORS: {rule['AllowedOrigins'][0]} may GET and POST{kept}"
+
+    def _provision_public_access_block(self) -> str:
+        wanted = dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        )
+        current = self._current(
+            "get_public_access_block", "PublicAccessBlockConfiguration", "NoSuchPublicAccessBlockConfiguration"
+        )
+        if current == wanted:
+            return "public access: already blocked"
+        self.client.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration=wanted)
+        return "public access: blocked (objects are reached through the app or presigned URLs only)"
+
+    def _provision_encryption(self) -> str:
+        current = self._current(
+            "get_bucket_encryption",
+            "ServerSideEncryptionConfiguration",
+            "ServerSideEncryptionConfigurationNotFoundError",
+        )
+        for rule in (current or {}).get("Rules", []):
+            algorithm = rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+            if algorithm:  # SSE-S3, or the operator's own KMS key: either is kept
+                return f"encryption: already on by default ({algorithm})"
+        self.client.put_bucket_encryption(
+            Bucket=self.bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        return "encryption: on by default (SSE-S3, AES256)"

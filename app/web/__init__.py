@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -50,6 +50,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc):
         limit = format_mb(settings.max_upload_bytes)
+        if settings.max_body_bytes < settings.max_upload_bytes and app.extensions["gallery"].supports_direct_upload:
+            # Behind API Gateway and Lambda: say which way bigger files go (straight to S3).
+            uploads = url_for("direct_upload.presign")
+            return error_response(
+                413,
+                "too_large",
+                f"Files over {format_mb(settings.max_body_bytes)} cannot be sent through this server: use the "
+                f"Upload page, or POST {uploads} (files up to {limit} go straight to storage), then POST "
+                f"{uploads}/<upload_id>/commit to store the file, or send staged_id=<upload_id> to "
+                f"{url_for('processing.api_process')} or {url_for('recognition.recognize_api')}.",
+            )
         return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
 
     @app.errorhandler(HTTPException)

@@ -12,6 +12,10 @@
 Only available when the blob store supports it (S3); the checks live in ``Gallery``
 (``start_direct_upload``, ``commit_direct_upload``). Uncommitted staging objects expire by the
 bucket's lifecycle rule that ``flask gallery init`` sets.
+
+Without a ``key``, step 1 only stages the file: Processing and Recognition take its
+``upload_id`` as ``staged_id`` (for files larger than a request body through API Gateway may
+be), and there is nothing to commit.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from flask import Blueprint, jsonify, request, url_for
 from ..errors import InvalidParameter
 from . import ratelimits
 from .api import record_json
-from .common import gallery
+from .common import app_settings, gallery
 
 bp = Blueprint("direct_upload", __name__)
 
@@ -53,7 +57,8 @@ def commit(upload_id: str):
 
 @bp.app_context_processor
 def direct_upload_flag():
-    return {"direct_upload": gallery().supports_direct_upload}
+    """Pages send files larger than one request body may be (``stage_over`` bytes) to S3 first."""
+    return {"direct_upload": gallery().supports_direct_upload, "stage_over": app_settings().max_body_bytes}
 
 
 @bp.after_app_request

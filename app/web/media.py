@@ -9,16 +9,20 @@ The hot path is a small WSGI middleware in front of Flask, as WhiteNoise serves 
 files: a successful GET of an image costs a cache lookup and a header list, not a request
 context, session and routing. Anything unusual (errors, downloads, HEAD, an Authorization
 header) falls through to the Flask routes below, which build the very same response.
+
+On S3, an original larger than GALLERY_REDIRECT_OVER_MB is answered with a redirect to a
+short-lived presigned URL of the object itself: API Gateway and Lambda carry at most 6 MB, and
+large bytes are better sent by S3 anyway. Thumbnails are always served here.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 
 from ..errors import GalleryError
-from ..gallery import ORIGINAL, THUMB
+from ..gallery import ORIGINAL, THUMB, Redirect
 from .common import SECURITY_HEADERS, gallery
 
 bp = Blueprint("media", __name__)
@@ -35,6 +39,10 @@ def media_headers(blob, version: str | None) -> list[tuple[str, str]]:
         ("Cache-Control", IMMUTABLE if version == blob.version else REVALIDATE),
         *SECURITY_HEADERS,
     ]
+
+
+def redirect_headers(found: Redirect) -> list[tuple[str, str]]:
+    return [("Location", found.url), ("Cache-Control", f"private, max-age={found.max_age}"), *SECURITY_HEADERS]
 
 
 def etag_matches(blob, if_none_match: str) -> bool:
@@ -59,12 +67,15 @@ class MediaFastPath:
         if "download" in query or "version" in query:
             return self.next(environ, start_response)
         try:
-            blob = self.gallery.read(variant, path[8:], query.get("v", [None])[0])
+            blob = self.gallery.serve(variant, path[8:], hint=query.get("v", [None])[0])
         except GalleryError as exc:
             # Flask renders the error page or JSON; hand it the error so it does not read (and
             # count a cache miss) a second time.
             environ[MEDIA_ERROR] = (variant, path[8:], exc)
             return self.next(environ, start_response)
+        if isinstance(blob, Redirect):
+            start_response("302 Found", redirect_headers(blob))
+            return []
         headers = media_headers(blob, query.get("v", [None])[0])
         if etag_matches(blob, environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", headers)
@@ -78,13 +89,15 @@ def _serve(variant: str, key: str) -> Response:
     failed = request.environ.pop(MEDIA_ERROR, None)
     if failed is not None and failed[:2] == (variant, key):
         raise failed[2]
-    version = request.args.get("version")
-    if version:  # a given version never changes: cache it like a versioned URL
-        blob = gallery().read_version(variant, key, version)
-        headers = media_headers(blob, blob.version)
-    else:
-        blob = gallery().read(variant, key, request.args.get("v"))
-        headers = media_headers(blob, request.args.get("v"))
+    version = request.args.get("version") or None
+    hint = request.args.get("v")
+    blob = gallery().serve(variant, key, version, download=bool(request.args.get("download")), hint=hint)
+    if isinstance(blob, Redirect):
+        response = redirect(blob.url, 302)
+        response.headers["Cache-Control"] = f"private, max-age={blob.max_age}"
+        return response
+    # a given version never changes: cache it like a versioned URL
+    headers = media_headers(blob, blob.version if version else hint)
     if etag_matches(blob, request.headers.get("If-None-Match", "")):
         return Response(status=304, headers=headers)
     if request.args.get("download"):
@@ -101,3 +114,14 @@ def original(key: str):
 @bp.get("/thumbs/<path:key>")
 def thumbnail(key: str):
     return _serve(THUMB, key)
+
+
+@bp.after_app_request
+def allow_images_from_storage(response):
+    """Pages show large originals from where ``serve`` redirects them (S3): let images load from there."""
+    csp = response.headers.get("Content-Security-Policy")
+    if csp and response.mimetype == "text/html" and "img-src 'self'" in csp:
+        origin = gallery().download_origin()
+        if origin:
+            response.headers["Content-Security-Policy"] = csp.replace("img-src 'self'", f"img-src 'self' {origin}", 1)
+    return response

@@ -273,6 +273,12 @@ def _source_fields() -> dict:
     return {
         "file": {"type": "string", "format": "binary", "description": f"{_image_file()} (or source_key)"},
         "source_key": key_schema(description="Key of a gallery image (or file)"),
+        "staged_id": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{32}$",
+            "description": "Instead of file, for files larger than a request may carry: the upload_id of a file "
+            "sent to S3 through POST /api/uploads (without a key)",
+        },
     }
 
 

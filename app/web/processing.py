@@ -186,7 +186,7 @@ def process_submit():
     return render_page(original=original, result=result, saved=record, replaced=replaced, **context)
 
 
-API_FIELDS = ("source_key", "ops", "format", "quality", "save_as", "on_conflict")
+API_FIELDS = ("source_key", "staged_id", "ops", "format", "quality", "save_as", "on_conflict")
 
 
 def api_fields() -> dict:
@@ -204,6 +204,10 @@ def api_fields() -> dict:
     fields = {name: None if value == "" else value for name, value in fields.items()}
     file = request.files.get("file")
     fields["data"] = file.read() if file is not None and (file.filename or file.content_length) else None
+    if fields["staged_id"] is not None:  # a file too large for a request body, sent to S3 first
+        if fields["data"] is not None:
+            raise InvalidParameter("Send either a file or a staged_id, not both.")
+        fields["data"] = gallery().read_staged(fields["staged_id"])
     return fields
 
 
@@ -229,7 +233,11 @@ def api_process():
         body["replaced"] = replaced
         body["processing_ms"] = round(elapsed, 1)
         return jsonify(body), 200 if replaced else 201
-    response = Response(rendered.data, mimetype=rendered.content_type)
+    fetch_from = gallery().result_url(rendered.data, rendered.content_type)
+    if fetch_from is not None:  # too large to answer through Lambda: see other (GET it from S3)
+        response = Response(status=303, headers={"Location": fetch_from})
+    else:
+        response = Response(rendered.data, mimetype=rendered.content_type)
     response.headers["X-Image-Width"] = str(rendered.width)
     response.headers["X-Image-Height"] = str(rendered.height)
     response.headers["X-Processing-Ms"] = f"{elapsed:.1f}"

@@ -22,6 +22,11 @@ def _source() -> tuple[bytes | None, str | None]:
     file = request.files.get("file")
     data = file.read() if file is not None and (file.filename or file.content_length) else None
     key = (request.form.get("source_key") or request.args.get("source_key") or "").strip() or None
+    staged = (request.form.get("staged_id") or "").strip() or None
+    if staged is not None:  # a file too large for a request body, sent to S3 first
+        if data is not None:
+            raise InvalidParameter("Send either an image file or a staged_id, not both.")
+        data = gallery().read_staged(staged)
     if data is not None and key is not None:
         raise InvalidParameter("Send either an image file or a source_key, not both.")
     if data is None and key is None:
