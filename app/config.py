@@ -97,6 +97,9 @@ class Settings:
     )
     rate_limit_login: str = option("10/minute", "Login attempts per client (`off` disables a limit).", "Security")
     rate_limit_process: str = option("30/minute", "Processing runs (page and `/api/process`) per client.", "Security")
+    rate_limit_preview: str = option(
+        "600/minute", "Live previews (`/api/process` with `preview`) per client; cache hits are free.", "Security"
+    )
     rate_limit_recognize: str = option(
         "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security"
     )

@@ -1,4 +1,4 @@
-"""The six image operations and the pipeline that chains them.
+"""The image operations and the pipeline that chains them.
 
 Images are numpy arrays in OpenCV's layout: ``H×W`` (gray), ``H×W×3`` (BGR) or ``H×W×4``
 (BGRA), ``uint8`` or ``uint16``. Every operation is a pure function ``ndarray -> ndarray``
@@ -18,7 +18,7 @@ L*a*b* as L·255/100, a+128, b+128; YCrCb as Y, Cr, Cb.
 """
 
 from .codec import Source, decode, encode, probe
-from .ops import apply, blur, color, resize, rotate, sharpen, threshold
+from .ops import apply, blur, color, crop, flip, resize, rotate, sharpen, threshold
 from .params import (
     DEFAULT_MAX_PIXELS,
     FORMATS,
@@ -44,8 +44,10 @@ __all__ = [
     "apply",
     "blur",
     "color",
+    "crop",
     "decode",
     "encode",
+    "flip",
     "normalize_ops",
     "normalize_output",
     "normalize_step",

@@ -7,7 +7,9 @@ no number here is written by hand."""
 from __future__ import annotations
 
 from .. import errors, formats, keys
+from ..gallery import ON_CONFLICT
 from ..processing import params
+from ..processing.preview import PREVIEW_SIDE
 from ..recognition import shape
 
 ERROR = {
@@ -237,6 +239,25 @@ def process_path() -> dict:
         "format": {"type": "string", "enum": list(params.FORMATS), "description": "Default: the source's"},
         "quality": param_schema(params.QUALITY),
         "save_as": key_schema(description="Store the result under this key"),
+        "on_conflict": {
+            "type": "string",
+            "enum": list(ON_CONFLICT),
+            "default": "replace",
+            "description": "With save_as, when the key is taken: replace (the old image joins its history), "
+            "rename (a free key like name-2.jpg) or fail (409, nothing changes)",
+        },
+        "preview": {
+            "type": "boolean",
+            "description": "Preview at display size: the steps run on a rendition of the source of at most "
+            f"{PREVIEW_SIDE} px (made once, cached); X-Full-Width/-Height say the size a save would have. "
+            "Not with save_as",
+        },
+        "source_sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "With preview, instead of file: the X-Source-Sha256 of an earlier preview of an upload "
+            "(404 once it is no longer held: send the file again)",
+        },
     }
     return {
         "post": write(
@@ -244,7 +265,8 @@ def process_path() -> dict:
                 "summary": f"Run a pipeline of up to {params.MAX_STEPS} steps on an upload or a gallery image; "
                 "preview or save it",
                 "description": "One decode, the steps in order, one encode. Results are cached by (source sha256, "
-                "normalised steps, format, quality): a repeat answers with X-Cache: hit.",
+                "normalised steps, format, quality): a repeat answers with X-Cache: hit and is not counted "
+                "against the rate limit. Previews have a rate limit of their own.",
                 "requestBody": {
                     "content": {media: {"schema": {"type": "object", "properties": fields}} for media in FORM_MEDIA}
                 },
@@ -253,17 +275,38 @@ def process_path() -> dict:
                         "description": "The processed image (without save_as), or the replaced record (with it)",
                         "headers": {
                             name: {"schema": {"type": "string"}}
-                            for name in ("X-Image-Width", "X-Image-Height", "X-Processing-Ms", "X-Cache")
+                            for name in (
+                                "X-Image-Width",
+                                "X-Image-Height",
+                                "X-Processing-Ms",
+                                "X-Cache",
+                                "X-Full-Width",
+                                "X-Full-Height",
+                                "X-Source-Sha256",
+                            )
                         },
                         "content": {
                             mime: {"schema": {"type": "string", "format": "binary"}} for mime in params.FORMATS.values()
                         },
                     },
                     "201": json_response("Saved as a new gallery image; provenance says how it was made", RECORD_REF),
-                    **error_responses(400, 404, 413, 415, 422, 503),
+                    **error_responses(400, 404, 409, 413, 415, 422, 503),
                 },
             }
         )
+    }
+
+
+def free_key_path() -> dict:
+    return {
+        "get": {
+            "summary": "A key nobody uses: the one asked for, else the first free name-2.ext, -3...",
+            "parameters": [{**query("key", key_schema()), "required": True}],
+            "responses": {
+                "200": json_response("The free key", {"type": "object", "properties": {"key": {"type": "string"}}}),
+                **error_responses(400),
+            },
+        }
     }
 
 
@@ -348,6 +391,7 @@ def spec() -> dict:
             **image_paths(api.LIST_LIMIT, api.SUGGEST_LIMIT),
             **cache_paths(),
             "/api/process": process_path(),
+            "/api/free-key": free_key_path(),
             "/api/recognize": recognize_path(),
             "/healthz": {
                 "get": {

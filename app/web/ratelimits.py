@@ -25,12 +25,40 @@ def is_step_edit() -> bool:
     return bool(request.form.get("edit"))
 
 
+def is_preview() -> bool:
+    """A live preview (``preview`` on /api/process): small work, counted in a budget of its own."""
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # the view answers that one
+            body = None
+        value = body.get("preview") if isinstance(body, dict) else None
+    else:
+        value = request.form.get("preview")
+    return str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def ran_something(response) -> bool:
+    """A result the cache answered cost nothing, so it is not counted."""
+    return response.headers.get("X-Cache") != "hit"
+
+
 # Only on submitting the password: logging out must always work.
 login_attempts = limiter.limit(lambda: configured(app_settings().rate_limit_login))
 # The page form and the JSON route share one budget per client; editing the steps of the
-# no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing.
+# no-JavaScript form ("edit" buttons) processes nothing, so it costs nothing, and neither does a
+# result the cache answers. Live previews have a larger budget of their own.
 processing_runs = limiter.shared_limit(
-    lambda: configured(app_settings().rate_limit_process), scope="processing", exempt_when=is_step_edit
+    lambda: configured(app_settings().rate_limit_process),
+    scope="processing",
+    exempt_when=lambda: is_step_edit() or is_preview(),
+    deduct_when=ran_something,
+)
+preview_runs = limiter.shared_limit(
+    lambda: configured(app_settings().rate_limit_preview),
+    scope="preview",
+    exempt_when=lambda: not is_preview(),
+    deduct_when=ran_something,
 )
 recognition_runs = limiter.shared_limit(
     lambda: configured(app_settings().rate_limit_recognize), scope="recognition", exempt_when=is_step_edit
