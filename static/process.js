@@ -88,6 +88,7 @@
     committed = history.pop();
     restore(committed);
     undoButton.disabled = history.length === 0;
+    if (cropping && !steps.some((s) => s.id === cropping.id && s.op === "crop")) endCrop();
     renderSteps();
     suggestKey();
     schedulePreview(0);
@@ -316,6 +317,7 @@
     const step = stepOf(event.target);
     if (!step) return;
     if (event.target.classList.contains("step-op")) {
+      if (cropping?.id === step.id) endCrop();
       const replacement = makeStep(event.target.value, {}, step.enabled);
       structural(() => steps.splice(steps.indexOf(step), 1, replacement), { id: replacement.id, role: "op" });
     } else if (event.target.classList.contains("step-on")) {
@@ -595,18 +597,18 @@
     return { left: (s.width - w) / 2, top: (s.height - h) / 2, scale, stage: s };
   }
 
-  function cropValues(step) {
+  function cropValues(step, width, height) {
     const v = step.values;
-    const x = Math.min(v.x ?? 0, cropping.width - 1);
-    const y = Math.min(v.y ?? 0, cropping.height - 1);
-    return { x, y, w: v.width ?? cropping.width - x, h: v.height ?? cropping.height - y };
+    const x = Math.min(v.x ?? 0, width - 1);
+    const y = Math.min(v.y ?? 0, height - 1);
+    return { x, y, w: v.width ?? width - x, h: v.height ?? height - y };
   }
 
   function drawCropBox() {
     const step = steps.find((s) => s.id === cropping?.id);
     if (!step) return;
     const f = fitted();
-    const { x, y, w, h } = cropValues(step);
+    const { x, y, w, h } = cropValues(step, cropping.width, cropping.height);
     Object.assign(cropBox.style, {
       left: `${f.left + x * f.scale}px`,
       top: `${f.top + y * f.scale}px`,
@@ -710,18 +712,14 @@
     const ratio = ASPECTS[step.aspect];
     const size = cropping?.id === step.id ? [cropping.width, cropping.height] : steps.indexOf(step) === 0 ? sourceSize : null;
     if (!ratio || !size) return;
-    const saved = cropping;
-    cropping = cropping || { id: step.id, width: size[0], height: size[1] };
-    const { x, y, w } = cropValues(step);
+    const { x, y, w } = cropValues(step, ...size);
     let width = w;
     let height = Math.round(width / ratio);
     if (y + height > size[1]) {
       height = size[1] - y;
       width = Math.round(height * ratio);
     }
-    const box = { x, y, w: Math.max(1, width), h: Math.max(1, height) };
-    cropping = saved;
-    Object.assign(step.values, { x: box.x, y: box.y, width: box.w, height: box.h });
+    Object.assign(step.values, { x, y, width: Math.max(1, width), height: Math.max(1, height) });
     renderSteps({ id: step.id, role: "aspect" });
     if (cropping) drawCropBox();
     schedulePreview();

@@ -158,6 +158,45 @@ def test_crop_drawn_on_the_image(live, page, gallery):
     assert page.errors == []
 
 
+def test_crop_drawn_by_touch_on_a_phone(live, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    open_studio(page, live, "photos/big.jpg")
+    page.select_option('[name="steps-0-op"]', "crop")
+    page.click("li.step button[data-act='draw']")
+    page.wait_for_selector(".compare.cropping .crop-box")
+    box = page.locator("#stage").bounding_box()
+    scale = min(box["width"] / 4000, box["height"] / 3000)
+    left, top = box["x"] + (box["width"] - 4000 * scale) / 2, box["y"] + (box["height"] - 3000 * scale) / 2
+    touch = context.new_cdp_session(page)  # real touch events: the page sees pointerType "touch"
+    for kind, (fx, fy) in (("touchStart", (0.5, 0.5)), ("touchMove", (0.7, 0.7)), ("touchMove", (0.9, 0.9))):
+        point = {"x": left + fx * 4000 * scale, "y": top + fy * 3000 * scale}
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [point]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    x, y, w, h = [int(page.input_value(f'[name="steps-0-{name}"]')) for name in ("x", "y", "width", "height")]
+    assert abs(x - 2000) < 60 and abs(y - 1500) < 60 and abs(w - 1600) < 60 and abs(h - 1200) < 60
+    context.close()
+
+
+def test_a_file_from_the_device_is_sent_once_then_named_by_its_hash(live, page, gallery, tmp_path):
+    photo = tmp_path / "holiday.jpg"
+    photo.write_bytes(enlarged(2000, 1500))
+    page.goto(f"{live}/process")
+    bodies = []
+    page.on("request", lambda r: r.method == "POST" and bodies.append(len(r.post_data_buffer or b"")))
+    page.set_input_files("#proc-file", str(photo))
+    sync_api.expect(page.locator("#stage")).to_have_attribute("data-previews", "1", timeout=15_000)
+    sync_api.expect(page.locator("#proc-save-as")).to_have_value("holiday-edit.jpg")
+    before = previews(page)
+    page.fill('[name="steps-0-width"]', "500")
+    wait_for_preview(page, before)
+    assert len(bodies) >= 2 and max(bodies[1:]) < 5000, bodies  # after the first, no file is sent
+    page.click("#proc-save")
+    page.wait_for_selector("#proc-saved:has-text('holiday-edit.jpg')")
+    assert gallery.get_record("holiday-edit.jpg").width == 500
+    assert page.errors == []
+
+
 def test_saving_asks_before_replacing(live, page, gallery):
     open_studio(page, live, "photos/dog.jpg")
     page.fill('[name="steps-0-width"]', "320")
