@@ -136,6 +136,7 @@
     const box = el("input", {
       type: "number",
       id,
+      name: id, // the plain form's names, kept so the fields read the same either way
       min: p.min,
       max: p.max,
       step: p.kind === "float" ? "any" : p.odd ? 2 : 1,
@@ -146,8 +147,9 @@
     box.dataset.role = `p:${p.name}`;
     slider.classList.toggle("unset", value === null);
     slider.addEventListener("input", () => {
-      const v = Number(slider.value);
-      box.value = p.kind === "float" ? v.toFixed(decimals(range.step)).replace(/\.?0+$/, "") || "0" : String(v);
+      const places = p.kind === "float" ? decimals(range.step) : 0;
+      const text = Number(slider.value).toFixed(places); // no float noise such as 0.30000000000000004
+      box.value = places ? text.replace(/\.?0+$/, "") || "0" : text;
       slider.classList.remove("unset");
       setValue(step, p, box.value);
     });
@@ -163,7 +165,7 @@
     const value = step.values[p.name] ?? p.default ?? "#000000ff";
     const hex = value.length >= 7 ? value.slice(0, 7) : "#000000";
     const alpha = value.length === 9 ? parseInt(value.slice(7), 16) : 255;
-    const picker = el("input", { type: "color", id, value: hex });
+    const picker = el("input", { type: "color", id, name: id, value: hex });
     picker.dataset.role = `p:${p.name}`;
     const opacity = el("input", { type: "range", min: 0, max: 100, step: 1, value: Math.round((alpha * 100) / 255) });
     opacity.setAttribute("aria-label", `${p.name} opacity`);
@@ -184,19 +186,17 @@
     if (p.kind === "int" || p.kind === "float") controls = numberControl(step, p, id);
     else if (p.kind === "color") controls = colorControl(step, p, id);
     else if (p.kind === "bool") {
-      const box = el("input", { type: "checkbox", id, checked: step.values[p.name] ?? p.default });
+      const box = el("input", { type: "checkbox", id, name: id, checked: step.values[p.name] ?? p.default });
       box.addEventListener("change", () => setValue(step, p, box.checked));
       box.dataset.role = `p:${p.name}`;
       controls = [el("span", { className: "check" }, [box, " on"])];
     } else {
       const current = step.values[p.name] ?? p.default;
-      const select = el("select", { id }, p.choices.map((c) => el("option", { textContent: c, selected: c === current })));
+      const select = el("select", { id, name: id }, p.choices.map((c) => el("option", { textContent: c, selected: c === current })));
       select.addEventListener("change", () => setValue(step, p, select.value));
       select.dataset.role = `p:${p.name}`;
       controls = [select];
     }
-    controls[0].querySelector?.(`#${id}`)?.setAttribute("name", id);
-    if (controls[0].id === id) controls[0].name = id;
     return el("div", { className: "param" }, [
       el("label", { htmlFor: id, textContent: p.name, title: p.range }),
       el("small", { className: "hint", textContent: p.help || p.range }),

@@ -75,7 +75,7 @@ def server(tmp_path_factory):
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer its first
                 time.sleep(0.1)
             assert process.poll() is None, "gunicorn exited during start-up"
         else:

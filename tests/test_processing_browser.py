@@ -292,6 +292,15 @@ def test_step_editor_keyboard_drag_undo_presets(live, page):
     assert page.get_attribute('[name="steps-0-expand"]', "type") == "checkbox"
     page.uncheck('[name="steps-0-expand"]')
     page.wait_for_selector("#proc-result-caption:has-text('After · 640×480')")
+
+    # The slider writes its value into the number box, in the parameter's own steps.
+    page.focus("li.step:nth-child(1) .slider input[type=range]")
+    page.keyboard.press("ArrowRight")
+    assert page.input_value('[name="steps-0-angle"]') == "91"
+    page.select_option('[name="steps-1-op"]', "sharpen")
+    page.focus("li.step:nth-child(2) .slider input[type=range]")
+    page.keyboard.press("ArrowRight")
+    assert page.input_value('[name="steps-1-amount"]') == "1.01"
     assert page.errors == []
 
 
