@@ -750,7 +750,7 @@
         conflictBox.dataset.key = key;
         conflictBox.dataset.free = free;
         conflictBox.hidden = false;
-        conflictBox.querySelector("button").focus();
+        $("proc-save-free").focus(); // the choice that loses nothing
         return;
       }
       if (!response.ok) {
