@@ -136,6 +136,9 @@ class Settings:
         "Processing runs (page and `/api/process`) per client; a result served from the cache is free.",
         "Security",
     )
+    rate_limit_preview: str = option(
+        "600/minute", "Live previews (`/api/process` with `preview`) per client; cache hits are free.", "Security"
+    )
     rate_limit_recognize: str = option(
         "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security"
     )

@@ -33,6 +33,7 @@ from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLar
 from .health import HealthChecks
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
 from .metadata.base import Conflict, ImageRecord, MetadataStore, Retired
+from .processing import preview as previews
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 from .storage.base import BlobStore
@@ -52,6 +53,7 @@ DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
 DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 PRESIGN_SECONDS = 900
 # Large originals and results are fetched from the store itself through URLs this short-lived
 # (API Gateway and Lambda carry at most 6 MB); the redirect to one may be reused for a minute.
@@ -647,6 +649,48 @@ class Gallery:
             provenance["source_version"] = source_version
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
         return rendered, record, replaced
+
+    def preview(self, ops, key=None, data=None, source_sha256=None, fmt=None, quality=None, on_run=None):
+        """``process`` at display size, for a live preview: the steps run on the source's rendition
+        (made once, cached by the source's sha256; see processing.preview) and nothing is saved.
+        ``source_sha256`` names an upload previewed before, so it need not be sent again.
+        ``on_run()`` as for ``process``: called only when work is about to be done.
+        Returns ``(PreviewResult, source sha256)``."""
+        steps = processing.normalize_ops(ops)
+        fmt, quality = processing.normalize_output(fmt, quality)
+        if sum(x is not None for x in (key, data, source_sha256)) != 1:
+            raise InvalidParameter("Give either an image file or the key of a gallery image.")
+        if data is not None:
+            images.check_size(data, self.settings.max_upload_bytes)
+            sha256 = hashlib.sha256(data).hexdigest()
+        elif key is not None:
+            sha256 = self.get_record(key).sha256
+        elif not SHA256.fullmatch(str(source_sha256)):
+            raise InvalidParameter("source_sha256 must be 64 lowercase hexadecimal digits.")
+        else:
+            sha256 = source_sha256
+        raw = self.cache.get(previews.preview_cache_key(sha256, steps, fmt, quality))
+        if raw is not None:
+            return previews.PreviewResult.unpack(raw), sha256
+        if on_run is not None:
+            on_run()
+        sha256, rendition = self._rendition(sha256, key, data)
+        shown = previews.render_preview(rendition, steps, fmt, quality, self.settings.max_pixels)
+        self.cache.set(previews.preview_cache_key(sha256, steps, fmt, quality), shown.pack())
+        return shown, sha256
+
+    def _rendition(self, sha256: str, key: str | None, data: bytes | None) -> tuple[str, previews.Rendition]:
+        raw = self.cache.get(previews.rendition_cache_key(sha256))
+        if raw is not None:
+            return sha256, previews.Rendition.unpack(raw)
+        if key is None and data is None:
+            raise NotFound("The image shown before is no longer at hand; choose the file again.")
+        if data is None:
+            blob = self.get_original(key)
+            sha256, data = blob.etag, blob.data  # an original's etag is its sha256 (replaced meanwhile?)
+        rendition = previews.make_rendition(data, self.settings.max_pixels)
+        self.cache.set(previews.rendition_cache_key(sha256), rendition.pack())
+        return sha256, rendition
 
     # -- direct browser uploads (S3) ------------------------------------------------------
     @property

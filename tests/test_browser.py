@@ -75,7 +75,7 @@ def server(tmp_path_factory):
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer its first
                 time.sleep(0.1)
             assert process.poll() is None, "gunicorn exited during start-up"
         else:
@@ -177,7 +177,7 @@ def test_upload_browse_process_detect_filter_delete(server, page):
     page.click('button[name="action"][value="preview"]:not(.default-action)')
     page.wait_for_selector("#proc-result-caption:has-text('320×240')")
     page.click('button[name="action"][value="save"]')
-    page.wait_for_selector("#proc-saved:has-text('trip/dog-processed.jpg')")
+    page.wait_for_selector("#proc-saved:has-text('trip/dog-edit.jpg')")
 
     # Detect objects in the stored photo: boxes drawn over it, a dog among the labels.
     page.goto(server + "/recognize?source_key=trip/dog.jpg")

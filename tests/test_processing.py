@@ -1,4 +1,4 @@
-"""The six operations against references, parameter bounds, odd inputs and the pipeline."""
+"""The operations against references, parameter bounds, odd inputs and the pipeline."""
 
 from __future__ import annotations
 
@@ -35,6 +35,43 @@ def png_bytes(array: np.ndarray, **save_args) -> bytes:
 
 def decoded(result: P.Result) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(result.data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+# ----------------------------------------------------------------------------- crop and flip
+
+
+def test_crop_keeps_the_box(bgr):
+    assert np.array_equal(P.crop(bgr, x=10, y=20, width=100, height=50), bgr[20:70, 10:110])
+    assert np.array_equal(P.crop(bgr, x=600, y=400), bgr[400:, 600:])  # empty sides reach the edges
+    assert P.crop(bgr).shape == bgr.shape
+
+
+@pytest.mark.parametrize(
+    "box", [{"x": 600, "width": 41}, {"y": 480}, {"x": 640}, {"y": 1, "height": 480}, {"width": 641}]
+)
+def test_crop_past_the_edge_is_refused_with_the_image_size(bgr, box):
+    with pytest.raises(InvalidParameter, match="640×480"):
+        P.crop(bgr, **box)
+    with pytest.raises(InvalidParameter, match=r"Step 2 \(crop\).*640×480") as caught:
+        P.run(DOG, [{"op": "flip"}, {"op": "crop", **box}])
+    assert "x + width ≤ 640" in caught.value.message
+
+
+def test_crop_bounds_follow_the_steps_before_it():
+    # After a resize to 320×240 a box at x=300 of width 40 no longer fits; at full size it does.
+    assert P.run(DOG, [{"op": "crop", "x": 300, "width": 40}]).width == 40
+    with pytest.raises(InvalidParameter, match="320×240"):
+        P.run(DOG, [{"op": "resize", "width": 320}, {"op": "crop", "x": 300, "width": 40}])
+
+
+@pytest.mark.parametrize(("axis", "flipped"), [("horizontal", 1), ("vertical", 0), ("both", (0, 1))])
+def test_flip(bgr, axis, flipped):
+    assert np.array_equal(P.flip(bgr, axis=axis), np.flip(bgr, flipped))
+
+
+def test_flip_lets_a_jpeg_decode_reduced_like_a_quarter_turn():
+    big = cv2.imencode(".jpg", cv2.resize(cv2.imdecode(np.frombuffer(DOG, np.uint8), 1), (2560, 1920)))[1].tobytes()
+    assert P.run(big, [{"op": "flip", "axis": "both"}, {"op": "resize", "width": 640}]).reduce == 4
 
 
 # ----------------------------------------------------------------------------- rotate
@@ -242,7 +279,10 @@ def test_resize_interpolation_follows_direction(bgr):
         ({"op": "rotate", "background": "#12"}, ["background", "#rrggbb"]),
         ({"op": "rotate", "flip": "x"}, ["flip", "h", "v"]),
         ({"op": "rotate", "speed": 3}, ["speed", "angle"]),
-        ({"op": "warp"}, ["op", "resize", "rotate"]),
+        ({"op": "warp"}, ["op", "resize", "rotate", "crop", "flip"]),
+        ({"op": "crop", "x": -1}, ["x", "0"]),
+        ({"op": "crop", "width": 0}, ["width", "1", "16384"]),
+        ({"op": "flip", "axis": "diagonal"}, ["axis", "horizontal", "vertical", "both"]),
         ({"width": 3}, ["op"]),
     ],
 )

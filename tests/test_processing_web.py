@@ -146,13 +146,23 @@ def test_not_an_image(api):
 
 def test_page_has_the_editor_and_no_inline_script(client):
     html = client.get("/process?key=photos/dog.jpg").get_data(as_text=True)
-    assert 'name="steps-0-op"' in html and 'value="photos/dog-processed.jpg"' in html
+    assert 'name="steps-0-op"' in html and 'value="photos/dog-edit.jpg"' in html
     for tag in re.findall(r"<script[^>]*>", html):
         assert "src=" in tag or 'type="application/json"' in tag
     spec = json.loads(
         re.search(r'<script type="application/json" id="process-spec">(.*?)</script>', html, re.S).group(1)
     )
-    assert [s["op"] for s in spec] == ["resize", "sharpen", "threshold", "color", "blur", "rotate"]
+    assert [s["op"] for s in spec["ops"]] == [
+        "resize",
+        "sharpen",
+        "threshold",
+        "color",
+        "blur",
+        "rotate",
+        "crop",
+        "flip",
+    ]
+    assert [p["name"] for p in spec["presets"]] == ["web", "bw", "thumbnail", "mirror"]
 
 
 def form(api, **fields):
@@ -202,10 +212,10 @@ def test_plain_form_with_an_upload_shows_previews_not_the_whole_file(api, galler
 
 
 def test_form_helpers():
-    assert derived_key("photos/dog.jpg", None) == "photos/dog-processed.jpg"
-    assert derived_key("photos/dog.jpg", "png") == "photos/dog-processed.png"
-    assert derived_key("scan", None) == "scan-processed.jpg"
-    assert derived_key("my photo (1).JPG", "webp") == "my-photo-1-processed.webp"
+    assert derived_key("photos/dog.jpg", None) == "photos/dog-edit.jpg"
+    assert derived_key("photos/dog.jpg", "png") == "photos/dog-edit.png"
+    assert derived_key("scan", None) == "scan-edit.jpg"
+    assert derived_key("my photo (1).JPG", "webp") == "my-photo-1-edit.webp"
     steps = form_steps(
         {"steps-1-op": "blur", "steps-1-size": "3", "steps-0-op": "resize", "steps-0-width": "5", "steps-0-size": "9"}
     )
@@ -225,6 +235,8 @@ def test_openapi_describes_every_step(client):
         "color",
         "blur",
         "rotate",
+        "crop",
+        "flip",
     ]
     assert steps[0]["properties"]["width"] == {
         "type": "integer",

@@ -132,7 +132,7 @@ def test_upload_browse_process_recognize_under_the_stage_prefix(server, browser)
     # And the gallery shows what was stored, thumbnails through the app.
     page.goto(app_url + "/gallery")
     keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
-    assert {"trip/dog.jpg", "trip/horses.jpg", "trip/person.jpg", "horses-processed.jpg"} <= set(keys)
+    assert {"trip/dog.jpg", "trip/horses.jpg", "trip/person.jpg", "horses-edit.jpg"} <= set(keys)
     context.close()
 
     assert outside == [] and not [p for p in server["paths"] if not p.startswith(STAGE + "/")]

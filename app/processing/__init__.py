@@ -1,4 +1,4 @@
-"""The six image operations and the pipeline that chains them.
+"""The image operations and the pipeline that chains them.
 
 Images are numpy arrays in OpenCV's layout: ``H×W`` (gray), ``H×W×3`` (BGR) or ``H×W×4``
 (BGRA), ``uint8`` or ``uint16``. Every operation is a pure function ``ndarray -> ndarray``
@@ -34,7 +34,7 @@ from .params import (
 # an image start without it (on Lambda that is most of a cold start).
 _LAZY = {
     **dict.fromkeys(("Source", "decode", "encode", "probe"), "codec"),
-    **dict.fromkeys(("apply", "blur", "color", "resize", "rotate", "sharpen", "threshold"), "ops"),
+    **dict.fromkeys(("apply", "blur", "color", "crop", "flip", "resize", "rotate", "sharpen", "threshold"), "ops"),
     **dict.fromkeys(("Plan", "Rendered", "Result", "plan", "result_cache_key", "run"), "pipeline"),
 }
 
@@ -60,8 +60,10 @@ __all__ = [
     "apply",
     "blur",
     "color",
+    "crop",
     "decode",
     "encode",
+    "flip",
     "normalize_ops",
     "normalize_output",
     "normalize_step",

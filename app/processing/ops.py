@@ -1,4 +1,4 @@
-"""The six operations as pure functions ``ndarray -> ndarray`` (OpenCV layout: gray, BGR or
+"""The operations as pure functions ``ndarray -> ndarray`` (OpenCV layout: gray, BGR or
 BGRA, 8 or 16 bits), applied through :func:`apply` with normalised parameters."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import math
 import cv2
 import numpy as np
 
+from ..errors import InvalidParameter
 from .params import normalize_step, parse_color
 
 INTERPOLATIONS = {
@@ -243,6 +244,32 @@ def _rotate(img: np.ndarray, p: dict) -> np.ndarray:
     return out
 
 
+def crop_box(width: int, height: int, p: dict, where: str = "crop") -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of a crop on a ``width×height`` image; a box reaching past an edge is refused."""
+    x, y = p["x"], p["y"]
+    w = width - x if p["width"] is None else p["width"]
+    h = height - y if p["height"] is None else p["height"]
+    if x >= width or y >= height or w < 1 or h < 1 or x + w > width or y + h > height:
+        raise InvalidParameter(
+            f"{where}: the box x={x}, y={y}, width={w}, height={h} does not fit inside the "
+            f"{width}×{height} image (x + width ≤ {width}, y + height ≤ {height})."
+        )
+    return x, y, w, h
+
+
+def _crop(img: np.ndarray, p: dict) -> np.ndarray:
+    h, w = img.shape[:2]
+    x, y, cw, ch = crop_box(w, h, p)
+    return img[y : y + ch, x : x + cw].copy()
+
+
+_AXES = {"horizontal": 1, "vertical": 0, "both": -1}
+
+
+def _flip(img: np.ndarray, p: dict) -> np.ndarray:
+    return cv2.flip(img, _AXES[p["axis"]])
+
+
 RUN = {
     "resize": _resize,
     "sharpen": _sharpen,
@@ -250,6 +277,8 @@ RUN = {
     "color": _color,
     "blur": _blur,
     "rotate": _rotate,
+    "crop": _crop,
+    "flip": _flip,
 }
 
 
@@ -281,3 +310,11 @@ def blur(img, **params):
 
 def rotate(img, **params):
     return apply(img, {"op": "rotate", **params})
+
+
+def crop(img, **params):
+    return apply(img, {"op": "crop", **params})
+
+
+def flip(img, **params):
+    return apply(img, {"op": "flip", **params})

@@ -1,4 +1,4 @@
-"""Parameters of the six operations: one table (``OPS``) of bounded parameters, and the
+"""Parameters of the operations: one table (``OPS``) of bounded parameters, and the
 normalisation that validates a list of steps before any pixel is touched."""
 
 from __future__ import annotations
@@ -197,6 +197,21 @@ OPS: dict[str, OpSpec] = {
                 Param("background", "color", "#000000ff", help="Fill for uncovered corners."),
                 Param("flip", "choice", "none", choices=("none", "h", "v", "both")),
             ),
+        ),
+        OpSpec(
+            "crop",
+            "Keep a box of the image it receives (the source's pixels when it comes first).",
+            (
+                Param("x", "int", 0, 0, MAX_SIDE - 1, help="Left edge of the box in pixels."),
+                Param("y", "int", 0, 0, MAX_SIDE - 1, help="Top edge of the box in pixels."),
+                Param("width", "int", None, 1, MAX_SIDE, help="Width of the box; empty: to the right edge."),
+                Param("height", "int", None, 1, MAX_SIDE, help="Height of the box; empty: to the bottom edge."),
+            ),
+        ),
+        OpSpec(
+            "flip",
+            "Mirror the image left to right (horizontal), top to bottom (vertical) or both.",
+            (Param("axis", "choice", "horizontal", choices=("horizontal", "vertical", "both")),),
         ),
     )
 }

@@ -12,7 +12,7 @@ from typing import Any
 from .. import packing
 from ..errors import InvalidParameter
 from .codec import Source, decode, encode, probe
-from .ops import RUN, resize_target, resize_to, rotated_size
+from .ops import RUN, crop_box, resize_target, resize_to, rotated_size
 from .params import DEFAULT_MAX_PIXELS, FORMATS, normalize_ops, normalize_output
 
 
@@ -25,6 +25,8 @@ class Plan:
 
 
 def _exact_quarter(p: dict) -> bool:
+    if p["op"] == "flip":
+        return True
     return p["op"] == "rotate" and p["angle"] % 90 == 0 and (p["expand"] or p["angle"] % 180 == 0)
 
 
@@ -49,6 +51,8 @@ def plan(source: Source, steps: list[dict], max_pixels: int = DEFAULT_MAX_PIXELS
                     f"Step {i + 1} (rotate): the result would have {w * h:,} pixels; "
                     f"at most {max_pixels:,} are allowed."
                 )
+        elif p["op"] == "crop":
+            _, _, w, h = crop_box(w, h, p, f"Step {i + 1} (crop)")
         sizes.append((w, h))
     reduce, luma_only = 1, False
     if source.format == "jpeg":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import errors, formats, gallery, images, keys
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
 from ..processing import params
+from ..processing.preview import PREVIEW_SIDE
 from ..recognition import shape
 
 ERROR = {
@@ -294,6 +295,18 @@ def process_path() -> dict:
         "quality": param_schema(params.QUALITY),
         "save_as": key_schema(description="Store the result under this key"),
         "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT, "With save_as: when that key is taken, "),
+        "preview": {
+            "type": "boolean",
+            "description": "Preview at display size: the steps run on a rendition of the source of at most "
+            f"{PREVIEW_SIDE} px (made once, cached); X-Full-Width/-Height say the size a save would have. "
+            "Not with save_as",
+        },
+        "source_sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "With preview, instead of file: the X-Source-Sha256 of an earlier preview of an upload "
+            "(404 once it is no longer held: send the file again)",
+        },
     }
     return {
         "post": write(
@@ -301,7 +314,8 @@ def process_path() -> dict:
                 "summary": f"Run a pipeline of up to {params.MAX_STEPS} steps on an upload or a gallery image; "
                 "preview or save it",
                 "description": "One decode, the steps in order, one encode. Results are cached by (source sha256, "
-                "normalised steps, format, quality): a repeat answers with X-Cache: hit.",
+                "normalised steps, format, quality): a repeat answers with X-Cache: hit and is not counted "
+                "against the rate limit. Previews have a rate limit of their own.",
                 "requestBody": {
                     "content": {media: {"schema": {"type": "object", "properties": fields}} for media in FORM_MEDIA}
                 },
@@ -310,7 +324,15 @@ def process_path() -> dict:
                         "description": "The processed image (without save_as), or the replaced record (with it)",
                         "headers": {
                             name: {"schema": {"type": "string"}}
-                            for name in ("X-Image-Width", "X-Image-Height", "X-Processing-Ms", "X-Cache")
+                            for name in (
+                                "X-Image-Width",
+                                "X-Image-Height",
+                                "X-Processing-Ms",
+                                "X-Cache",
+                                "X-Full-Width",
+                                "X-Full-Height",
+                                "X-Source-Sha256",
+                            )
                         },
                         "content": {
                             mime: {"schema": {"type": "string", "format": "binary"}} for mime in params.FORMATS.values()
@@ -321,6 +343,19 @@ def process_path() -> dict:
                 },
             }
         )
+    }
+
+
+def free_key_path() -> dict:
+    return {
+        "get": {
+            "summary": "A key nobody uses: the one asked for, else the first free name-2.ext, -3...",
+            "parameters": [{**query("key", key_schema()), "required": True}],
+            "responses": {
+                "200": json_response("The free key", {"type": "object", "properties": {"key": {"type": "string"}}}),
+                **error_responses(400),
+            },
+        }
     }
 
 
@@ -659,6 +694,7 @@ def spec() -> dict:
             **direct_upload_paths(),
             **cache_paths(),
             "/api/process": process_path(),
+            "/api/free-key": free_key_path(),
             "/api/recognize": recognize_path(),
             "/healthz": {
                 "get": {

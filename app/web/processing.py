@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 
 from .. import images
 from ..errors import GalleryError, InvalidParameter
 from ..formats import OUTPUT_EXTENSIONS
-from ..keys import MAX_KEY_LENGTH
+from ..keys import MAX_KEY_LENGTH, validate_key
+from ..metadata.base import Conflict
 from ..processing import FORMATS, MAX_STEPS, OPS
+from ..processing.params import parse_color
 from . import ratelimits
 from .api import record_json
 from .common import gallery
@@ -23,15 +25,59 @@ INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview i
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
 
 
+# One click sets the steps and the output; the no-JavaScript form offers them as buttons too.
+PRESETS = (
+    {
+        "name": "web",
+        "label": "Web 1600 px",
+        "steps": [
+            {"op": "resize", "width": 1600, "height": 1600, "fit": "contain"},
+            {"op": "sharpen", "amount": 0.5, "radius": 1},
+        ],
+        "format": "jpeg",
+        "quality": 82,
+    },
+    {"name": "bw", "label": "Black & white", "steps": [{"op": "color", "mode": "gray"}], "format": "", "quality": ""},
+    {
+        "name": "thumbnail",
+        "label": "Thumbnail",
+        "steps": [{"op": "resize", "width": 320, "height": 320, "fit": "cover"}],
+        "format": "webp",
+        "quality": 80,
+    },
+    {"name": "mirror", "label": "Mirror", "steps": [{"op": "flip", "axis": "horizontal"}], "format": "", "quality": ""},
+)
+PRESET = {p["name"]: p for p in PRESETS}
+
+
 def derived_key(source: str, fmt: str | None) -> str:
-    """Default save key: ``photos/dog.jpg`` → ``photos/dog-processed.jpg`` (extension of the output)."""
+    """Save key made from the source: ``photos/dog.jpg`` → ``photos/dog-edit.jpg`` (extension of the
+    output); ``suggested_key`` then picks a free one (``-edit-2``...)."""
     source = re.sub(r"[^A-Za-z0-9._/-]+", "-", source or "upload").strip("/") or "upload"
     stem, dot, ext = source.rpartition(".")
     if not dot or "/" in ext:
         stem, ext = source, ""
     ext = OUTPUT_EXTENSIONS.get(fmt, "." + ext if ext else OUTPUT_EXTENSIONS["jpeg"])
     stem = stem[: MAX_KEY_LENGTH - len(ext) - 10].rstrip("-_.") or "upload"
-    return stem + "-processed" + ext
+    return stem + "-edit" + ext
+
+
+def suggested_key(source: str, fmt: str | None) -> str:
+    """A save key nobody uses yet, so that saving never replaces an image unasked."""
+    return free_key(derived_key(source, fmt))
+
+
+def free_key(key: str) -> str:
+    try:
+        return gallery().free_key(validate_key(key))
+    except GalleryError:  # not a valid key: the save will say why
+        return key
+
+
+def color_parts(value) -> tuple[str, int]:
+    """``#rrggbbaa`` as the colour picker's ``#rrggbb`` and an opacity in percent."""
+    rgba = parse_color(str(value or "")) or (0, 0, 0, 255)
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3]), round(rgba[3] * 100 / 255)
 
 
 def ops_spec() -> list[dict]:
@@ -70,6 +116,9 @@ def form_steps(form) -> list[dict]:
         if op in OPS:
             for param in OPS[op].params:
                 value = form.get(f"steps-{i}-{param.name}", "")
+                alpha = form.get(f"steps-{i}-{param.name}-alpha", "")
+                if param.kind == "color" and re.fullmatch(r"#[0-9a-fA-F]{6}", value) and alpha.isdigit():
+                    value += f"{round(min(int(alpha), 100) * 255 / 100):02x}"  # the picker has no alpha
                 if value != "":
                     step[param.name] = value
         steps.append(step)
@@ -89,6 +138,8 @@ def apply_edit(steps: list[dict], edit: str, new_op: str) -> list[dict]:
         steps[i - 1], steps[i] = steps[i], steps[i - 1]
     elif action == "down" and 0 <= i < len(steps) - 1:
         steps[i + 1], steps[i] = steps[i], steps[i + 1]
+    elif action == "preset" and index in PRESET:
+        steps = [dict(step) for step in PRESET[index]["steps"]]
     return steps
 
 
@@ -97,11 +148,13 @@ def render_page(status: int = 200, **context):
     context.setdefault("source_key", "")
     context.setdefault("fmt", "")
     context.setdefault("quality", "")
-    context.setdefault("save_as", derived_key(context["source_key"], context["fmt"]) if context["source_key"] else "")
+    context.setdefault("save_as", suggested_key(context["source_key"], context["fmt"]) if context["source_key"] else "")
     return (
         render_template(
             "process.html",
-            spec=ops_spec(),
+            spec={"ops": ops_spec(), "presets": PRESETS},
+            presets=PRESETS,
+            color_parts=color_parts,
             ops=OPS,
             formats=list(FORMATS),
             max_steps=MAX_STEPS,
@@ -134,24 +187,31 @@ def process_submit():
     edit = form.get("edit")
     if edit:
         context["steps"] = apply_edit(steps, edit, form.get("new_op", ""))
+        preset = PRESET.get(edit.removeprefix("preset-")) if edit.startswith("preset-") else None
+        if preset is not None:
+            context.update(fmt=preset["format"], quality=str(preset["quality"]))
         return render_page(**context)
     file = request.files.get("file")
     data = file.read() if file is not None and file.filename else None
     key = (context["source_key"] or None) if data is None else None  # a chosen file wins over the key
-    save_as = (context["save_as"] or None) if form.get("action") == "save" else None
+    # "save" asks before replacing an image; the question's buttons answer "save-replace" / "save-rename".
+    action, _, answer = form.get("action", "").partition("-")
+    save_as = (context["save_as"] or None) if action == "save" else None
+    run = {"key": key, "data": data, "fmt": context["fmt"] or None, "quality": context["quality"] or None}
     started = time.perf_counter()
     try:
         rendered, record, replaced = gallery().process(
             steps,
-            key=key,
-            data=data,
-            fmt=context["fmt"] or None,
-            quality=context["quality"] or None,
+            **run,
             save_as=save_as,
+            on_conflict=answer if answer in ("replace", "rename") else "fail",
             on_run=ratelimits.charge_processing,
         )
         if data is not None or len(rendered.data) > INLINE_RESULT_BYTES:
             ratelimits.charge_processing()  # the page decodes the upload or the result to preview it
+    except Conflict as exc:  # show the result and ask (the result is cached, so this costs little)
+        rendered, record, replaced = gallery().process(steps, **run, on_run=ratelimits.charge_processing)
+        context["conflict"] = {"key": save_as, "free": free_key(save_as), "message": exc.message}
     except GalleryError as exc:
         return render_page(exc.status, error=exc.message, **context)
     elapsed = (time.perf_counter() - started) * 1000
@@ -181,12 +241,27 @@ def process_submit():
         "cached": rendered.cached,
         "format": rendered.format,
     }
-    if not context["save_as"]:
-        context["save_as"] = derived_key(key or (file.filename if file else ""), rendered.format)
-    return render_page(original=original, result=result, saved=record, replaced=replaced, **context)
+    if not context["save_as"] or record is not None:  # after a save the next one gets a fresh key again
+        context["save_as"] = suggested_key(key or (file.filename if file else ""), rendered.format)
+    page, status = render_page(original=original, result=result, saved=record, replaced=replaced, **context)
+    response = make_response(page, 409 if context.get("conflict") else status)
+    if rendered.cached and record is None and not context.get("conflict"):
+        response.headers["X-Cache"] = "hit"  # not counted against the rate limit
+    return response
 
 
-API_FIELDS = ("source_key", "staged_id", "ops", "format", "quality", "save_as", "on_conflict")
+API_FIELDS = (
+    "source_key",
+    "staged_id",
+    "ops",
+    "format",
+    "quality",
+    "save_as",
+    "on_conflict",
+    "preview",
+    "source_sha256",
+)
+TRUE, FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no")
 
 
 def api_fields() -> dict:
@@ -211,11 +286,22 @@ def api_fields() -> dict:
     return fields
 
 
+def flag(name: str, value) -> bool:
+    text = str(value).strip().lower() if value is not None else "false"
+    if text not in TRUE + FALSE:
+        raise InvalidParameter(f"{name} must be true or false; got {value!r}.")
+    return text in TRUE
+
+
 @bp.post("/api/process")
 def api_process():
     """Only real work is charged to the client's processing budget: a result answered from the
     cache is free (``X-Cache: hit``)."""
     fields = api_fields()
+    if flag("preview", fields["preview"]):
+        return api_preview(fields)
+    if fields["source_sha256"] is not None:
+        raise InvalidParameter("source_sha256 names the image of an earlier preview; it needs preview=true.")
     started = time.perf_counter()
     rendered, record, replaced = gallery().process(
         fields["ops"] if fields["ops"] is not None else [],
@@ -247,3 +333,37 @@ def api_process():
     if not rendered.cached and timings:
         response.headers["Server-Timing"] = timings
     return response
+
+
+def api_preview(fields: dict) -> Response:
+    """The live preview: the steps at display size (see processing.preview), never saved."""
+    if fields["save_as"] is not None:
+        raise InvalidParameter("A preview is never saved: send save_as without preview (saves use the full size).")
+    started = time.perf_counter()
+    shown, sha256 = gallery().preview(
+        fields["ops"] if fields["ops"] is not None else [],
+        key=fields["source_key"],
+        data=fields["data"],
+        source_sha256=fields["source_sha256"],
+        fmt=fields["format"],
+        quality=fields["quality"],
+        on_run=ratelimits.charge_preview,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    rendered = shown.rendered
+    response = Response(rendered.data, mimetype=rendered.content_type)
+    response.headers["X-Image-Width"] = str(rendered.width)
+    response.headers["X-Image-Height"] = str(rendered.height)
+    response.headers["X-Full-Width"] = str(shown.full_width)
+    response.headers["X-Full-Height"] = str(shown.full_height)
+    response.headers["X-Source-Sha256"] = sha256
+    response.headers["X-Processing-Ms"] = f"{elapsed:.1f}"
+    response.headers["X-Cache"] = "hit" if rendered.cached else "miss"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/free-key")
+def api_free_key():
+    """``key`` itself when nobody uses it, else the first free ``<name>-2.<ext>``, ``-3``..."""
+    return jsonify({"key": gallery().free_key(validate_key(request.args.get("key", "")))})

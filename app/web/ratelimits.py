@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 RATE_LIMITED = {
     "auth": "login attempts",
     "processing": "processing runs",
+    "preview": "live previews",
     "recognition": "recognition runs",
     "uploads": "uploaded files",
 }
@@ -66,6 +67,24 @@ def uploaded_files() -> int:
     return 1
 
 
+def is_preview() -> bool:
+    """A live preview (``preview`` on /api/process): small work, counted in a budget of its own."""
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # the view answers that one
+            body = None
+        value = body.get("preview") if isinstance(body, dict) else None
+    else:
+        value = request.form.get("preview")
+    return str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def ran_something(response) -> bool:
+    """A result the cache answered cost nothing, so it is not counted."""
+    return response.headers.get("X-Cache") != "hit"
+
+
 # Only on submitting the password: logging out must always work.
 login_attempts = limiter.limit(lambda: configured(app_settings().rate_limit_login))
 # The page form and the JSON route share one budget per client. Every request counts, even a
@@ -91,11 +110,20 @@ def _local_limiter() -> FixedWindowRateLimiter:
 def charge_processing() -> None:
     """Count one processing run for this client, at most once per request; ``RateLimited`` (429)
     when the budget is spent."""
-    value = configured(app_settings().rate_limit_process)
-    if not value or g.get("processing_charged"):
+    _charge("processing", app_settings().rate_limit_process)
+
+
+def charge_preview() -> None:
+    """Count one live preview (a budget of its own, larger: each is small work at display size)."""
+    _charge("preview", app_settings().rate_limit_preview)
+
+
+def _charge(scope: str, limit: str) -> None:
+    value = configured(limit)
+    if not value or g.get(f"{scope}_charged"):
         return
-    g.processing_charged = True
-    item, who = parse(value), ("gallery", "processing", get_remote_address())
+    g.setdefault(f"{scope}_charged", True)
+    item, who = parse(value), ("gallery", scope, get_remote_address())
     try:
         strategy = limiter.limiter
         allowed = strategy.hit(item, *who)
@@ -110,7 +138,7 @@ def charge_processing() -> None:
     except Exception:  # noqa: BLE001 - the storage failed since the hit: any positive wait will do
         retry_after = item.get_expiry()
     raise RateLimited(
-        f"Too many processing runs from your address: the limit is {item}. "
+        f"Too many {RATE_LIMITED[scope]} from your address: the limit is {item}. "
         "Wait a little (see the Retry-After header) and try again.",
         retry_after,
     )
