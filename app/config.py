@@ -39,7 +39,13 @@ class Settings:
     )
     max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
     page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
-    thumb_size: int = option(360, "Longest side of thumbnails, in pixels.", "Limits")
+    thumb_size: int = option(360, "Longest side of thumbnails, in pixels (2x thumbnails have twice that).", "Limits")
+    display_size: int = option(
+        1920,
+        "Longest side of the display rendition pages show instead of the original, in pixels "
+        "(`flask --app wsgi gallery renditions` makes it for images stored before).",
+        "Limits",
+    )
     retention_days: float = option(
         30.0,
         "Days that replaced versions and deleted images are kept (history and trash) before "

@@ -1,4 +1,8 @@
-"""Image bytes and thumbnails, served through the read-through cache.
+"""Image bytes, thumbnails and display renditions, served through the read-through cache.
+
+``/images/<key>`` is the original as uploaded; ``/thumbs/<key>`` and ``/thumbs2x/<key>`` the
+thumbnail at 1x and 2x; ``/display/<key>`` the display rendition (404 until an image stored
+before renditions existed gets them). Each takes ``?v=`` and ``?version=`` alike.
 
 URLs carry the upload's version (``?v=``): a versioned URL never changes meaning, so it is
 cached for a year; an unversioned one is revalidated every time (cheap: 304 by ETag).
@@ -16,14 +20,14 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Response, request
 
 from ..errors import GalleryError
-from ..gallery import ORIGINAL, THUMB
+from ..gallery import DISPLAY, ORIGINAL, THUMB, THUMB2X
 from .common import SECURITY_HEADERS, gallery
 
 bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
-PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB}
+PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB, "/thumbs2x/": THUMB2X, "/display/": DISPLAY}
 MEDIA_ERROR = "gallery.media_error"  # environ key: the fast path's error for the Flask route
 
 
@@ -49,18 +53,19 @@ class MediaFastPath:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        variant = PREFIXES.get(path[:8])
-        if variant is None or environ.get("REQUEST_METHOD") != "GET":
+        prefix = next((p for p in PREFIXES if path.startswith(p)), None)
+        if prefix is None or environ.get("REQUEST_METHOD") != "GET":
             return self.next(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if "download" in query or "version" in query:
             return self.next(environ, start_response)
+        variant, key = PREFIXES[prefix], path[len(prefix) :]
         try:
-            blob = self.gallery.read(variant, path[8:])
+            blob = self.gallery.read(variant, key)
         except GalleryError as exc:
             # Flask renders the error page or JSON; hand it the error so it does not read (and
             # count a cache miss) a second time.
-            environ[MEDIA_ERROR] = (variant, path[8:], exc)
+            environ[MEDIA_ERROR] = (variant, key, exc)
             return self.next(environ, start_response)
         headers = media_headers(blob, query.get("v", [None])[0])
         if etag_matches(blob, environ.get("HTTP_IF_NONE_MATCH", "")):
@@ -98,3 +103,13 @@ def original(key: str):
 @bp.get("/thumbs/<path:key>")
 def thumbnail(key: str):
     return _serve(THUMB, key)
+
+
+@bp.get("/thumbs2x/<path:key>")
+def thumbnail2x(key: str):
+    return _serve(THUMB2X, key)
+
+
+@bp.get("/display/<path:key>")
+def display(key: str):
+    return _serve(DISPLAY, key)
