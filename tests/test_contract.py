@@ -12,10 +12,11 @@ import itertools
 
 import pytest
 from conftest import Api, make_image
+from test_exif import exif_photo
 
 from app import create_app
 from app.errors import NotFound
-from app.gallery import ORIGINAL, blob_name
+from app.gallery import ORIGINAL, RENDITIONS, blob_name
 
 pytest_plugins = ["cloud"]
 
@@ -266,3 +267,30 @@ def test_zip_of_a_selection(api, service):
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert {name: archive.read(name) for name in archive.namelist()} == files
+
+
+def test_renditions_and_the_taken_order(api, service):
+    for key, taken in (("t/2019.jpg", "2019:05:01 10:00:00"), ("t/2021.jpg", "2021:05:01 10:00:00")):
+        assert api.upload(key, exif_photo(size=(96, 64), taken=taken, offset="")).status_code == 201
+    upload(api, "t/undated.png", image(30))
+    body = api.client.get("/api/images/t/2019.jpg").get_json()
+    assert body["taken_at"] == "2019-05-01T10:00:00" and body["exif"]["make"] == "Canon"
+    for url in (body["display_url"], body["thumb2x_url"]):
+        for _ in range(2):  # the second read is served by the cache
+            served = api.client.get(url)
+            assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
+    pages, cursor = [], None
+    while True:
+        query = {"sort": "taken", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        listed = api.client.get("/api/images", query_string=query).get_json()
+        pages += [item["key"] for item in listed["items"]]
+        cursor = listed["next_cursor"]
+        if not cursor:
+            break
+    assert pages == ["t/undated.png", "t/2021.jpg", "t/2019.jpg"]
+    record = service.get_record("t/2019.jpg")
+    api.delete("t/2019.jpg")
+    service.empty_trash()
+    for variant in RENDITIONS:
+        with pytest.raises(NotFound):
+            service.blobs.get(blob_name(variant, record))
