@@ -96,7 +96,9 @@ def _text(value) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
-    value = "".join(ch for ch in value if ch.isprintable()).strip()
+    # Printable text without markup: no camera names a thing with angle brackets, and a script
+    # that puts these facts into a page unescaped then cannot be tricked by a crafted file.
+    value = "".join(ch for ch in value if ch.isprintable() and ch not in "<>").strip()
     return value[:MAX_TEXT] or None
 
 

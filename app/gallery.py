@@ -116,7 +116,7 @@ def rendition_fields(analysed: images.AnalysedImage) -> dict:
     return {
         "thumb2x_width": analysed.thumb2x_width,
         "thumb2x_height": analysed.thumb2x_height,
-        "display_content_type": images.DISPLAY_CONTENT_TYPE,
+        "display_content_type": analysed.display_content_type,
         "display_width": analysed.display_width,
         "display_height": analysed.display_height,
         "color": analysed.color,
@@ -169,6 +169,10 @@ class Gallery:
         secret: str = "",
         clock=time.time,
     ):
+        if settings.display_format not in images.DISPLAY_FORMATS:
+            raise SystemExit(
+                f"GALLERY_DISPLAY_FORMAT={settings.display_format!r} is not one of: {', '.join(images.DISPLAY_FORMATS)}"
+            )
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
@@ -265,6 +269,7 @@ class Gallery:
             thumb_size=self.settings.thumb_size,
             max_frames=self.settings.max_frames,
             display_size=self.settings.display_size,
+            display_format=self.settings.display_format,
         )
 
     def _put_renditions(self, record: ImageRecord, analysed: images.AnalysedImage) -> None:

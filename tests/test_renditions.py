@@ -293,3 +293,18 @@ def test_etags_name_the_variant(gallery, stored):
     sha = hashlib.sha256(gallery.read(ORIGINAL, "trips/cat.jpg").data).hexdigest()
     assert gallery.read(DISPLAY, "trips/cat.jpg").etag == f"display-{sha}"
     assert gallery.read(THUMB2X, "trips/cat.jpg").etag == f"thumb2x-{sha}"
+
+
+def test_jpeg_display_renditions_and_a_bad_format(tmp_path):
+    app = make_app(tmp_path, GALLERY_DISPLAY_FORMAT="jpeg", GALLERY_DISPLAY_SIZE="200")
+    gallery, client = app.extensions["gallery"], app.test_client()
+    opaque, _ = gallery.upload("opaque.jpg", exif_photo(size=(400, 300)))
+    clear, _ = gallery.upload("clear.png", make_image("PNG", size=(400, 300), mode="RGBA"))
+    assert (opaque.display_content_type, opaque.display_width) == ("image/jpeg", 200)
+    assert clear.display_content_type == "image/webp"  # JPEG has no transparency
+    served = client.get("/display/opaque.jpg")
+    assert served.content_type == "image/jpeg"
+    image = Image.open(io.BytesIO(served.data))
+    assert not image.getexif() and "icc_profile" not in image.info
+    with pytest.raises(SystemExit, match="GALLERY_DISPLAY_FORMAT"):
+        make_app(tmp_path, GALLERY_DISPLAY_FORMAT="gif")
