@@ -42,5 +42,26 @@ def purge_command(trash: bool):
     )
 
 
+@gallery_cli.command("renditions")
+def renditions_command():
+    """Make the display rendition, 2x thumbnail, colour and EXIF facts of images stored before
+    they existed. Safe to stop and run again: images that have them are passed over."""
+    service = current_app.extensions["gallery"]
+    counts = {"made": 0, "had": 0, "gone": 0, "failed": 0}
+    try:
+        total = service.usage()["images"]
+        with click.progressbar(length=total, label="Renditions", show_pos=True, show_eta=True) as bar:
+            for _, outcome in service.backfill_renditions():
+                counts[outcome] += 1
+                bar.update(1)
+    except GalleryError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        click.echo(
+            f"made {counts['made']}, already had {counts['had']}, replaced or deleted meanwhile "
+            f"{counts['gone']}, failed {counts['failed']} (see the log)"
+        )
+
+
 def init_app(app) -> None:
     app.cli.add_command(gallery_cli)

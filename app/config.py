@@ -43,7 +43,19 @@ class Settings:
     )
     max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
     page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
-    thumb_size: int = option(360, "Longest side of thumbnails, in pixels.", "Limits")
+    thumb_size: int = option(360, "Longest side of thumbnails, in pixels (2x thumbnails have twice that).", "Limits")
+    display_size: int = option(
+        1920,
+        "Longest side of the display rendition pages show instead of the original, in pixels "
+        "(`flask --app wsgi gallery renditions` makes it for images stored before).",
+        "Limits",
+    )
+    display_format: str = option(
+        "webp",
+        "Format of display renditions: `webp`, or `jpeg` (less CPU per upload, about twice the bytes; "
+        "WebP all the same for images with transparency).",
+        "Limits",
+    )
     max_body_mb: float = option(
         0.0,
         "Largest request body the app takes itself, in MB (`0`: the upload limit). Behind API Gateway and "

@@ -32,7 +32,7 @@ from .cursors import CursorCodec
 from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
 from .health import HealthChecks
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
-from .metadata.base import Conflict, ImageRecord, MetadataStore, Retired
+from .metadata.base import SORTS, Conflict, ImageRecord, MetadataStore, Retired
 from .processing import preview as previews
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 ORIGINAL = "originals"
 THUMB = "thumbs"
+THUMB2X = "thumbs2x"  # the thumbnail at twice the size, for 2x screens
+DISPLAY = "display"  # what pages show instead of the original (GALLERY_DISPLAY_SIZE)
+VARIANTS = (ORIGINAL, THUMB, THUMB2X, DISPLAY)
+RENDITIONS = (THUMB2X, DISPLAY)  # made at upload, or by ``gallery renditions`` for older images
 ON_CONFLICT = ("replace", "rename", "fail")
 DEFAULT_ON_CONFLICT = "replace"  # uploads and saves, as before there was a choice
 # Uploads wait here: direct browser uploads until committed, and uploads whose key is taken until
@@ -51,7 +55,7 @@ STAGING_PREFIX = "uploads/"
 STAGING_DAYS = 1
 DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
-DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
+DIRECT_UPLOAD_TYPES = frozenset(formats.UPLOAD_MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PRESIGN_SECONDS = 900
@@ -108,10 +112,44 @@ def blob_name(variant: str, record: ImageRecord) -> str:
     return f"{variant}/{record.blob_key or record.key}/{record.version}"
 
 
+def served_as(variant: str, record: ImageRecord) -> tuple[str, str]:
+    """The content type and ETag of a record's variant; NotFound for a rendition it does not have yet."""
+    if variant in RENDITIONS and not record.has_renditions:
+        raise NotFound(
+            f"The image {record.key!r} has no {variant} rendition yet (`flask gallery renditions` makes it)."
+        )
+    if variant == ORIGINAL:
+        return record.content_type, record.sha256
+    if variant == DISPLAY:
+        return record.display_content_type, f"display-{record.sha256}"
+    return record.thumb_content_type, f"{'thumb' if variant == THUMB else 'thumb2x'}-{record.sha256}"
+
+
 def version_cache_key(variant: str, version: str) -> str:
     """Cache entries are named by the version: its bytes never change, so an entry can never be
     stale, whatever invalidations were lost, in whichever process or memcached node it lives."""
     return f"{variant}@{version}"
+
+
+def rendition_fields(analysed: images.AnalysedImage) -> dict:
+    """What a record keeps of an analysed upload beyond its thumbnail (see ``ImageRecord``)."""
+    return {
+        "thumb2x_width": analysed.thumb2x_width,
+        "thumb2x_height": analysed.thumb2x_height,
+        "display_content_type": analysed.display_content_type,
+        "display_width": analysed.display_width,
+        "display_height": analysed.display_height,
+        "color": analysed.color,
+        "taken_at": analysed.taken_at,
+        "exif": analysed.exif,
+    }
+
+
+def check_sort(value: str | None) -> str:
+    value = value or "uploaded"
+    if value not in SORTS:
+        raise InvalidParameter(f"sort must be one of {', '.join(SORTS)}; got {value!r}.")
+    return value
 
 
 def check_on_conflict(value: str | None) -> str:
@@ -151,6 +189,10 @@ class Gallery:
         secret: str = "",
         clock=time.time,
     ):
+        if settings.display_format not in images.DISPLAY_FORMATS:
+            raise SystemExit(
+                f"GALLERY_DISPLAY_FORMAT={settings.display_format!r} is not one of: {', '.join(images.DISPLAY_FORMATS)}"
+            )
         self.blobs = blobs
         self.metadata = metadata
         self.cache = cache
@@ -226,12 +268,14 @@ class Gallery:
             thumb_width=analysed.thumb_width,
             thumb_height=analysed.thumb_height,
             provenance=provenance,
+            **rendition_fields(analysed),
         )
         if self.settings.label_on_upload:
             record.labels = self.labels_for_upload(data)
         self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
         try:
             self.blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
+            self._put_renditions(record, analysed)
             previous = self._put(record, on_conflict, requested)
         except BaseException:
             self._remove_blobs(record)  # nothing points at them yet
@@ -242,13 +286,19 @@ class Gallery:
         return record, previous is not None
 
     def validate(self, data: bytes) -> images.AnalysedImage:
-        """Decode and check an upload completely (and make its thumbnail on the way)."""
+        """Decode and check an upload completely (and make its renditions on the way)."""
         return images.analyse(
             data,
             max_pixels=self.settings.max_pixels,
             thumb_size=self.settings.thumb_size,
             max_frames=self.settings.max_frames,
+            display_size=self.settings.display_size,
+            display_format=self.settings.display_format,
         )
+
+    def _put_renditions(self, record: ImageRecord, analysed: images.AnalysedImage) -> None:
+        self.blobs.put(blob_name(THUMB2X, record), analysed.thumb2x, record.thumb_content_type)
+        self.blobs.put(blob_name(DISPLAY, record), analysed.display, record.display_content_type)
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
         """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name
@@ -285,14 +335,14 @@ class Gallery:
 
     def _remove_blobs(self, record: ImageRecord) -> None:
         self._forget(record)
-        for variant in (ORIGINAL, THUMB):
+        for variant in VARIANTS:
             self.blobs.delete(blob_name(variant, record))
 
     def _forget(self, record: ImageRecord) -> None:
         """Drop a version's cache entries. Never needed against staleness (an entry named by its
         version cannot be stale): a removed version should not stay readable from memory, and a
         deleted image is rarely read again."""
-        for variant in (ORIGINAL, THUMB):
+        for variant in VARIANTS:
             self.cache.delete(version_cache_key(variant, record.version))
 
     # -- history and trash ----------------------------------------------------------------
@@ -443,6 +493,39 @@ class Gallery:
             except NotFound:  # replaced or deleted while the archive was being written
                 continue
 
+    # -- renditions of images stored before they existed --------------------------------------
+    def backfill_renditions(self):
+        """Give every current image that has none its renditions, colour and EXIF facts; yields
+        ``(record, outcome)`` per image, outcome one of ``had``, ``made``, ``gone`` (replaced or
+        deleted meanwhile) and ``failed`` (logged). Stopping and starting again goes on where it
+        stopped, since images that have renditions are passed over."""
+        after = None
+        while True:
+            items, after = self.metadata.list(limit=100, after=after)
+            for record in items:
+                yield record, "had" if record.has_renditions else self.add_renditions(record)
+            if after is None:
+                return
+
+    def add_renditions(self, record: ImageRecord) -> str:
+        """Make one image's renditions from its original (read past the cache) and record them,
+        unless it was replaced or deleted meanwhile."""
+        try:
+            data = self.blobs.get(blob_name(ORIGINAL, record))
+        except NotFound:
+            return "gone"
+        try:
+            analysed = self.validate(data)
+        except GalleryError as exc:
+            log.warning("No renditions for %r: %s", record.key, exc.message)
+            return "failed"
+        self._put_renditions(record, analysed)
+        if not self.metadata.amend(record.key, record.version, rendition_fields(analysed)):
+            for variant in RENDITIONS:  # nothing points at them
+                self.blobs.delete(blob_name(variant, record))
+            return "gone"
+        return "made"
+
     # -- reads ----------------------------------------------------------------------------
     def get_record(self, key: str) -> ImageRecord:
         record = self.metadata.get(validate_key(key))
@@ -531,9 +614,8 @@ class Gallery:
 
     def _load(self, variant: str, record: ImageRecord, key: str) -> CachedBlob:
         """Read a version's bytes from the store and cache them under the version's name."""
+        content_type, etag = served_as(variant, record)  # a rendition not made yet is a clean 404
         data = self.blobs.get(blob_name(variant, record))
-        content_type = record.content_type if variant == ORIGINAL else record.thumb_content_type
-        etag = record.sha256 if variant == ORIGINAL else f"thumb-{record.sha256}"
         blob = CachedBlob(content_type, etag, record.version, data, key)
         ckey = version_cache_key(variant, record.version)
         self.cache.set(ckey, blob.pack())
@@ -543,15 +625,27 @@ class Gallery:
             self.cache.delete(ckey)
         return blob
 
-    def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
+    def list(
+        self,
+        prefix: str = "",
+        label: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+        sort: str | None = None,
+    ):
+        """A page of current images, newest first by upload (``sort`` "uploaded", the default) or
+        by date taken ("taken", falling back to the upload time), and the next page's cursor."""
         limit = limit or self.settings.page_size
+        sort = check_sort(sort)
+        listing = "images" if sort == "uploaded" else f"images-{sort}"  # a cursor fits its own order only
         items, after = self.metadata.list(
             prefix=validate_prefix(prefix),
             label=label.strip().lower(),
             limit=limit,
-            after=self.cursors.decode("images", cursor),
+            after=self.cursors.decode(listing, cursor),
+            sort=sort,
         )
-        return items, self.cursors.encode("images", after)
+        return items, self.cursors.encode(listing, after)
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         return self.metadata.suggest(validate_prefix(prefix), limit)
@@ -709,7 +803,7 @@ class Gallery:
             raise InvalidParameter(NO_DIRECT_UPLOAD)
         key = None if key is None else validate_key(key)
         if content_type not in DIRECT_UPLOAD_TYPES:
-            raise NotAnImage("Only JPEG, PNG, GIF, WebP, BMP or TIFF files can be uploaded.")
+            raise NotAnImage(f"Only {formats.ACCEPTED} files can be uploaded.")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise InvalidParameter("bytes must be the file's size, a whole number above 0.")
         self._check_direct_size(size)

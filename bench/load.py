@@ -102,8 +102,6 @@ class Server:
                     return
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
                 time.sleep(0.1)
-            except requests.Timeout:  # listening, but the worker is still booting (a loaded machine)
-                pass
         self.stop()
         raise SystemExit("gunicorn did not answer /healthz within 30 s")
 

@@ -13,6 +13,8 @@ from conftest import Api, make_app, make_image, snapshot
 from PIL import ImageFile
 from test_images import png_bomb
 
+from app.gallery import VARIANTS
+
 RECORD_FIELDS = {"key", "content_type", "bytes", "width", "height", "sha256", "created_at", "updated_at"}
 
 
@@ -261,7 +263,7 @@ def test_delete(api, client, gallery, seeded):
     response = api.delete("existing")
     assert response.status_code == 204 and response.data == b""
     assert gallery.metadata.count() == 0
-    assert len(snapshot(gallery)["files"]) == 2  # in the trash: bytes kept until it is emptied
+    assert len(snapshot(gallery)["files"]) == len(VARIANTS)  # in the trash: bytes kept until it is emptied
     assert gallery.cache.stats()["items"] == 0
     assert_error(client.get("/api/images/existing"), 404, "not_found")
     assert client.get("/images/existing").status_code == 404

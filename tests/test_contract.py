@@ -15,11 +15,12 @@ import re
 import pytest
 from conftest import Api, is_stored, make_image, snapshot
 from itsdangerous import URLSafeSerializer
+from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
 from app.errors import NotFound
-from app.gallery import ORIGINAL, THUMB, blob_name, cache_key, version_cache_key
+from app.gallery import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.storage.local import LocalBlobStore
 from app.web.selection import MAX_SELECTION
 
@@ -301,9 +302,7 @@ def state(service, held=()) -> dict:
         return None if value is None else sha(value)
 
     names = {blob_name(v, r) for r in every for v in (ORIGINAL, THUMB)} | set(held)
-    entries = {
-        n for r in every for v in (ORIGINAL, THUMB) for n in (cache_key(v, r.key), version_cache_key(v, r.version))
-    }
+    entries = {version_cache_key(v, r.version) for r in every for v in (ORIGINAL, THUMB)}
     return {
         "records": [r.to_dict() for r in records],
         "retired": [(r.record.to_dict(), r.expires_at) for r in retired],
@@ -403,3 +402,30 @@ def test_a_tampered_held_upload_token_is_400_and_changes_nothing(api, service):
     # The genuine answer still works afterwards.
     done = api.client.post("/upload/resolve", data={"csrf_token": api.token, "token": token, "choice-0": "rename"})
     assert done.status_code == 200 and api.client.get("/images/same-2.jpg").data == image(41)
+
+
+def test_renditions_and_the_taken_order(api, service):
+    for key, taken in (("t/2019.jpg", "2019:05:01 10:00:00"), ("t/2021.jpg", "2021:05:01 10:00:00")):
+        assert api.upload(key, exif_photo(size=(96, 64), taken=taken, offset="")).status_code == 201
+    upload(api, "t/undated.png", image(30))
+    body = api.client.get("/api/images/t/2019.jpg").get_json()
+    assert body["taken_at"] == "2019-05-01T10:00:00" and body["exif"]["make"] == "Canon"
+    for url in (body["display_url"], body["thumb2x_url"]):
+        for _ in range(2):  # the second read is served by the cache
+            served = api.client.get(url)
+            assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
+    pages, cursor = [], None
+    while True:
+        query = {"sort": "taken", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        listed = api.client.get("/api/images", query_string=query).get_json()
+        pages += [item["key"] for item in listed["items"]]
+        cursor = listed["next_cursor"]
+        if not cursor:
+            break
+    assert pages == ["t/undated.png", "t/2021.jpg", "t/2019.jpg"]
+    record = service.get_record("t/2019.jpg")
+    api.delete("t/2019.jpg")
+    service.empty_trash()
+    for variant in RENDITIONS:
+        with pytest.raises(NotFound):
+            service.blobs.get(blob_name(variant, record))

@@ -24,10 +24,11 @@ def test_every_listed_format_is_accepted_and_stored_with_its_mime_type():
 
 def test_the_parts_read_the_table():
     assert [f.pillow for f in formats.LISTED] == images.OPENERS  # MPO comes from the JPEG opener
-    assert {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"} == CONTENT_TYPES
+    assert {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"} < CONTENT_TYPES
+    assert {"image/heic", "image/heif", "image/avif"} < CONTENT_TYPES
     assert FORMATS == {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
     assert S3_FORMATS == ("image/jpeg", "image/png")
-    assert formats.ACCEPTED == "JPEG, PNG, GIF, WebP, BMP or TIFF"
+    assert formats.ACCEPTED == "JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC or AVIF"
     assert formats.REKOGNITION_READS == "JPEG and PNG"
 
 

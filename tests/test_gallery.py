@@ -11,7 +11,7 @@ import pytest
 from conftest import is_stored, make_app, make_image
 
 from app.errors import InvalidKey, NotAnImage, NotFound
-from app.gallery import ORIGINAL, THUMB, CachedBlob, blob_name, version_cache_key
+from app.gallery import ORIGINAL, THUMB, VARIANTS, CachedBlob, blob_name, version_cache_key
 
 
 def blob_files(gallery) -> list[str]:
@@ -57,7 +57,7 @@ def test_replacing_keeps_created_at_and_the_old_version_in_the_history(gallery, 
     assert replaced and second.created_at == first.created_at and second.lineage == first.lineage
     current, history = gallery.versions("k")
     assert current == second and [r.record.version for r in history] == [first.version]
-    assert is_stored(gallery.blobs, blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 4
+    assert is_stored(gallery.blobs, blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 2 * len(VARIANTS)
     assert gallery.get_original("k").data == blue
 
 
@@ -71,7 +71,7 @@ def test_without_retention_replacing_removes_the_old_version(gallery0, red, blue
     assert second.version != first.version
     assert not is_stored(gallery.blobs, blob_name(ORIGINAL, first))
     assert not is_stored(gallery.blobs, blob_name(THUMB, first))
-    assert len(blob_files(gallery)) == 2
+    assert len(blob_files(gallery)) == len(VARIANTS)
     assert gallery.get_original("k").data == blue
 
 
@@ -85,7 +85,7 @@ def test_bytes_are_written_before_the_metadata_that_points_at_them(gallery, red,
 
     monkeypatch.setattr(gallery.blobs, "put", spying_put)
     gallery.upload("k", red)
-    assert seen == [None, None]  # neither the original nor the thumbnail was visible early
+    assert seen == [None] * len(VARIANTS)  # neither the original nor a rendition was visible early
 
 
 def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monkeypatch):

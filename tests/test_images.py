@@ -85,7 +85,7 @@ def test_other_image_formats_are_not_accepted(fmt):
     with pytest.raises(NotAnImage) as raised:
         images.analyse(data, LIMIT, 360)
     assert raised.value.status == 415
-    assert "JPEG, PNG, GIF, WebP, BMP or TIFF" in raised.value.message
+    assert "JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC or AVIF" in raised.value.message
 
 
 @pytest.mark.parametrize(

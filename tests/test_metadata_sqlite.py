@@ -11,7 +11,7 @@ import pytest
 from conftest import is_stored, make_image
 
 from app.errors import InvalidParameter
-from app.gallery import ORIGINAL, THUMB, blob_name
+from app.gallery import ORIGINAL, THUMB, VARIANTS, blob_name
 from app.metadata.base import ImageRecord
 from app.metadata.sqlite import SqliteMetadataStore
 
@@ -188,9 +188,9 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     assert hashlib.sha256(data).hexdigest() == final.sha256
     assert data in bodies and final.width == 16 + bodies.index(data)
     assert is_stored(gallery.blobs, blob_name(THUMB, final))
-    # Every replaced version is in the history, its blobs kept: an original and a thumbnail each.
+    # Every replaced version is in the history, its blobs kept.
     current, history = gallery.versions("contended")
     assert len(history) == 23 and len({r.record.version for r in history} | {current.version}) == 24
     blob_files = [name for _, _, names in os.walk(gallery.blobs.root) for name in names]
-    assert len(blob_files) == 2 * 24
+    assert len(blob_files) == len(VARIANTS) * 24  # every variant of every version
     assert gallery.get_original("contended").data == data

@@ -10,6 +10,8 @@ import pytest
 from conftest import CSRF_META, csrf_token, make_app, make_image, snapshot
 from test_images import png_bomb
 
+from app.gallery import VARIANTS
+
 PAGES = ["/", "/gallery", "/upload", "/browse", "/process", "/recognize", "/cache"]
 TABS = [
     ("/gallery", "Image Gallery"),
@@ -300,7 +302,9 @@ def test_browse_shows_the_image_metadata_and_links(client, gallery):
     text = parsed.plain
     for fact in (f"{len(data):,} bytes", "64 × 48 px", "image/png", record.sha256, "UTC"):
         assert fact in text
-    assert parsed.find("img", src=f"/images/pets/rex.png?v={record.version}")
+    assert parsed.find(
+        "img", src=f"/display/pets/rex.png?v={record.version}"
+    )  # the display rendition, not the original
     hrefs = {a.get("href") for _, a in parsed.tags if a.get("href")}
     assert "/images/pets/rex.png?download=1" in hrefs
     assert "/delete/pets/rex.png" in hrefs
@@ -353,7 +357,7 @@ def test_delete_through_the_confirmation_page(client, gallery):
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/gallery?deleted=old")
     assert gallery.metadata.count() == 0
-    assert len(snapshot(gallery)["files"]) == 2 and gallery.cache.stats()["items"] == 0  # kept in the trash
+    assert len(snapshot(gallery)["files"]) == len(VARIANTS) and gallery.cache.stats()["items"] == 0  # kept in the trash
     assert [item.record.key for item in gallery.trash()[0]] == ["old/photo.png"]
     assert "Moved old/photo.png to the trash" in page(client.get(response.headers["Location"])).plain
     assert client.get("/delete/old/photo.png").status_code == 404

@@ -479,7 +479,7 @@ def test_svg_uploads_are_refused(client, api):
     response = api.upload("vector.svg", SVG, filename="vector.svg")
     assert response.status_code == 415
     assert response.json["error"]["code"] == "unsupported_media_type"
-    assert "JPEG, PNG, GIF, WebP, BMP or TIFF" in response.json["error"]["message"]
+    assert "JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC or AVIF" in response.json["error"]["message"]
     form = client.post(
         "/upload",
         data={"file": (io.BytesIO(SVG), "vector.svg"), "csrf_token": api.token},

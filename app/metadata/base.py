@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import GalleryError
+
+SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
 
 
 class Conflict(GalleryError):
@@ -44,6 +47,35 @@ class ImageRecord:
     provenance: dict | None = None  # how a processed image was made: source_key, source_version, ops
     lineage: str = ""  # shared by an image and its history; set by the store when empty
     blob_key: str = ""  # the key its blobs were stored under, when restored under another one
+    # Renditions beside the thumbnail, made at upload (``gallery renditions`` for older images):
+    # all or none, so an empty display_content_type means neither exists yet.
+    thumb2x_width: int = 0
+    thumb2x_height: int = 0
+    display_content_type: str = ""
+    display_width: int = 0
+    display_height: int = 0
+    color: str = ""  # dominant colour "#rrggbb" for placeholders; "" when not known
+    taken_at: str | None = None  # from EXIF, ISO 8601: camera local time, with its offset when known
+    exif: dict = field(default_factory=dict)  # camera facts under exif.FIELDS names; never GPS
+
+    @property
+    def has_renditions(self) -> bool:
+        return bool(self.display_content_type)
+
+    def taken(self) -> datetime | None:
+        """``taken_at`` as a datetime (naive when the camera wrote no offset), or None."""
+        try:
+            return datetime.fromisoformat(self.taken_at) if self.taken_at else None
+        except (TypeError, ValueError):
+            return None
+
+    def taken_time(self) -> float:
+        """The sort time of the "taken" order: when the photo was taken (a time without offset read
+        as UTC, so cameras' wall clocks sort as written), else when this version was uploaded."""
+        moment = self.taken()
+        if moment is None:
+            return self.updated_at
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +84,17 @@ class ImageRecord:
     def from_dict(cls, data: dict) -> ImageRecord:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+FIXED = frozenset({"key", "version", "labels", "lineage", "blob_key"})  # what ``amend`` never changes
+
+
+def amended(record: ImageRecord, changes: dict) -> ImageRecord:
+    """``record`` with ``changes`` applied (``MetadataStore.amend``)."""
+    wrong = set(changes) - (set(ImageRecord.__dataclass_fields__) - FIXED)
+    if wrong:
+        raise ValueError(f"amend cannot change {sorted(wrong)}")
+    return ImageRecord.from_dict({**record.to_dict(), **changes})
 
 
 @dataclass
@@ -128,9 +171,10 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def list(
-        self, prefix: str = "", label: str = "", limit: int = 48, after: Any = None
+        self, prefix: str = "", label: str = "", limit: int = 48, after: Any = None, sort: str = "uploaded"
     ) -> tuple[list[ImageRecord], Any]:
-        """Newest first (by ``updated_at``, then key), and the position of the next page or None."""
+        """Newest first, and the position of the next page or None. ``sort`` "uploaded" orders by
+        ``updated_at``, "taken" by ``taken_time()``; then by key, descending."""
 
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -140,6 +184,11 @@ class MetadataStore(ABC):
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         """Replace the labels; with ``version``, only while that upload is still the current one
         (detection takes a while, and labels of a replaced image would mislead)."""
+
+    @abstractmethod
+    def amend(self, key: str, version: str, changes: dict) -> bool:
+        """Set fields of the current record (not its key, version or labels) while ``version`` is
+        still the current upload; False when it is not (replaced or deleted meanwhile)."""
 
     @abstractmethod
     def count(self) -> int: ...

@@ -3,9 +3,10 @@
 Items, all keyed by ``pk``:
 
 - image ``image#<key>``: the record as JSON, a version number for optimistic writes, and the
-  index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>") and ``key``;
-- label index ``label#<label>#<key>``: ``label`` + ``order``, one per label of an image, so
-  filtering by label is a Query on a GSI, never a scan;
+  index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>"), ``torder``
+  ("<taken time>#<key>", see ``ImageRecord.taken_time``) and ``key``;
+- label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
+  image, so filtering by label is a Query on a GSI, never a scan;
 - retired version ``retired#<version>``: a replaced version (``state`` "history", indexed by
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
@@ -15,7 +16,9 @@ Items, all keyed by ``pk``:
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
-filtering, ``by_key`` (feed, key) for key-order suggestions and the label list,
+filtering, ``taken`` (feed, torder) and ``by_label_taken`` (label, torder) for the same in the
+order of the date taken (items written before that order existed gain ``torder`` when they are
+next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-order suggestions and the label list,
 ``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed, rorder) for the trash
 and ``expiring`` (xfeed, xorder) for purging what expired.
 
@@ -35,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, InvalidParameter, NotFound
-from .base import Conflict, ImageRecord, MetadataStore, Retired
+from .base import Conflict, ImageRecord, MetadataStore, Retired, amended
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
@@ -54,6 +57,19 @@ FILTERED_PAGES = 8
 def _order(updated_at: float, key: str) -> str:
     # Fixed-width, so string order equals time order; the key breaks ties like SQLite's (updated_at, key) DESC.
     return f"{max(updated_at, 0.0):018.6f}#{key}"
+
+
+# Seconds from 0001-01-01 to 1970-01-01: added to a taken time so any date sorts as a positive number.
+TAKEN_SHIFT = 62135596800.0
+
+
+def _torder(record: ImageRecord) -> str:
+    """Fixed-width like ``_order``, for the "taken" order."""
+    return f"{record.taken_time() + TAKEN_SHIFT:020.6f}#{record.key}"
+
+
+# The GSI and its range attribute for each listing order, without and with a label.
+_ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_label_taken", "torder")}
 
 
 def _s(value: str) -> dict:
@@ -107,6 +123,7 @@ class DynamoMetadataStore(MetadataStore):
             "key": _s(record.key),
             "feed": _s(IMAGES),
             "order": _s(_order(record.updated_at, record.key)),
+            "torder": _s(_torder(record)),
             "ver": {"N": str(old_ver + 1)},
             "record": _s(json.dumps(record.to_dict())),
         }
@@ -142,6 +159,7 @@ class DynamoMetadataStore(MetadataStore):
                 "pk": _s(f"label#{label}#{key}"),
                 "label": _s(label),
                 "order": _s(_order(new.updated_at, key)),
+                "torder": _s(_torder(new)),
                 "key": _s(key),
             }
             actions.append({"Put": {"TableName": self.table, "Item": item}})
@@ -455,6 +473,19 @@ class DynamoMetadataStore(MetadataStore):
 
         self._transact(key, build)
 
+    def amend(self, key: str, version: str, changes: dict) -> bool:
+        outcome = {}
+
+        def build(old, ver):  # called again after a conflict: the last call says what happened
+            outcome["amended"] = old is not None and old.version == version
+            if not outcome["amended"]:
+                return None
+            new = amended(old, changes)
+            return [self._image_put(new, ver), *self._label_actions(old, new)]  # label items carry torder
+
+        self._transact(key, build)
+        return outcome["amended"]
+
     def count(self) -> int:
         response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s("count#images")})
         return max(int(response.get("Item", {}).get("n", {}).get("N", "0")), 0)
@@ -509,18 +540,21 @@ class DynamoMetadataStore(MetadataStore):
         response = self._call("read", "query", **query)
         return [item["key"]["S"] for item in response.get("Items", [])]
 
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
-        """Newest first. With a prefix: one Query of the key index first (no key has it: done), and at
-        most FILTERED_PAGES pages read, so a page may hold fewer items than ``limit`` (even none)
-        while a next position says where to go on."""
+    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded"):
+        """Newest first by upload or by date taken (``sort``). With a prefix: one Query of the key index
+        first (no key has it: done), and at most FILTERED_PAGES pages read, so a page may hold fewer
+        items than ``limit`` (even none) while a next position says where to go on."""
+        if sort not in _ORDERS:
+            raise InvalidParameter(f"sort must be one of {', '.join(_ORDERS)}; got {sort!r}.")
         limit = max(1, int(limit))
         label = (label or "").lower()
+        feed_index, label_index, range_name = _ORDERS[sort]
         if prefix and after is None and not self.suggest(prefix, 1):
             return [], None
         if label:
-            index, hash_name, hash_value = "by_label", "label", label
+            index, hash_name, hash_value = label_index, "label", label
         else:
-            index, hash_name, hash_value = "newest", "feed", IMAGES
+            index, hash_name, hash_value = feed_index, "feed", IMAGES
         query = {
             "TableName": self.table,
             "IndexName": index,
@@ -533,7 +567,7 @@ class DynamoMetadataStore(MetadataStore):
             query["FilterExpression"] = "begins_with(#k, :p)"
             query["ExpressionAttributeNames"]["#k"] = "key"
             query["ExpressionAttributeValues"][":p"] = _s(prefix)
-        start = self._start(after, index, hash_name, hash_value, "order") if after is not None else None
+        start = self._start(after, index, hash_name, hash_value, range_name) if after is not None else None
 
         # Fetch one more than a page: its presence says whether a next page exists.
         found: list[dict] = []
@@ -557,9 +591,9 @@ class DynamoMetadataStore(MetadataStore):
         if label:  # a label item may trail its image for a moment (GSIs are eventually consistent)
             records = [r for r in records if label in r.labels]
         if more:
-            next_position = self._position(found[-1], index, hash_name, "order")
+            next_position = self._position(found[-1], index, hash_name, range_name)
         elif start:  # stopped reading before the end: go on after the last item read
-            next_position = self._position(start, index, hash_name, "order")
+            next_position = self._position(start, index, hash_name, range_name)
         else:
             next_position = None
         return records, next_position
@@ -694,7 +728,7 @@ class DynamoMetadataStore(MetadataStore):
         raise BackendUnavailable(f"DynamoDB table {self.table} is still building its indexes; run init again later.")
 
 
-_ATTRIBUTES = ("pk", "feed", "order", "label", "key", "hist", "rorder", "tfeed", "xfeed", "xorder")
+_ATTRIBUTES = ("pk", "feed", "order", "torder", "label", "key", "hist", "rorder", "tfeed", "xfeed", "xorder")
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
 _INDEXES = (  # name, hash, range, projection
     ("newest", "feed", "order", {"ProjectionType": "ALL"}),
@@ -703,6 +737,8 @@ _INDEXES = (  # name, hash, range, projection
     ("by_lineage", "hist", "rorder", {"ProjectionType": "ALL"}),
     ("trash", "tfeed", "rorder", {"ProjectionType": "ALL"}),
     ("expiring", "xfeed", "xorder", {"ProjectionType": "ALL"}),
+    ("taken", "feed", "torder", {"ProjectionType": "ALL"}),
+    ("by_label_taken", "label", "torder", _KEYS_ONLY),
 )
 
 

@@ -1,6 +1,7 @@
 """Metadata in SQLite (WAL mode), one connection per thread.
 
-``images`` holds the current record of every key (and ``labels`` its label index); ``retired``
+``images`` holds the current record of every key, its upload time and its ``taken`` sort time
+(``ImageRecord.taken_time``), each indexed for a listing order (and ``labels`` its label index); ``retired``
 holds replaced versions (``state = 'history'``) and deleted images (``state = 'trash'``) until
 their expiry. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers
 serialise and a key always has exactly one current version.
@@ -17,13 +18,14 @@ import uuid
 from contextlib import contextmanager
 
 from ..errors import InvalidParameter, NotFound
-from .base import Conflict, ImageRecord, MetadataStore, Retired
+from .base import Conflict, ImageRecord, MetadataStore, Retired, amended
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
     key TEXT PRIMARY KEY,
     updated_at REAL NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    taken REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS images_newest ON images (updated_at DESC, key DESC);
 CREATE TABLE IF NOT EXISTS labels (
@@ -50,6 +52,9 @@ CREATE TABLE IF NOT EXISTS state (
     value TEXT NOT NULL
 );
 """
+# After SCHEMA, and after a database from before the "taken" order gained its column.
+TAKEN_INDEX = "CREATE INDEX IF NOT EXISTS images_taken ON images (taken DESC, key DESC)"
+ORDER_COLUMN = {"uploaded": "updated_at", "taken": "taken"}
 
 
 def _position(after, names: tuple[str, ...]) -> tuple:
@@ -71,6 +76,17 @@ class SqliteMetadataStore(MetadataStore):
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(SCHEMA)
+        self._add_taken_column()
+
+    def _add_taken_column(self) -> None:
+        """Databases made before the "taken" order get its column, filled with the upload time
+        (what it is for every image whose date taken is not known yet)."""
+        with self._write() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(images)")}
+            if "taken" not in columns:
+                db.execute("ALTER TABLE images ADD COLUMN taken REAL NOT NULL DEFAULT 0")
+                db.execute("UPDATE images SET taken = updated_at")
+            db.execute(TAKEN_INDEX)
 
     def _connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -105,8 +121,8 @@ class SqliteMetadataStore(MetadataStore):
     @staticmethod
     def _set_current(db, record: ImageRecord) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO images (key, updated_at, record) VALUES (?, ?, ?)",
-            (record.key, record.updated_at, json.dumps(record.to_dict())),
+            "INSERT OR REPLACE INTO images (key, updated_at, taken, record) VALUES (?, ?, ?, ?)",
+            (record.key, record.updated_at, record.taken_time(), json.dumps(record.to_dict())),
         )
         db.execute("DELETE FROM labels WHERE key = ?", (record.key,))
         db.executemany(
@@ -278,7 +294,10 @@ class SqliteMetadataStore(MetadataStore):
         return usage
 
     # -- listing ----------------------------------------------------------------------------
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None):
+    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded"):
+        column = ORDER_COLUMN.get(sort)
+        if column is None:
+            raise InvalidParameter(f"sort must be one of {', '.join(ORDER_COLUMN)}; got {sort!r}.")
         where, args = [], []
         if prefix:
             # A range on the primary key instead of LIKE, whose '_' would be a wildcard.
@@ -288,16 +307,16 @@ class SqliteMetadataStore(MetadataStore):
             where.append("images.key IN (SELECT key FROM labels WHERE label = ?)")
             args.append(label.lower())
         if after is not None:
-            updated_at, key = _position(after, ("updated_at", "key"))
-            where.append("(images.updated_at < ? OR (images.updated_at = ? AND images.key < ?))")
-            args += [updated_at, updated_at, key]
-        sql = "SELECT record FROM images"
+            moment, key = _position(after, (column, "key"))
+            where.append(f"(images.{column} < ? OR (images.{column} = ? AND images.key < ?))")
+            args += [moment, moment, key]
+        sql = f"SELECT record, {column} FROM images"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY updated_at DESC, key DESC LIMIT ?"
+        sql += f" ORDER BY {column} DESC, key DESC LIMIT ?"
         rows = self._connect().execute(sql, (*args, limit + 1)).fetchall()
         items = [self._row(r[0]) for r in rows[:limit]]
-        next_after = [items[-1].updated_at, items[-1].key] if len(rows) > limit else None
+        next_after = [rows[limit - 1][1], items[-1].key] if len(rows) > limit else None
         return items, next_after
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -313,6 +332,14 @@ class SqliteMetadataStore(MetadataStore):
             if record is not None and (version is None or record.version == version):
                 record.labels = sorted({label.lower() for label in labels})
                 self._set_current(db, record)
+
+    def amend(self, key: str, version: str, changes: dict) -> bool:
+        with self._write() as db:
+            record = self._current(db, key)
+            if record is None or record.version != version:
+                return False
+            self._set_current(db, amended(record, changes))
+        return True
 
     def all_labels(self) -> list[tuple[str, int]]:
         rows = self._connect().execute("SELECT label, COUNT(*) FROM labels GROUP BY label ORDER BY label")

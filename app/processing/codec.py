@@ -54,7 +54,9 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
     (the JPEG's own Y, which is what BGR→gray computes, give or take rounding). Alpha and 16
     bits are kept."""
     buf = np.frombuffer(data, np.uint8)
-    if source.format == "jpeg":
+    if source.format in formats.PILLOW_DECODES:  # HEIC, AVIF: OpenCV has no reader for them (or not ours)
+        img = None
+    elif source.format == "jpeg":
         gray = source.grayscale or luma_only
         img = cv2.imdecode(buf, _JPEG_FLAGS[reduce, gray] | cv2.IMREAD_IGNORE_ORIENTATION)
     else:
@@ -67,7 +69,8 @@ def decode(data: bytes, source: Source, reduce: int = 1, luma_only: bool = False
 
 
 def _decode_with_pillow(data: bytes) -> np.ndarray:
-    """Fallback for what OpenCV cannot read (some GIF/TIFF variants): first frame only."""
+    """For what OpenCV cannot read (HEIC, AVIF, some GIF/TIFF variants): first frame only, as
+    stored (``decode`` turns it upright as the header's orientation says)."""
     try:
         with Image.open(io.BytesIO(data), formats=images.OPENERS) as im:
             if im.mode in ("I;16", "I;16B", "I;16L"):

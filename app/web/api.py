@@ -17,9 +17,14 @@ SUGGEST_LIMIT = (1, 100)  # keys per /api/keys answer
 
 
 def record_json(record: ImageRecord) -> dict:
+    """The record and the URLs of its bytes; ``display_url`` and ``thumb2x_url`` are null until the
+    image has renditions (images stored before them, until ``gallery renditions`` runs)."""
     data = record.to_dict()
     data["url"] = url_for("media.original", key=record.key, v=record.version)
     data["thumb_url"] = url_for("media.thumbnail", key=record.key, v=record.version)
+    renditions = record.has_renditions
+    data["thumb2x_url"] = url_for("media.thumbnail2x", key=record.key, v=record.version) if renditions else None
+    data["display_url"] = url_for("media.display", key=record.key, v=record.version) if renditions else None
     return data
 
 
@@ -63,6 +68,7 @@ def list_images():
         label=request.args.get("label", ""),
         limit=limit,
         cursor=request.args.get("cursor") or None,
+        sort=request.args.get("sort") or None,
     )
     return jsonify({"items": [record_json(r) for r in items], "next_cursor": next_cursor})
 

@@ -15,7 +15,7 @@ def page_limits() -> dict:
     return {
         "limits": {
             "key_length": keys.MAX_KEY_LENGTH,
-            "accept": ",".join(formats.MIME_TYPES),
+            "accept": formats.ACCEPT,
             "accepted": formats.ACCEPTED,
             "extensions": formats.OUTPUT_EXTENSIONS,
             "quality": params.QUALITY,

@@ -1,4 +1,8 @@
-"""Image bytes and thumbnails, served through the read-through cache.
+"""Image bytes, thumbnails and display renditions, served through the read-through cache.
+
+``/images/<key>`` is the original as uploaded; ``/thumbs/<key>`` and ``/thumbs2x/<key>`` the
+thumbnail at 1x and 2x; ``/display/<key>`` the display rendition (404 until an image stored
+before renditions existed gets them). Each takes ``?v=`` and ``?version=`` alike.
 
 URLs carry the upload's version (``?v=``): a versioned URL never changes meaning, so it is
 answered from the cache without asking the metadata store and cached by browsers for a year
@@ -22,14 +26,14 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Response, redirect, request
 
 from ..errors import GalleryError
-from ..gallery import ORIGINAL, THUMB, Redirect
+from ..gallery import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
 from .common import SECURITY_HEADERS, gallery
 
 bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
-PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB}
+PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB, "/thumbs2x/": THUMB2X, "/display/": DISPLAY}
 MEDIA_ERROR = "gallery.media_error"  # environ key: the fast path's error for the Flask route
 
 
@@ -59,19 +63,20 @@ class MediaFastPath:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        variant = PREFIXES.get(path[:8])
+        prefix = next((p for p in PREFIXES if path.startswith(p)), None)
         # A request with credentials goes through Flask's check, which refuses a wrong token (401).
-        if variant is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
+        if prefix is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
             return self.next(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if "download" in query or "version" in query:
             return self.next(environ, start_response)
+        variant, key = PREFIXES[prefix], path[len(prefix) :]
         try:
-            blob = self.gallery.serve(variant, path[8:], hint=query.get("v", [None])[0])
+            blob = self.gallery.serve(variant, key, hint=query.get("v", [None])[0])
         except GalleryError as exc:
             # Flask renders the error page or JSON; hand it the error so it does not read (and
             # count a cache miss) a second time.
-            environ[MEDIA_ERROR] = (variant, path[8:], exc)
+            environ[MEDIA_ERROR] = (variant, key, exc)
             return self.next(environ, start_response)
         if isinstance(blob, Redirect):
             start_response("302 Found", redirect_headers(blob))
@@ -114,6 +119,16 @@ def original(key: str):
 @bp.get("/thumbs/<path:key>")
 def thumbnail(key: str):
     return _serve(THUMB, key)
+
+
+@bp.get("/thumbs2x/<path:key>")
+def thumbnail2x(key: str):
+    return _serve(THUMB2X, key)
+
+
+@bp.get("/display/<path:key>")
+def display(key: str):
+    return _serve(DISPLAY, key)
 
 
 @bp.after_app_request

@@ -7,8 +7,9 @@ document; no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import errors, formats, gallery, images, keys
+from .. import errors, exif, formats, gallery, images, keys
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
+from ..metadata.base import SORTS
 from ..processing import params
 from ..processing.preview import PREVIEW_SIDE
 from ..recognition import shape
@@ -39,8 +40,35 @@ RECORD = {
         "version": {"type": "string"},
         "labels": {"type": "array", "items": {"type": "string"}},
         "provenance": {"type": ["object", "null"]},
-        "url": {"type": "string"},
+        "url": {"type": "string", "description": "The original, as uploaded"},
         "thumb_url": {"type": "string"},
+        "thumb_width": {"type": "integer"},
+        "thumb_height": {"type": "integer"},
+        "thumb2x_url": {"type": ["string", "null"], "description": "The thumbnail at twice the size"},
+        "thumb2x_width": {"type": "integer"},
+        "thumb2x_height": {"type": "integer"},
+        "display_url": {
+            "type": ["string", "null"],
+            "description": "The display rendition (upright WebP without EXIF) pages show instead of the original; "
+            "null, like thumb2x_url, for an image stored before renditions until `gallery renditions` runs",
+        },
+        "display_content_type": {"type": "string"},
+        "display_width": {"type": "integer"},
+        "display_height": {"type": "integer"},
+        "color": {"type": "string", "description": "Dominant colour, #rrggbb, for placeholders (empty if unknown)"},
+        "taken_at": {
+            "type": ["string", "null"],
+            "description": "When the photo was taken (EXIF), ISO 8601: the camera's local time, with its UTC "
+            "offset when the camera wrote one",
+        },
+        "exif": {
+            "type": "object",
+            "description": "Camera facts from EXIF (never a location); a fact that is not known is absent",
+            "properties": {
+                name: {"type": "integer"} if name in ("iso", "width", "height") else {"type": "string"}
+                for name in exif.FIELDS
+            },
+        },
         "replaced": {"type": "boolean", "description": "Only on upload: the key existed and was replaced"},
     },
 }
@@ -191,6 +219,15 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                 "parameters": [
                     query("prefix", key_schema()),
                     query("label", {"type": "string"}),
+                    query(
+                        "sort",
+                        {
+                            "type": "string",
+                            "enum": list(SORTS),
+                            "default": SORTS[0],
+                            "description": "uploaded: by upload time; taken: by date taken, else upload time",
+                        },
+                    ),
                     query("limit", bounded("integer", list_limit)),
                     query("cursor", {"type": "string"}),
                 ],

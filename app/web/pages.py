@@ -7,8 +7,10 @@ import re
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .. import exif, timeline
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
 from ..keys import MAX_KEY_LENGTH, is_valid_key
+from ..metadata.base import SORTS
 from . import charts, ratelimits
 from .common import gallery
 from .limits import page_limits
@@ -16,6 +18,9 @@ from .selection import MAX_SELECTION
 
 bp = Blueprint("pages", __name__)
 bp.app_context_processor(page_limits)  # every page, not only this blueprint's
+# For templates: `records | timeline(sort, "month")` gives headed groups, `exif_rows(record.exif)` rows.
+bp.add_app_template_filter(timeline.groups, "timeline")
+bp.add_app_template_global(exif.summary, "exif_rows")
 
 
 @bp.get("/")
@@ -28,7 +33,8 @@ def gallery_page():
     prefix = request.args.get("prefix", "").strip()
     label = request.args.get("label", "").strip()
     cursor = request.args.get("cursor") or None
-    items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor)
+    sort = request.args.get("sort") or "uploaded"
+    items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor, sort=sort)
     labels = gallery().labels()
     return render_template(
         "gallery.html",
@@ -36,6 +42,8 @@ def gallery_page():
         next_cursor=next_cursor,
         prefix=prefix,
         label=label,
+        sort=sort,
+        sorts=SORTS,
         cursor=cursor,
         labels=labels,
         max_selection=MAX_SELECTION,
