@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import is_stored, make_app, make_image
 
+from app import packing
 from app.errors import InvalidKey, NotAnImage, NotFound
 from app.gallery import ORIGINAL, THUMB, VARIANTS, CachedBlob, blob_name, version_cache_key
 
@@ -256,6 +257,13 @@ def test_a_version_removed_for_good_during_the_read_is_not_left_in_the_cache(gal
 def test_cached_blob_packs_and_unpacks():
     blob = CachedBlob("image/png", "abc", "v1", b"\x00\x01binary\xff", "photos/a.png")
     assert CachedBlob.unpack(blob.pack()) == blob
+
+
+def test_an_entry_written_before_entries_named_their_key_is_read_again(gallery, red):
+    record, _ = gallery.upload("k", red)
+    old_format = packing.pack(["image/png", record.sha256, record.version], b"not what is stored")
+    gallery.cache.set(version_cache_key(ORIGINAL, record.version), old_format)
+    assert gallery.read(ORIGINAL, "k", record.version).data == red
 
 
 def test_invalid_input_changes_nothing(gallery, red):
