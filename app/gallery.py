@@ -33,7 +33,6 @@ from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLar
 from .health import HealthChecks
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
 from .metadata.base import SORTS, Conflict, ImageRecord, MetadataStore, Retired
-from .processing import preview as previews
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 from .storage.base import BlobStore
@@ -750,6 +749,8 @@ class Gallery:
         ``source_sha256`` names an upload previewed before, so it need not be sent again.
         ``on_run()`` as for ``process``: called only when work is about to be done.
         Returns ``(PreviewResult, source sha256)``."""
+        from .processing import preview as previews  # OpenCV loads on first use (cold starts)
+
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
         if sum(x is not None for x in (key, data, source_sha256)) != 1:
@@ -773,7 +774,9 @@ class Gallery:
         self.cache.set(previews.preview_cache_key(sha256, steps, fmt, quality), shown.pack())
         return shown, sha256
 
-    def _rendition(self, sha256: str, key: str | None, data: bytes | None) -> tuple[str, previews.Rendition]:
+    def _rendition(self, sha256: str, key: str | None, data: bytes | None):
+        from .processing import preview as previews
+
         raw = self.cache.get(previews.rendition_cache_key(sha256))
         if raw is not None:
             return sha256, previews.Rendition.unpack(raw)

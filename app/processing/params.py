@@ -11,6 +11,7 @@ from typing import Any
 from .. import formats
 from ..errors import InvalidParameter
 
+PREVIEW_SIDE = 1600  # longest side of the rendition live previews run on
 MAX_STEPS = 10
 MAX_SIDE = 16384
 DEFAULT_MAX_PIXELS = 50_000_000

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from .. import packing
 from .codec import Source, probe
 from .ops import crop_box, resize_target
-from .params import normalize_output
+from .params import PREVIEW_SIDE, normalize_output
 from .pipeline import Rendered, plan, run
 
-PREVIEW_SIDE = 1600
 RENDITION_QUALITY = 90
 
 

@@ -11,7 +11,7 @@ from .. import errors, exif, formats, gallery, images, keys
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
 from ..metadata.base import SORTS
 from ..processing import params
-from ..processing.preview import PREVIEW_SIDE
+from ..processing.params import PREVIEW_SIDE
 from ..recognition import shape
 
 ERROR = {
