@@ -27,10 +27,12 @@ from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLar
 from .health import HealthChecks
 from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
 from .metadata.base import Conflict, ImageRecord, MetadataStore, Retired
+from .processing import budget
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 from .storage.base import BlobStore
 from .units import format_mb, megabytes
+from .work import WorkPool
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,8 @@ class Gallery:
         self.clock = clock  # "now" for retention and purge (tests move it)
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
+        # Costly decoding, processing and recognition run here under a hard limit (see app.work).
+        self.work = WorkPool(settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb))
         self._health = HealthChecks(
             {
                 "storage": lambda: self.blobs.check(),
@@ -219,12 +223,25 @@ class Gallery:
 
     def validate(self, data: bytes) -> images.AnalysedImage:
         """Decode and check an upload completely (and make its thumbnail on the way)."""
-        return images.analyse(
+        s = self.settings
+        seconds, memory = self.decode_cost(data, s.max_frames)
+        return self.work.run(
+            images.analyse,
             data,
-            max_pixels=self.settings.max_pixels,
-            thumb_size=self.settings.thumb_size,
-            max_frames=self.settings.max_frames,
+            s.max_pixels,
+            s.thumb_size,
+            s.max_frames,
+            s.max_decoded_bytes,
+            seconds=seconds,
+            memory=memory,
         )
+
+    def decode_cost(self, data: bytes, max_frames: int = 1000) -> tuple[float, int]:
+        """Estimated CPU seconds and memory of decoding ``data`` and making something small of it (a
+        thumbnail, a preview, a detector's input), from its header, which is checked on the way."""
+        s = self.settings
+        layout = images.inspect(data, s.max_pixels, max_frames, s.max_decoded_bytes)
+        return layout.decode_seconds() * 1.5, layout.decoded_bytes * 3
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
         """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name
@@ -455,7 +472,16 @@ class Gallery:
     def describe_upload(self, data: bytes) -> Preview:
         """An image that is not stored (an upload, an unsaved result) as a page shows it: its upright
         size and a preview of at most 1024 px, from one decode."""
-        webp, width, height = images.preview(data, self.settings.max_pixels)
+        seconds, memory = self.decode_cost(data)
+        webp, width, height = self.work.run(
+            images.preview,
+            data,
+            self.settings.max_pixels,
+            1024,
+            self.settings.max_decoded_bytes,
+            seconds=seconds,
+            memory=memory,
+        )
         return Preview(webp, width, height, len(data))
 
     # -- recognition ----------------------------------------------------------------------
@@ -475,7 +501,7 @@ class Gallery:
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
             images.check_size(data, self.settings.max_upload_bytes)
-            return self.detector.detect(data, min_confidence, max_labels)
+            return self.detect(data, min_confidence, max_labels)
         record = self.get_record(key)
         floor = min(min_confidence, DEFAULT_MIN_CONFIDENCE)
         ref = self.blobs.external_ref(blob_name(ORIGINAL, record))
@@ -484,16 +510,25 @@ class Gallery:
             result, version = self.detector.detect_stored(ref, floor, MAX_MAX_LABELS), record.version
         else:
             blob = self.get_original(record.key)
-            result, version = self.detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
+            result, version = self.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
         stored = label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
+
+    def detect(self, data: bytes, min_confidence, max_labels) -> dict:
+        """The detector on ``data``, its local decoding under the work budget."""
+        seconds, memory = self.decode_cost(data)
+        s, detector = self.settings, self.detector
+        prepared = self.work.run(
+            detector.prepare, data, s.max_pixels, s.max_decoded_bytes, seconds=seconds, memory=memory
+        )
+        return detector.detect_prepared(prepared, min_confidence, max_labels)
 
     def labels_for_upload(self, data: bytes) -> list[str]:
         """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
         the upload, so it is logged and the image is stored without labels."""
         try:
-            return label_names(self.detector.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
+            return label_names(self.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         except GalleryError as exc:
             log.warning("Labelling the upload failed: %s", exc.message)
             return []
@@ -527,8 +562,7 @@ class Gallery:
                     source_sha256, source_version = blob.etag, blob.version  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
                 data = blob.data
-            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings.max_pixels)
-            rendered = processing.Rendered.of(result)
+            rendered = processing.Rendered.of(self.run_pipeline(data, steps, fmt, quality))
             self.cache.set(ckey, rendered.pack())
         if save_as is None:
             return rendered, None, False
@@ -537,6 +571,14 @@ class Gallery:
             provenance["source_version"] = source_version
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
         return rendered, record, replaced
+
+    def run_pipeline(self, data: bytes, steps, fmt, quality) -> processing.Result:
+        """Plan the pipeline from the header, refuse it when over the work budget, then run it (in a
+        worker process under the hard limit when it is costly)."""
+        s = self.settings
+        job = processing.prepare(data, steps, fmt, quality, s.max_pixels, s.max_decoded_bytes)
+        cost = budget.check(job, len(data), s.work_budget, megabytes(s.work_memory_mb))
+        return self.work.run(processing.execute, data, job, seconds=cost.seconds, memory=cost.peak_bytes)
 
     # -- direct browser uploads (S3) ------------------------------------------------------
     @property
