@@ -73,11 +73,22 @@ RAMP16 = (np.arange(48 * 64, dtype=np.uint32).reshape(48, 64) * 21).astype(np.ui
         (pil_bytes(corpus.gradient(), "BMP"), 3, 1),
     ],
     ids=[
-        f"{what}"
-        for what in (
-            "png-16-rgba png-16-rgb png-16-gray tiff-16-rgba tiff-16-gray tiff-float png-rgba png-rgb png-gray "
-            "png-palette png-palette-transparent png-la jpeg-cmyk gif webp-rgba bmp"
-        ).split()
+        "png-16-rgba",
+        "png-16-rgb",
+        "png-16-gray",
+        "tiff-16-rgba",
+        "tiff-16-gray",
+        "tiff-float",
+        "png-rgba",
+        "png-rgb",
+        "png-gray",
+        "png-palette",
+        "png-palette-transparent",
+        "png-la",
+        "jpeg-cmyk",
+        "gif",
+        "webp-rgba",
+        "bmp",
     ],
 )
 def test_layout_reads_channels_and_sample_depth_from_the_header(data, channels, sample_bytes):
