@@ -66,8 +66,9 @@ class Settings:
     )
     work_timeout: float = option(
         10.0,
-        "Hard limit, in CPU and in wall seconds, on the image work of one request (decoding, processing, "
-        "recognition): the worker process doing it is killed and replaced, and the request gets a 422.",
+        "Hard limit, in CPU seconds (and twice that in wall seconds), on the image work of one request "
+        "(decoding, processing, recognition): the worker process doing it is killed and replaced, and the "
+        "request gets a 422.",
         "Work budget",
     )
     work_processes: int = option(

@@ -113,8 +113,9 @@ def _stop_all(workers: set) -> None:
 
 
 class WorkPool:
-    """Runs a function on a worker process under ``timeout`` (CPU and wall seconds), or in the
-    calling thread when its estimated cost is small or no process can be started."""
+    """Runs a function on a worker process under ``timeout`` CPU seconds and twice that in wall
+    seconds (a busy machine stretches the wall clock; a stalled task uses no CPU), or in the calling
+    thread when its estimated cost is small or no process can be started."""
 
     def __init__(self, processes: int = 2, timeout: float = 10.0, memory_bytes: int = 768 * 1024 * 1024):
         self.processes, self.timeout, self.memory_bytes = processes, timeout, memory_bytes
@@ -144,7 +145,7 @@ class WorkPool:
                     if attempt:
                         raise
                     continue
-                return self._answer(worker, time.monotonic() + self.timeout)
+                return self._answer(worker, time.monotonic() + 2 * self.timeout)
         finally:
             self._slots.release()
 
@@ -159,12 +160,12 @@ class WorkPool:
             code = self._discard(worker)
             if timed_out:
                 raise OverBudget(
-                    f"The image work took longer than {self.timeout:g} s and was stopped. Resize the image first "
-                    "or choose lighter steps."
+                    f"The image work took longer than {2 * self.timeout:g} s and was stopped. Resize the image "
+                    "first or choose lighter steps."
                 )
             if code == -signal.SIGXCPU:
                 raise OverBudget(
-                    f"The image work used more than {self.timeout:g} CPU seconds and was stopped. Resize the "
+                    f"The image work used more than {self.timeout:g} s of CPU and was stopped. Resize the "
                     "image first or choose lighter steps."
                 )
             raise OverBudget(
