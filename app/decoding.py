@@ -105,9 +105,18 @@ def check(found: Layout, max_decoded: int) -> None:
 
 def jpeg_scans(data: bytes, limit: int = MAX_JPEG_SCANS) -> int:
     """Start-of-scan markers of the first image in a JPEG, counted by walking its segments (up to
-    ``limit + 1``). Entropy-coded data never holds 0xFF followed by anything but 0x00 or a restart
-    marker, so every other 0xFF xx is a marker candidate; numpy finds them at memory speed, and the
-    walk jumps from one segment to the next, skipping candidates inside segment payloads."""
+    ``limit + 1``) without decoding.
+
+    A sequential JPEG whose first scan holds every component (every camera's) is decoded in one
+    scan: libjpeg stops there, so nothing after it needs reading. Otherwise (progressive, or a
+    first scan of one component) every scan is found: entropy-coded data never holds 0xFF followed
+    by anything but 0x00 or a restart marker, so every other 0xFF xx is a marker candidate; numpy
+    finds them at memory speed, and the walk jumps from segment to segment, skipping candidates
+    inside segment payloads.
+    """
+    first = _first_scan(data)
+    if first is not None and first[0] in (0xC0, 0xC1) and first[1] == first[2]:
+        return 1
     buf = np.frombuffer(data, np.uint8)
     ff = np.flatnonzero(buf[:-1] == 0xFF)
     following = buf[ff + 1]
@@ -121,7 +130,7 @@ def jpeg_scans(data: bytes, limit: int = MAX_JPEG_SCANS) -> int:
         marker = data[pos + 1]
         if marker == 0xD9:  # end of image: anything after it (a second MPO frame, a ZIP) is never decoded
             return scans
-        if marker == 0x01 or marker == 0xD8:  # markers without a length
+        if marker in (0x01, 0xD8):  # markers without a length
             pos += 2
             continue
         if pos + 4 > end:
@@ -131,3 +140,23 @@ def jpeg_scans(data: bytes, limit: int = MAX_JPEG_SCANS) -> int:
             if scans > limit:
                 return scans
         pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+
+
+_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _first_scan(data: bytes) -> tuple[int, int, int] | None:
+    """(frame marker, components in the frame, components in the first scan), read from the headers
+    before the first scan; None when they do not walk cleanly."""
+    pos, frame, end = 2, None, len(data)
+    while pos + 4 <= end and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _FRAMES and pos + 10 <= end:
+            frame = (marker, data[pos + 9])
+        elif marker == 0xDA:
+            return None if frame is None else (*frame, data[pos + 4])
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None

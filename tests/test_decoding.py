@@ -122,11 +122,33 @@ def test_jpeg_scans_are_counted_by_walking_the_segments():
     assert decoding.jpeg_scans(progressive_jpeg(200)) == decoding.MAX_JPEG_SCANS + 1  # stops counting there
 
 
+def test_a_sequential_jpeg_interleaving_every_component_is_one_scan_without_reading_further():
+    """libjpeg decodes such a file in one scan and refuses or ignores any later one, so the
+    entropy data (most of the file) need not be searched: camera photos cost nothing to check."""
+    data = pil_bytes(corpus.gradient((64, 48)), "JPEG")
+    scan = data[data.index(b"\xff\xda") : -2]
+    padded = data[:-2] + scan * 200 + data[-2:]
+    assert decoding.jpeg_scans(padded) == 1
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(padded)).load()
+
+
+def test_a_sequential_jpeg_whose_first_scan_holds_one_component_is_counted():
+    data = pil_bytes(corpus.gradient((64, 48)), "JPEG")
+    sos = data.index(b"\xff\xda")
+    header_end = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    one = b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + data[header_end:-2]  # component 1 only
+    crafted = data[:sos] + one * 200 + data[-2:]
+    assert decoding.jpeg_scans(crafted) == decoding.MAX_JPEG_SCANS + 1
+
+
 def test_restart_markers_and_stuffed_bytes_in_the_entropy_data_are_not_markers():
     noise = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
-    data = cv2_bytes(noise, ".jpg", cv2.IMWRITE_JPEG_QUALITY, 100, cv2.IMWRITE_JPEG_RST_INTERVAL, 1)
+    data = cv2_bytes(
+        noise, ".jpg", cv2.IMWRITE_JPEG_QUALITY, 100, cv2.IMWRITE_JPEG_RST_INTERVAL, 1, cv2.IMWRITE_JPEG_PROGRESSIVE, 1
+    )
     assert data.count(b"\xff\x00") > 100 and data.count(b"\xff\xd0") > 10
-    assert decoding.jpeg_scans(data) == 1
+    assert decoding.jpeg_scans(data) == data.count(b"\xff\xda") < 20
 
 
 def test_a_jpeg_at_the_scan_limit_is_accepted_one_above_is_refused(tmp_path):
