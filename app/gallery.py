@@ -45,6 +45,7 @@ STAGING_PREFIX = "uploads/"
 STAGING_DAYS = 1
 DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
+CACHE_UPLOAD_RESULTS_ABOVE = 0.25  # estimated CPU seconds: cheaper results of uploads are not cached
 DIRECT_UPLOAD_TYPES = frozenset(formats.MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 PRESIGN_SECONDS = 900
@@ -537,8 +538,8 @@ class Gallery:
     def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None):
         """Run a processing pipeline on uploaded ``data`` or the gallery image ``key``. Results are
         cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
-        stored with its provenance. Everything is validated before any pixel is touched.
-        Returns ``(Rendered, record or None, replaced)``."""
+        stored with its provenance. Everything is validated, and the work priced against the budget,
+        before any pixel is touched. Returns ``(Rendered, record or None, replaced)``."""
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
         save_as = None if save_as is None else validate_key(save_as)
@@ -547,23 +548,36 @@ class Gallery:
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
             images.check_size(data, self.settings.max_upload_bytes)
-            source_sha256 = hashlib.sha256(data).hexdigest()
+            job, cost = self.plan_pipeline(data, steps, fmt, quality)
+            # Hashing an upload costs about as much as a cheap pipeline on it, and an upload is rarely
+            # sent twice: only a costly result, or one being saved (its provenance names the source's
+            # hash), goes through the cache.
+            source_sha256 = ckey = raw = None
+            if save_as is not None or cost.seconds > CACHE_UPLOAD_RESULTS_ABOVE:
+                source_sha256 = hashlib.sha256(data).hexdigest()
+                ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+                raw = self.cache.get(ckey)
+            if raw is not None:
+                rendered = processing.Rendered.unpack(raw)
+            else:
+                rendered = processing.Rendered.of(self.run_job(data, job, cost))
+                if ckey is not None:
+                    self.cache.set(ckey, rendered.pack())
         else:  # the record's hash names the result, so a cache hit never reads the source bytes
             source = self.get_record(key)
             source_sha256, source_version = source.sha256, source.version
-        ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
-        raw = self.cache.get(ckey)
-        if raw is not None:
-            rendered = processing.Rendered.unpack(raw)
-        else:
-            if data is None:
+            ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+            raw = self.cache.get(ckey)
+            if raw is not None:
+                rendered = processing.Rendered.unpack(raw)
+            else:
                 blob = self.get_original(key)
                 if blob.etag != source_sha256:  # replaced meanwhile: name the result after what we read
                     source_sha256, source_version = blob.etag, blob.version  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
-                data = blob.data
-            rendered = processing.Rendered.of(self.run_pipeline(data, steps, fmt, quality))
-            self.cache.set(ckey, rendered.pack())
+                job, cost = self.plan_pipeline(blob.data, steps, fmt, quality)
+                rendered = processing.Rendered.of(self.run_job(blob.data, job, cost))
+                self.cache.set(ckey, rendered.pack())
         if save_as is None:
             return rendered, None, False
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
@@ -572,12 +586,14 @@ class Gallery:
         record, replaced = self.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
         return rendered, record, replaced
 
-    def run_pipeline(self, data: bytes, steps, fmt, quality) -> processing.Result:
-        """Plan the pipeline from the header, refuse it when over the work budget, then run it (in a
-        worker process under the hard limit when it is costly)."""
+    def plan_pipeline(self, data: bytes, steps, fmt, quality) -> tuple[processing.Job, budget.Estimate]:
+        """The pipeline planned from the header and priced; an ``OverBudget`` when it costs too much."""
         s = self.settings
         job = processing.prepare(data, steps, fmt, quality, s.max_pixels, s.max_decoded_bytes)
-        cost = budget.check(job, len(data), s.work_budget, megabytes(s.work_memory_mb))
+        return job, budget.check(job, len(data), s.work_budget, megabytes(s.work_memory_mb))
+
+    def run_job(self, data: bytes, job: processing.Job, cost: budget.Estimate) -> processing.Result:
+        """Run a planned pipeline: in a worker process under the hard limit when it is costly."""
         return self.work.run(processing.execute, data, job, seconds=cost.seconds, memory=cost.peak_bytes)
 
     # -- direct browser uploads (S3) ------------------------------------------------------

@@ -167,3 +167,16 @@ def test_work_that_overruns_the_deadline_is_stopped_with_a_422_and_the_next_requ
     assert "was stopped" in response.json["error"]["message"]
     assert process(client, noise_png(100, 100), [{"op": "resize", "width": 50}]).status_code == 200
     app.extensions["gallery"].work.close()
+
+
+def test_only_costly_results_of_uploads_go_through_the_cache(tmp_path):
+    """Hashing an upload costs about as much as a cheap pipeline on it, so a cheap one is simply
+    run again; a costly one is cached, as is every result of a stored image."""
+    app = make_app(tmp_path)
+    client, cache = app.test_client(), app.extensions["gallery"].cache
+    cheap, data = [{"op": "resize", "width": 32}], noise_png(64, 64)
+    assert [process(client, data, cheap).headers["X-Cache"] for _ in range(2)] == ["miss", "miss"]
+    assert cache.stats()["requests"] == 0
+    costly, data = [{"op": "blur", "kind": "bilateral", "size": 25}] * 2, noise_png(600, 400)
+    assert budget.estimate(processing.prepare(data, costly), len(data)).seconds > 0.25
+    assert [process(client, data, costly).headers["X-Cache"] for _ in range(2)] == ["miss", "hit"]
