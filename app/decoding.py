@@ -30,7 +30,7 @@ _THREE = frozenset({"RGB", "YCbCr", "LAB", "HSV"})
 # Estimated CPU nanoseconds per decoded byte, per format (measured with OpenCV 4.13 and Pillow 13
 # on one x86-64 core, rounded up): what a request costs before any operation runs.
 _DECODE_NS = {"JPEG": 2.0, "MPO": 2.0, "PNG": 8.0, "WEBP": 8.0, "TIFF": 8.0, "GIF": 12.0, "BMP": 1.0}
-_JPEG_SCAN_NS = 0.5  # and per scan of a JPEG: one more pass over the coefficients
+_JPEG_SCAN_NS = 0.3  # and per scan of a JPEG: one more pass over the coefficients
 
 
 @dataclass(frozen=True)
