@@ -42,6 +42,12 @@ class Settings:
         50_000_000, "Largest accepted image, in pixels (width × height); checked before decoding.", "Limits"
     )
     max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
+    max_decoded_mb: float = option(
+        200.0,
+        "Largest decoded image, in MB (pixels × channels × bytes per sample, from the header, before "
+        "decoding): 50 MP of 8-bit RGBA (191 MB) pass, 50 MP of 16-bit RGBA (381 MB) are a 413.",
+        "Limits",
+    )
     page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
     thumb_size: int = option(360, "Longest side of thumbnails, in pixels (2x thumbnails have twice that).", "Limits")
     display_size: int = option(
@@ -74,6 +80,31 @@ class Settings:
         "Days that replaced versions and deleted images are kept (history and trash) before "
         "`gallery purge` removes them; `0` keeps nothing.",
         "Limits",
+    )
+    # -- Work budget
+    work_budget: float = option(
+        8.0,
+        "Estimated CPU seconds one processing request may cost (decode, each step, encode); above it a 422 "
+        "suggests resizing first.",
+        "Work budget",
+    )
+    work_memory_mb: float = option(
+        768.0,
+        "Estimated working memory one processing request may use, in MB; above it a 422 as for the CPU budget.",
+        "Work budget",
+    )
+    work_timeout: float = option(
+        10.0,
+        "Hard limit, in CPU seconds (and twice that in wall seconds), on the image work of one request "
+        "(decoding, processing, recognition): the worker process doing it is killed and replaced, and the "
+        "request gets a 422.",
+        "Work budget",
+    )
+    work_processes: int = option(
+        2,
+        "Worker processes for costly image work; `0` runs it in the request's thread under the budget alone "
+        "(no hard limit).",
+        "Work budget",
     )
     # -- Cache
     cache_capacity_mb: float = option(64.0, "Capacity of the in-process cache, in MB.", "Cache")
@@ -202,6 +233,10 @@ class Settings:
     @property
     def redirect_over_bytes(self) -> int | None:
         return megabytes(self.redirect_over_mb) if self.redirect_over_mb > 0 else None
+
+    @property
+    def max_decoded_bytes(self) -> int:
+        return megabytes(self.max_decoded_mb)
 
     @property
     def cache_capacity_bytes(self) -> int:

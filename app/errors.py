@@ -53,6 +53,13 @@ class BadImage(GalleryError):
     code = "unprocessable_image"
 
 
+class OverBudget(GalleryError):
+    """The work the request asks for is over the per-request budget (CPU time or memory): resize first."""
+
+    status = 422
+    code = "over_budget"
+
+
 class BackendUnavailable(GalleryError):
     """A storage, cache or recognition backend is unavailable."""
 

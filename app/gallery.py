@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import formats, images, packing, processing
 from .cache.base import Cache
@@ -37,6 +38,10 @@ from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
 from .storage.base import BlobStore
 from .units import format_mb, megabytes
+from .work import WorkPool
+
+if TYPE_CHECKING:
+    from .processing.budget import Estimate
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ STAGING_PREFIX = "uploads/"
 STAGING_DAYS = 1
 DAY = 86400
 PURGE_EVERY = 600  # seconds between opportunistic purges in one process
+CACHE_UPLOAD_RESULTS_ABOVE = 0.25  # estimated CPU seconds: cheaper results of uploads are not cached
 DIRECT_UPLOAD_TYPES = frozenset(formats.UPLOAD_MIME_TYPES)
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -203,6 +209,8 @@ class Gallery:
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
         self._epoch = ("", float("-inf"))  # the session epoch last read, and when (monotonic)
+        # Costly decoding, processing and recognition run here under a hard limit (see app.work).
+        self.work = WorkPool(settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb))
         self._health = HealthChecks(
             {
                 "storage": lambda: self.blobs.check(),
@@ -285,15 +293,29 @@ class Gallery:
         return record, previous is not None
 
     def validate(self, data: bytes) -> images.AnalysedImage:
-        """Decode and check an upload completely (and make its renditions on the way)."""
-        return images.analyse(
+        """Decode and check an upload completely (and make its renditions on the way), in a worker
+        process under the hard limit when it is costly."""
+        s = self.settings
+        seconds, memory = self.decode_cost(data, s.max_frames)
+        return self.work.run(
+            images.analyse,
             data,
-            max_pixels=self.settings.max_pixels,
-            thumb_size=self.settings.thumb_size,
-            max_frames=self.settings.max_frames,
-            display_size=self.settings.display_size,
-            display_format=self.settings.display_format,
+            s.max_pixels,
+            s.thumb_size,
+            s.max_frames,
+            s.display_size,
+            s.display_format,
+            s.max_decoded_bytes,
+            seconds=seconds,
+            memory=memory,
         )
+
+    def decode_cost(self, data: bytes, max_frames: int = 1000) -> tuple[float, int]:
+        """Estimated CPU seconds and memory of decoding ``data`` and making renditions of it (the
+        display rendition included), from its header, which is checked on the way."""
+        s = self.settings
+        layout = images.inspect(data, s.max_pixels, max_frames, s.max_decoded_bytes)
+        return layout.decode_seconds() * 2.5, layout.decoded_bytes * 4
 
     def _put_renditions(self, record: ImageRecord, analysed: images.AnalysedImage) -> None:
         self.blobs.put(blob_name(THUMB2X, record), analysed.thumb2x, record.thumb_content_type)
@@ -656,7 +678,16 @@ class Gallery:
     def describe_upload(self, data: bytes) -> Preview:
         """An image that is not stored (an upload, an unsaved result) as a page shows it: its upright
         size and a preview of at most 1024 px, from one decode."""
-        webp, width, height = images.preview(data, self.settings.max_pixels)
+        seconds, memory = self.decode_cost(data)
+        webp, width, height = self.work.run(
+            images.preview,
+            data,
+            self.settings.max_pixels,
+            1024,
+            self.settings.max_decoded_bytes,
+            seconds=seconds,
+            memory=memory,
+        )
         return Preview(webp, width, height, len(data))
 
     # -- recognition ----------------------------------------------------------------------
@@ -676,7 +707,7 @@ class Gallery:
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
         if data is not None:
             images.check_size(data, self.settings.max_upload_bytes)
-            return self.detector.detect(data, min_confidence, max_labels)
+            return self.detect(data, min_confidence, max_labels)
         record = self.get_record(key)
         floor = min(min_confidence, DEFAULT_MIN_CONFIDENCE)
         ref = self.blobs.external_ref(blob_name(ORIGINAL, record))
@@ -685,16 +716,25 @@ class Gallery:
             result, version = self.detector.detect_stored(ref, floor, MAX_MAX_LABELS), record.version
         else:
             blob = self.get_original(record.key)
-            result, version = self.detector.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
+            result, version = self.detect(blob.data, floor, MAX_MAX_LABELS), blob.version
         stored = label_names(select(result, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
+
+    def detect(self, data: bytes, min_confidence, max_labels) -> dict:
+        """The detector on ``data``, its local decoding under the work budget."""
+        seconds, memory = self.decode_cost(data)
+        s, detector = self.settings, self.detector
+        prepared = self.work.run(
+            detector.prepare, data, s.max_pixels, s.max_decoded_bytes, seconds=seconds, memory=memory
+        )
+        return detector.detect_prepared(prepared, min_confidence, max_labels)
 
     def labels_for_upload(self, data: bytes) -> list[str]:
         """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
         the upload, so it is logged and the image is stored without labels."""
         try:
-            return label_names(self.detector.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
+            return label_names(self.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         except GalleryError as exc:
             log.warning("Labelling the upload failed: %s", exc.message)
             return []
@@ -703,38 +743,55 @@ class Gallery:
     def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None, on_run=None):
         """Run a processing pipeline on uploaded ``data`` or the gallery image ``key``. Results are
         cached under (source sha256, normalised ops, format, quality); with ``save_as`` the result is
-        stored with its provenance. Everything is validated before any pixel is touched.
-        ``on_run()`` is called before any decoding (a run, or storing a cached result), so a caller
-        can charge real work only: a result answered from the cache alone does not call it.
-        Returns ``(Rendered, record or None, replaced)``."""
+        stored with its provenance. Everything is validated, and the work priced against the budget,
+        before any pixel is touched. ``on_run()`` is called before any decoding (a run, or storing a
+        cached result), so a caller can charge real work only: a result answered from the cache alone
+        does not call it. Returns ``(Rendered, record or None, replaced)``."""
         steps = processing.normalize_ops(ops)
         fmt, quality = processing.normalize_output(fmt, quality)
         save_as = None if save_as is None else validate_key(save_as)
         on_conflict = check_on_conflict(on_conflict)
         if (key is None) == (data is None):
             raise InvalidParameter("Give either an image file or the key of a gallery image.")
+
+        def charge(cached: bool) -> None:
+            if on_run is not None and (not cached or save_as is not None):
+                on_run()
+
         if data is not None:
             images.check_size(data, self.settings.max_upload_bytes)
-            source_sha256 = hashlib.sha256(data).hexdigest()
+            job, cost = self.plan_pipeline(data, steps, fmt, quality)
+            # Hashing an upload costs about as much as a cheap pipeline on it, and an upload is rarely
+            # sent twice: only a costly result, or one being saved (its provenance names the source's
+            # hash), goes through the cache.
+            source_sha256 = ckey = raw = None
+            if save_as is not None or cost.seconds > CACHE_UPLOAD_RESULTS_ABOVE:
+                source_sha256 = hashlib.sha256(data).hexdigest()
+                ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+                raw = self.cache.get(ckey)
+            charge(raw is not None)
+            if raw is not None:
+                rendered = processing.Rendered.unpack(raw)
+            else:
+                rendered = processing.Rendered.of(self.run_job(data, job, cost))
+                if ckey is not None:
+                    self.cache.set(ckey, rendered.pack())
         else:  # the record's hash names the result, so a cache hit never reads the source bytes
             source = self.get_record(key)
             source_sha256, source_version = source.sha256, source.version
-        ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
-        raw = self.cache.get(ckey)
-        if on_run is not None and (raw is None or save_as is not None):
-            on_run()
-        if raw is not None:
-            rendered = processing.Rendered.unpack(raw)
-        else:
-            if data is None:
+            ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
+            raw = self.cache.get(ckey)
+            charge(raw is not None)
+            if raw is not None:
+                rendered = processing.Rendered.unpack(raw)
+            else:
                 blob = self.get_original(key)
                 if blob.etag != source_sha256:  # replaced meanwhile: name the result after what we read
                     source_sha256, source_version = blob.etag, blob.version  # an original's etag is its sha256
                     ckey = processing.result_cache_key(source_sha256, steps, fmt, quality)
-                data = blob.data
-            result = processing.run(data, steps, fmt, quality, max_pixels=self.settings.max_pixels)
-            rendered = processing.Rendered.of(result)
-            self.cache.set(ckey, rendered.pack())
+                job, cost = self.plan_pipeline(blob.data, steps, fmt, quality)
+                rendered = processing.Rendered.of(self.run_job(blob.data, job, cost))
+                self.cache.set(ckey, rendered.pack())
         if save_as is None:
             return rendered, None, False
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
@@ -788,6 +845,18 @@ class Gallery:
         rendition = previews.make_rendition(data, self.settings.max_pixels)
         self.cache.set(previews.rendition_cache_key(sha256), rendition.pack())
         return sha256, rendition
+
+    def plan_pipeline(self, data: bytes, steps, fmt, quality) -> tuple[processing.Job, Estimate]:
+        """The pipeline planned from the header and priced; an ``OverBudget`` when it costs too much."""
+        s = self.settings
+        job = processing.prepare(data, steps, fmt, quality, s.max_pixels, s.max_decoded_bytes)
+        from .processing import budget  # with the operations, and so OpenCV: loaded on first use
+
+        return job, budget.check(job, len(data), s.work_budget, megabytes(s.work_memory_mb))
+
+    def run_job(self, data: bytes, job: processing.Job, cost: Estimate) -> processing.Result:
+        """Run a planned pipeline: in a worker process under the hard limit when it is costly."""
+        return self.work.run(processing.execute, data, job, seconds=cost.seconds, memory=cost.peak_bytes)
 
     # -- direct browser uploads (S3) ------------------------------------------------------
     @property

@@ -1,8 +1,9 @@
 """Decoding and validation of uploaded images, EXIF orientation, thumbnails and display renditions.
 
 Uploads are trusted only after Pillow has identified the format from the bytes and decoded
-them completely; the pixel and frame limits are checked from the header, before decoding,
-so a decompression bomb costs a few bytes of reading, not gigabytes of memory.
+them completely; the pixel, frame, decoded-size and JPEG-scan limits are checked from the header
+(``decoding``), before decoding, so a decompression bomb costs a few bytes of reading, not
+gigabytes of memory or minutes of CPU.
 
 One decode makes every rendition of an upload (``analyse``): the display rendition, the 2× and
 1× thumbnails and the dominant colour, each from the one before. Renditions are upright sRGB
@@ -24,12 +25,14 @@ from dataclasses import dataclass, field
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from . import exif, formats
+from . import decoding, exif, formats
 from .errors import BadImage, NotAnImage, TooLarge
 from .units import format_mb
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None
+# GALLERY_MAX_DECODED_MB's default: 50 MP of 8-bit RGBA (191 MB) decode; 50 MP of 16-bit RGBA do not.
+DEFAULT_MAX_DECODED = 200 * 1024 * 1024
 
 THUMB_CONTENT_TYPE = formats.OUTPUTS["webp"]
 THUMB_QUALITY = 80
@@ -64,8 +67,17 @@ class AnalysedImage:
     exif: dict = field(default_factory=dict)  # see exif.FIELDS
 
 
-def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Image:
+def open_image(
+    data: bytes, max_pixels: int, max_frames: int = 1000, max_decoded: int = DEFAULT_MAX_DECODED
+) -> Image.Image:
     """Identify ``data`` and check its limits from the header; nothing is decoded yet."""
+    return open_checked(data, max_pixels, max_frames, max_decoded)[0]
+
+
+def open_checked(
+    data: bytes, max_pixels: int, max_frames: int = 1000, max_decoded: int = DEFAULT_MAX_DECODED
+) -> tuple[Image.Image, decoding.Layout]:
+    """``open_image`` and the layout it checked (decoded size, JPEG scans), for estimating the work."""
     if not data:
         raise NotAnImage("The file is empty.")
     try:
@@ -88,7 +100,16 @@ def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Im
     frames = getattr(image, "n_frames", 1)
     if frames > max_frames:
         raise BadImage(f"The image has {frames:,} frames; at most {max_frames:,} are accepted.")
-    return image
+    found = decoding.layout(image, data)
+    decoding.check(found, max_decoded)
+    return image, found
+
+
+def inspect(data: bytes, max_pixels: int, max_frames: int = 1000, max_decoded: int = DEFAULT_MAX_DECODED):
+    """Check an image's limits from its header alone and return its layout."""
+    image, found = open_checked(data, max_pixels, max_frames, max_decoded)
+    image.close()
+    return found
 
 
 def analyse(
@@ -98,11 +119,12 @@ def analyse(
     max_frames: int = 1000,
     display_size: int = 0,
     display_format: str = "webp",
+    max_decoded: int = DEFAULT_MAX_DECODED,
 ) -> AnalysedImage:
     """Validate an upload completely and make its renditions in one decode: a display rendition of
     at most ``display_size`` px (none when 0) in ``display_format``, 2x and 1x thumbnails, the
     dominant colour; and read its EXIF facts."""
-    image = open_image(data, max_pixels, max_frames)
+    image = open_image(data, max_pixels, max_frames, max_decoded)
     content_type = formats.BY_PILLOW[image.format].mime
     orientation = header_orientation(image)
     width, height = image.size
@@ -201,10 +223,12 @@ def _transpose_array(array, method: Image.Transpose):
     return cv2.rotate(array, turns[method])
 
 
-def preview(data: bytes, max_pixels: int, side: int = 1024) -> tuple[bytes, int, int]:
+def preview(
+    data: bytes, max_pixels: int, side: int = 1024, max_decoded: int = DEFAULT_MAX_DECODED
+) -> tuple[bytes, int, int]:
     """A WebP of at most ``side`` px, upright, for showing an image that is not stored (a data:
     URL in a page must not carry the whole upload); with the image's own upright size. One decode."""
-    image = open_image(data, max_pixels)
+    image = open_image(data, max_pixels, max_decoded=max_decoded)
     orientation = header_orientation(image)
     width, height = image.size
     if orientation >= 5:
@@ -311,12 +335,16 @@ def dominant_color(image: Image.Image) -> str:
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
-    """Scale a 16-bit or float grayscale image to 0–255 (Pillow's convert would clip it)."""
+    """Scale a 16-bit or float grayscale image to 0–255 (Pillow's convert would clip it), a band of
+    rows at a time: the float64 copy of a whole 50 MP image would be 400 MB."""
     import numpy as np
 
-    array = np.asarray(image, dtype=np.float64)
+    array = np.asarray(image)
     top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
-    return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8), "L")
+    out = np.empty(array.shape, np.uint8)
+    for y in range(0, array.shape[0], 512):
+        out[y : y + 512] = np.clip(array[y : y + 512].astype(np.float64) * (255.0 / top), 0, 255)
+    return Image.fromarray(out, "L")
 
 
 def check_size(data: bytes, max_bytes: int) -> None:

@@ -6,8 +6,8 @@ whose parameters are checked against :data:`OPS` before any pixel is touched; a 
 raises :class:`~app.errors.InvalidParameter` naming the parameter and its range.
 
 A pipeline (:func:`run`) validates every step, reads the header, checks the pixel limit for
-the source and for every intermediate size, then decodes once, applies the steps and
-encodes once. A JPEG whose first real step downscales it is decoded at 1/2, 1/4 or 1/8
+the source and for every intermediate size (:func:`prepare`), then decodes once, applies the
+steps and encodes once (:func:`execute`); ``budget`` estimates what that will cost first. A JPEG whose first real step downscales it is decoded at 1/2, 1/4 or 1/8
 (libjpeg's DCT scaling via ``IMREAD_REDUCED_*``), the largest reduction that still leaves
 at least the target size, so a 12 MP photo is never fully decoded to make a small one.
 
@@ -35,7 +35,9 @@ from .params import (
 _LAZY = {
     **dict.fromkeys(("Source", "decode", "encode", "probe"), "codec"),
     **dict.fromkeys(("apply", "blur", "color", "crop", "flip", "resize", "rotate", "sharpen", "threshold"), "ops"),
-    **dict.fromkeys(("Plan", "Rendered", "Result", "plan", "result_cache_key", "run"), "pipeline"),
+    **dict.fromkeys(
+        ("Job", "Plan", "Rendered", "Result", "execute", "plan", "prepare", "result_cache_key", "run"), "pipeline"
+    ),
 }
 
 
@@ -50,6 +52,7 @@ def __getattr__(name: str):
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "FORMATS",
+    "Job",
     "MAX_SIDE",
     "MAX_STEPS",
     "OPS",
@@ -63,11 +66,13 @@ __all__ = [
     "crop",
     "decode",
     "encode",
+    "execute",
     "flip",
     "normalize_ops",
     "normalize_output",
     "normalize_step",
     "plan",
+    "prepare",
     "probe",
     "resize",
     "result_cache_key",

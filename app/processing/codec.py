@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .. import formats, images
+from .. import decoding, formats, images
 from ..errors import BadImage, InvalidParameter
 from .ops import split_alpha, to_depth
 from .params import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY
@@ -23,18 +23,20 @@ class Source:
     height: int
     orientation: int
     grayscale: bool
+    layout: decoding.Layout | None = None  # decoded size and scans, for the work budget
 
 
-def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Source:
+def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_decoded: int = images.DEFAULT_MAX_DECODED) -> Source:
     """Read only the header: format, size, EXIF orientation; reject what is too large to decode."""
-    with images.open_image(data, max_pixels) as im:
+    im, layout = images.open_checked(data, max_pixels, max_decoded=max_decoded)
+    with im:
         fmt = formats.BY_PILLOW[im.format].name
         width, height = im.size
         orientation = images.header_orientation(im)
         grayscale = im.mode in ("L", "1")
     if orientation >= 5:
         width, height = height, width
-    return Source(fmt, width, height, orientation, grayscale)
+    return Source(fmt, width, height, orientation, grayscale, layout)
 
 
 _JPEG_FLAGS = {  # (reduce, gray) -> imdecode flag

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ..errors import InvalidParameter
+from .cost import costs
 from .params import normalize_step, parse_color
 
 INTERPOLATIONS = {
@@ -109,12 +110,14 @@ def resize_to(img: np.ndarray, scaled: tuple[int, int], out: tuple[int, int], in
     return img
 
 
+@costs(ns=lambda p: {"nearest": 1, "linear": 2, "area": 2, "lanczos": 9}.get(p["interpolation"], 4), memory=1.2)
 def _resize(img: np.ndarray, p: dict) -> np.ndarray:
     h, w = img.shape[:2]
     sw, sh, ow, oh = resize_target(w, h, p)
     return resize_to(img, (sw, sh), (ow, oh), p["interpolation"])
 
 
+@costs(ns=lambda p: 2 + 2.6 * p["radius"], memory=6)
 def _sharpen(img: np.ndarray, p: dict) -> np.ndarray:
     color, alpha = split_alpha(img)
     blurred = cv2.GaussianBlur(color, (0, 0), p["radius"])
@@ -125,6 +128,11 @@ def _sharpen(img: np.ndarray, p: dict) -> np.ndarray:
     return _join_alpha(sharp, alpha)
 
 
+@costs(
+    ns=lambda p: {"adaptive_gaussian": 2 + 0.12 * p["block_size"], "adaptive_mean": 2}.get(p["method"], 1),
+    memory=2.5,
+    channels=lambda c, p: 4 if c == 4 else 1,
+)
 def _threshold(img: np.ndarray, p: dict) -> np.ndarray:
     gray = _gray8(img)
     method = p["method"]
@@ -144,6 +152,11 @@ _SEPIA = np.array([[0.131, 0.534, 0.272], [0.168, 0.686, 0.349], [0.189, 0.769, 
 _FALSE_COLOUR = {"hsv": cv2.COLOR_BGR2HSV_FULL, "lab": cv2.COLOR_BGR2Lab, "ycrcb": cv2.COLOR_BGR2YCrCb}
 
 
+@costs(
+    ns=lambda p: 12 if p["mode"] in _FALSE_COLOUR else 2,
+    memory=5,
+    channels=lambda c, p: c if c == 4 or p["mode"] in ("invert", "rgb_swap") else 1 if p["mode"] == "gray" else 3,
+)
 def _color(img: np.ndarray, p: dict) -> np.ndarray:
     mode = p["mode"]
     color, alpha = split_alpha(img)
@@ -161,6 +174,15 @@ def _color(img: np.ndarray, p: dict) -> np.ndarray:
     return _join_alpha(out, alpha)
 
 
+@costs(
+    ns=lambda p: {
+        "gaussian": 1.5 + 0.2 * p["size"],
+        "box": 2,
+        "median": 1.5 + (0.3 * p["size"] if p["size"] > 5 else 0),
+        "bilateral": 2 + 0.45 * p["size"] ** 2,
+    }[p["kind"]],
+    memory=lambda p: {"bilateral": 6.5, "median": 2.1}.get(p["kind"], 1.2),
+)
 def _blur(img: np.ndarray, p: dict) -> np.ndarray:
     kind, size = p["kind"], p["size"]
     if kind == "gaussian":
@@ -201,6 +223,11 @@ def _fill_value(img: np.ndarray, rgba: tuple[int, int, int, int]) -> tuple:
     return (b, g, r, a) if img.shape[2] == 4 else (b, g, r)
 
 
+@costs(
+    ns=lambda p: 1 if p["angle"] % 90 == 0 else 3,
+    memory=1.6,
+    channels=lambda c, p: 4 if parse_color(p["background"])[3] < 255 else c,
+)
 def _rotate(img: np.ndarray, p: dict) -> np.ndarray:
     rgba = parse_color(p["background"])
     h, w = img.shape[:2]
@@ -257,6 +284,7 @@ def crop_box(width: int, height: int, p: dict, where: str = "crop") -> tuple[int
     return x, y, w, h
 
 
+@costs(ns=0.5, memory=1)  # a copy of the box (the larger image is the input)
 def _crop(img: np.ndarray, p: dict) -> np.ndarray:
     h, w = img.shape[:2]
     x, y, cw, ch = crop_box(w, h, p)
@@ -266,6 +294,7 @@ def _crop(img: np.ndarray, p: dict) -> np.ndarray:
 _AXES = {"horizontal": 1, "vertical": 0, "both": -1}
 
 
+@costs(ns=0.6, memory=1)  # one pass writing a mirrored copy
 def _flip(img: np.ndarray, p: dict) -> np.ndarray:
     return cv2.flip(img, _AXES[p["axis"]])
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import packing
+from .. import images, packing
 from ..errors import InvalidParameter
 from .codec import Source, decode, encode, probe
 from .ops import RUN, crop_box, resize_target, resize_to, rotated_size
@@ -86,24 +86,47 @@ class Result:
     timings: dict[str, float]  # milliseconds: decode, ops, encode, total
 
 
-def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Result:
-    """Validate everything, then decode once, apply the steps in order, encode once."""
-    t0 = time.perf_counter()
+@dataclass
+class Job:
+    """A validated pipeline for one source, planned from its header: what ``execute`` runs (and what
+    a worker process receives)."""
+
+    steps: list[dict]
+    fmt: str
+    quality: int | None
+    source: Source
+    plan: Plan
+
+
+def prepare(
+    data: bytes,
+    ops: Any,
+    fmt: Any = None,
+    quality: Any = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decoded: int = images.DEFAULT_MAX_DECODED,
+) -> Job:
+    """Validate everything and plan the work from the header; no pixel is decoded."""
     steps = normalize_ops(ops)
     normalize_output(fmt, quality)  # reject a bad format/quality before reading the image
-    source = probe(data, max_pixels)
+    source = probe(data, max_pixels, max_decoded)
     fmt, quality = normalize_output(fmt, quality, source.format)
-    the_plan = plan(source, steps, max_pixels)
-    img = decode(data, source, the_plan.reduce, the_plan.luma_only)
+    return Job(steps, fmt, quality, source, plan(source, steps, max_pixels))
+
+
+def execute(data: bytes, job: Job) -> Result:
+    """Decode once, apply the steps in order, encode once."""
+    t0 = time.perf_counter()
+    img = decode(data, job.source, job.plan.reduce, job.plan.luma_only)
     t2 = time.perf_counter()
-    for i, p in enumerate(steps):
+    for i, p in enumerate(job.steps):
         if p["op"] == "resize":
-            scaled, out = the_plan.resize_targets[i]
+            scaled, out = job.plan.resize_targets[i]
             img = resize_to(img, scaled, out, p["interpolation"])
         else:
             img = RUN[p["op"]](img, p)
     t3 = time.perf_counter()
-    encoded = encode(img, fmt, quality)
+    encoded = encode(img, job.fmt, job.quality)
     t4 = time.perf_counter()
     timings = {
         "decode": (t2 - t0) * 1000,
@@ -113,8 +136,30 @@ def run(data: bytes, ops: Any, fmt: Any = None, quality: Any = None, max_pixels:
     }
     h, w = img.shape[:2]
     return Result(
-        encoded, fmt, FORMATS[fmt], quality, w, h, source, steps, the_plan.reduce, the_plan.luma_only, timings
+        encoded,
+        job.fmt,
+        FORMATS[job.fmt],
+        job.quality,
+        w,
+        h,
+        job.source,
+        job.steps,
+        job.plan.reduce,
+        job.plan.luma_only,
+        timings,
     )
+
+
+def run(
+    data: bytes,
+    ops: Any,
+    fmt: Any = None,
+    quality: Any = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decoded: int = images.DEFAULT_MAX_DECODED,
+) -> Result:
+    """Validate everything, then decode once, apply the steps in order, encode once."""
+    return execute(data, prepare(data, ops, fmt, quality, max_pixels, max_decoded))
 
 
 @dataclass

@@ -17,11 +17,13 @@ def create_detector(settings: Settings) -> Detector:
     if settings.recognizer == "local":
         from .local import LocalDetector
 
-        return LocalDetector(max_pixels=settings.max_pixels)
+        return LocalDetector(max_pixels=settings.max_pixels, max_decoded=settings.max_decoded_bytes)
     if settings.recognizer == "rekognition":
         from .rekognition import RekognitionDetector
 
-        return RekognitionDetector(settings.aws_region, max_pixels=settings.max_pixels)
+        return RekognitionDetector(
+            settings.aws_region, max_pixels=settings.max_pixels, max_decoded=settings.max_decoded_bytes
+        )
     raise SystemExit(f"GALLERY_RECOGNIZER={settings.recognizer!r} is not one of: local, rekognition")
 
 

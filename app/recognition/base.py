@@ -2,7 +2,10 @@
 (see ``shape.py``), whichever backend ran.
 
 Backends implement ``detect``; reading a stored object by reference (``can_read`` and
-``detect_stored``) is a capability whose default answer is "not supported".
+``detect_stored``) is a capability whose default answer is "not supported". The local work a
+backend does on the image before detecting (decoding, scaling) is its ``prepare``, a plain
+function, so the gallery can run it under the work budget in a worker process (``app.work``) and
+hand the result to ``detect_prepared``; ``detect`` is the two in one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ class Detector(ABC):
 
     @abstractmethod
     def detect(self, image_bytes: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict: ...
+
+    @staticmethod
+    def prepare(image_bytes: bytes, max_pixels: int, max_decoded: int):
+        """The image as ``detect_prepared`` takes it; a module-level function of picklable values."""
+        return image_bytes
+
+    def detect_prepared(self, prepared, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+        return self.detect(prepared, min_confidence, max_labels)
 
     def can_read(self, ref: ObjectRef, content_type: str, size: int) -> bool:
         """Whether ``detect_stored`` can read this stored object itself, so its bytes never pass through us."""

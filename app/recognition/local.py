@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .. import images
 from ..errors import BackendUnavailable
 from . import coco
 from .base import Detector
@@ -149,16 +150,27 @@ def postprocess(rows: np.ndarray, min_confidence: float) -> list[Detection]:
     return detections
 
 
+def prepare_blob(image_bytes: bytes, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> np.ndarray:
+    """The network's input for an image: the decoding and scaling, whose cost grows with the image."""
+    return to_blob(load_rgb(image_bytes, WORKING_SIDE, max_pixels, max_decoded))
+
+
 class LocalDetector(Detector):
     name = "SSD MobileNet v2 COCO (OpenCV DNN, bundled)"
     model = "ssd_mobilenet_v2_coco_2018_03_29"
+    prepare = staticmethod(prepare_blob)
 
-    def __init__(self, max_pixels: int = 50_000_000):
+    def __init__(self, max_pixels: int = 50_000_000, max_decoded: int = images.DEFAULT_MAX_DECODED):
         self.max_pixels = max_pixels
+        self.max_decoded = max_decoded
 
     def detect(self, image_bytes: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+        check_options(min_confidence, max_labels)
+        blob = prepare_blob(image_bytes, self.max_pixels, self.max_decoded)
+        return self.detect_prepared(blob, min_confidence, max_labels)
+
+    def detect_prepared(self, blob: np.ndarray, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
         min_confidence, max_labels = check_options(min_confidence, max_labels)
-        blob = to_blob(load_rgb(image_bytes, WORKING_SIDE, self.max_pixels))
         detections = postprocess(forward(blob), min_confidence) if structure(blob) >= MIN_STRUCTURE else []
         result = build_labels(detections, min_confidence, max_labels)
         result["LabelModelVersion"] = self.model

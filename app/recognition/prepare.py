@@ -16,15 +16,15 @@ from .. import formats, images
 from ..errors import BadImage
 
 
-def open_image(data: bytes, max_pixels: int) -> Image.Image:
+def open_image(data: bytes, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> Image.Image:
     """The header, checked against the limits before any decoding (shared with uploads)."""
-    return images.open_image(data, max_pixels)
+    return images.open_image(data, max_pixels, max_decoded=max_decoded)
 
 
-def load_rgb(data: bytes, min_side: int, max_pixels: int) -> np.ndarray:
+def load_rgb(data: bytes, min_side: int, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> np.ndarray:
     """Decode to an upright RGB array whose sides are at least ``min_side`` where the source allows,
     at reduced scale when the format supports it (JPEG)."""
-    image = open_image(data, max_pixels)
+    image = open_image(data, max_pixels, max_decoded)
     try:
         image.draft("RGB", (min_side, min_side))  # no-op for formats without scaled decoding
         rgb = images.upright(image, images.header_orientation(image)).convert("RGB")
@@ -33,10 +33,12 @@ def load_rgb(data: bytes, min_side: int, max_pixels: int) -> np.ndarray:
     return np.asarray(rgb)
 
 
-def fit_jpeg_png(data: bytes, max_bytes: int, max_pixels: int, max_side: int = 4096) -> bytes:
+def fit_jpeg_png(
+    data: bytes, max_bytes: int, max_pixels: int, max_side: int = 4096, max_decoded: int = images.DEFAULT_MAX_DECODED
+) -> bytes:
     """Bytes Rekognition accepts (the formats it reads, at most ``max_bytes``): the original when it
     already fits, else an upright JPEG re-encode, downscaled until it fits."""
-    image = open_image(data, max_pixels)
+    image = open_image(data, max_pixels, max_decoded)
     if formats.BY_PILLOW[image.format].rekognition and len(data) <= max_bytes:
         return data
     try:

@@ -11,7 +11,7 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import formats
+from .. import formats, images
 from ..aws import make_client
 from ..errors import BackendUnavailable, BadImage
 from ..storage.base import ObjectRef
@@ -34,17 +34,34 @@ _IMAGE_ERRORS = {
 }
 
 
+def fit_for_rekognition(image_bytes: bytes, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> bytes:
+    """The bytes sent: the original when Rekognition reads it, else a re-encode (the local work)."""
+    return fit_jpeg_png(image_bytes, MAX_IMAGE_BYTES, max_pixels, max_decoded=max_decoded)
+
+
 class RekognitionDetector(Detector):
     name = "AWS Rekognition DetectLabels"
     model = "rekognition"
+    prepare = staticmethod(fit_for_rekognition)
 
-    def __init__(self, region: str = "us-east-1", max_pixels: int = 50_000_000, client=None):
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        max_pixels: int = 50_000_000,
+        client=None,
+        max_decoded: int = images.DEFAULT_MAX_DECODED,
+    ):
         self.max_pixels = max_pixels
+        self.max_decoded = max_decoded
         self.client = client or make_client(region, "rekognition")
 
     def detect(self, image_bytes: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
+        check_options(min_confidence, max_labels)
+        data = fit_for_rekognition(image_bytes, self.max_pixels, self.max_decoded)
+        return self.detect_prepared(data, min_confidence, max_labels)
+
+    def detect_prepared(self, data: bytes, min_confidence: float = 50.0, max_labels: int = 20) -> dict:
         min_confidence, max_labels = check_options(min_confidence, max_labels)
-        data = fit_jpeg_png(image_bytes, MAX_IMAGE_BYTES, self.max_pixels)
         return self._detect({"Bytes": data}, min_confidence, max_labels)
 
     def can_read(self, ref: ObjectRef, content_type: str, size: int) -> bool:

@@ -30,6 +30,8 @@ COMMIT_LIMIT = 4096
 NOT_AN_IMAGE = (415, "unsupported_media_type", "not a supported image")
 EMPTY = (415, "unsupported_media_type", "The file is empty")
 TOO_MANY_PIXELS = (413, "too_large", "pixels; the limit is")
+TOO_MANY_BYTES = (413, "too_large", "to decode")
+TOO_MANY_SCANS = (422, "unprocessable_image", "scans")
 CORRUPT = (422, "unprocessable_image", "")
 TRUNCATED = (422, "unprocessable_image", "truncated or corrupt")
 DAMAGED_HEADER = (422, "unprocessable_image", "header is damaged")
@@ -215,6 +217,21 @@ def tiff_minimal(width: int, height: int, strip: bytes, compression: int = 1) ->
     return b"II*\0" + struct.pack("<I", 8) + ifd + strip
 
 
+def png_16bit_header(width: int, height: int, color: int) -> bytes:
+    """A 16-bit PNG that claims ``width``×``height`` (color type 2 RGB, 6 RGBA); one row of pixels
+    follows. Refused from the header, so the rest is never needed."""
+    row = b"\0" * (1 + width * (8 if color == 6 else 6))
+    return png_from_chunks(ihdr(width, height, 16, color), chunk(b"IDAT", zlib.compress(row, 9)), chunk(b"IEND", b""))
+
+
+def jpeg_scan_bomb(scans: int = 10_000) -> bytes:
+    """A flat 7071×7071 progressive JPEG (196 KB) whose last AC scan (75 bytes: its end-of-band runs
+    cover every block) is repeated ``scans`` times: libjpeg decodes each, passing over all 50 MP."""
+    data = encode(Image.new("L", (7071, 7071), 128), "JPEG", progressive=True, quality=75)
+    last = data.rindex(b"\xff\xda")
+    return data[:-2] + data[last:-2] * scans + data[-2:]
+
+
 def sixteen_bit_png(color: bool) -> bytes:
     ramp = np.linspace(0, 65535, 48, dtype=np.uint16)[None, :].repeat(32, 0)
     if not color:
@@ -310,6 +327,16 @@ CASES: list[Case] = [
     reject("bmp-huge.bmp", bmp_huge, TOO_MANY_PIXELS, "10 gigapixels claimed"),
     reject(
         "tiff-huge.tif", lambda: tiff_minimal(200_000, 200_000, b"\0" * 16), TOO_MANY_PIXELS, "40 gigapixels claimed"
+    ),
+    reject("jpeg-scan-bomb.jpg", jpeg_scan_bomb, TOO_MANY_SCANS, "50 MP progressive JPEG + 10,000 tiny AC scans"),
+    reject(
+        "png-16bit-rgba-50mp.png",
+        lambda: png_16bit_header(7071, 7071, 6),
+        TOO_MANY_BYTES,
+        "50 MP of 16-bit RGBA: 381 MB decoded",
+    ),
+    reject(
+        "png-16bit-rgb-50mp.png", lambda: png_16bit_header(7071, 7071, 2), TOO_MANY_BYTES, "50 MP of 48-bit RGB: 286 MB"
     ),
     reject("png-ztxt-bomb.png", lambda: png_text_bomb(b"zTXt"), DAMAGED_HEADER, "text chunk inflating to 64 MB"),
     reject("png-iccp-bomb.png", lambda: png_text_bomb(b"iCCP"), DAMAGED_HEADER, "colour profile inflating to 64 MB"),
