@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from app.errors import InvalidParameter
 from app.processing import MAX_STEPS, OPS, normalize_ops, normalize_output, normalize_step
+from app.processing.params import NAMED_COLORS
 
 PARAMS = [(op, param) for op, spec in OPS.items() for param in spec.params]
 IDS = [f"{op}.{param.name}" for op, param in PARAMS]
@@ -60,7 +61,7 @@ def outside(param):
             lambda t: t.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off", "")
         )
     return st.text(max_size=12).filter(
-        lambda t: not t.strip().startswith("#") and t.strip().lower() != "transparent" and t.strip()
+        lambda t: not t.strip().startswith("#") and t.strip().lower() not in NAMED_COLORS and t.strip()
     )
 
 

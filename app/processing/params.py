@@ -93,11 +93,13 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+NAMED_COLORS = {"transparent": "#00000000", "black": "#000000", "white": "#ffffff"}
+
+
 def parse_color(text: str) -> tuple[int, int, int, int] | None:
     """``#rgb``, ``#rrggbb``, ``#rrggbbaa``, ``transparent``, ``black`` or ``white`` as (r, g, b, a)."""
     text = text.strip().lower()
-    named = {"transparent": "#00000000", "black": "#000000", "white": "#ffffff"}
-    text = named.get(text, text)
+    text = NAMED_COLORS.get(text, text)
     if not text.startswith("#") or len(text) not in (4, 7, 9):
         return None
     digits = text[1:]
