@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from . import formats, images, packing, processing
+from . import formats, images, packing, processing, search
 from .cache.base import Cache
 from .config import Settings
 from .cursors import CursorCodec
@@ -171,14 +171,16 @@ class Gallery:
 
     # -- writes ---------------------------------------------------------------------------
     def upload(
-        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None
+        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None, batch: str = ""
     ) -> tuple[ImageRecord, bool]:
         """Validate and store an image; returns the record and whether it replaced one.
 
         ``on_conflict`` says what happens when the key is taken: ``replace`` (the old image joins
-        the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``)."""
+        the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``).
+        ``batch`` names the upload batch it belongs to (``list(batch=...)`` shows that batch)."""
         key = validate_key(key)
         on_conflict = check_on_conflict(on_conflict)
+        batch = search.check_batch(batch)
         images.check_size(data, self.settings.max_upload_bytes)
         analysed = self.validate(data)
         requested = key
@@ -201,9 +203,11 @@ class Gallery:
             thumb_width=analysed.thumb_width,
             thumb_height=analysed.thumb_height,
             provenance=provenance,
+            batch=batch,
         )
         if self.settings.label_on_upload:
-            record.labels = self.labels_for_upload(data)
+            labels = self.labels_for_upload(data)
+            record.labels, record.labelled = labels or [], labels is not None
         self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
         try:
             self.blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
@@ -350,12 +354,16 @@ class Gallery:
         self.blobs.put(name, data, "application/octet-stream")
         return name
 
-    def unstage(self, name: str, key: str | None, on_conflict: str = "replace") -> tuple[ImageRecord, bool] | None:
+    def unstage(
+        self, name: str, key: str | None, on_conflict: str = "replace", batch: str = ""
+    ) -> tuple[ImageRecord, bool] | None:
         """Store a held upload under ``key`` (or drop it when ``key`` is None); the held copy goes either way."""
         if not name.startswith(STAGING_PREFIX + "held-"):
             raise InvalidParameter("That upload is not waiting for an answer.")
         try:
-            return None if key is None else self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+            if key is None:
+                return None
+            return self.upload(key, self.blobs.get(name), on_conflict=on_conflict, batch=batch)
         except NotFound:
             raise NotFound("That upload expired; choose the file again.") from None
         finally:
@@ -435,13 +443,28 @@ class Gallery:
         self.cache.set(ckey, blob.pack())
         return blob
 
-    def list(self, prefix: str = "", label: str = "", limit: int | None = None, cursor: str | None = None):
+    def list(
+        self,
+        prefix: str = "",
+        label: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+        q: str = "",
+        batch: str = "",
+    ):
+        """Current images, newest first: those under ``prefix``, carrying ``label``, matching the
+        search ``q`` (see app.search) and uploaded in ``batch``, all given ones at once."""
         limit = limit or self.settings.page_size
+        words = search.query_words(q)
+        batch = search.check_batch(batch)
+        if batch:
+            words.insert(0, search.batch_word(batch))
         items, after = self.metadata.list(
             prefix=validate_prefix(prefix),
             label=label.strip().lower(),
             limit=limit,
             after=self.cursors.decode("images", cursor),
+            words=words,
         )
         return items, self.cursors.encode("images", after)
 
@@ -489,14 +512,35 @@ class Gallery:
         self.metadata.set_labels(record.key, stored, version=version)  # not if replaced meanwhile
         return select(result, min_confidence, max_labels)
 
-    def labels_for_upload(self, data: bytes) -> list[str]:
-        """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
-        the upload, so it is logged and the image is stored without labels."""
+    def labels_for_upload(self, data: bytes) -> list[str] | None:
+        """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD), or None when detection failed:
+        that must not lose the upload, so it is logged and the image is stored not labelled
+        (``gallery label --missing`` tries again)."""
         try:
             return label_names(self.detector.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         except GalleryError as exc:
             log.warning("Labelling the upload failed: %s", exc.message)
-            return []
+            return None
+
+    def unlabelled_count(self) -> int:
+        """How many images detection has not labelled yet (a label filter may miss them)."""
+        return self.metadata.unlabelled_count()
+
+    def label_missing(self):
+        """Label every image not labelled yet, one at a time; yields ``(key, error or None)``.
+        Each success is stored at once, so an interrupted run resumes where it stopped; a failed
+        image stays unlabelled for the next run."""
+        after = None
+        while True:
+            keys, after = self.metadata.unlabelled(limit=100, after=after)
+            for key in keys:
+                try:
+                    self.recognize(key=key)
+                    yield key, None
+                except GalleryError as exc:  # e.g. replaced or deleted meanwhile, or the detector failed
+                    yield key, exc
+            if after is None:
+                return
 
     # -- processing -----------------------------------------------------------------------
     def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None):
@@ -570,7 +614,9 @@ class Gallery:
             "expires_in": PRESIGN_SECONDS,
         }
 
-    def commit_direct_upload(self, upload_id: str, key, on_conflict: str | None = None) -> tuple[ImageRecord, bool]:
+    def commit_direct_upload(
+        self, upload_id: str, key, on_conflict: str | None = None, batch: str = ""
+    ) -> tuple[ImageRecord, bool]:
         """Store a staged upload under ``key`` like any upload (same decoding, limits and write
         order); the staging object goes whether the image was accepted or not."""
         if not self.supports_direct_upload:
@@ -584,7 +630,7 @@ class Gallery:
             raise NotFound("No upload with this id: it was never sent, was already committed, or expired.") from None
         try:
             self._check_direct_size(size)
-            return self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+            return self.upload(key, self.blobs.get(name), on_conflict=on_conflict, batch=batch)
         finally:
             self.blobs.delete(name)
 

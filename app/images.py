@@ -51,7 +51,10 @@ def open_image(data: bytes, max_pixels: int, max_frames: int = 1000) -> Image.Im
     except UnidentifiedImageError as exc:
         raise NotAnImage(f"This file is not a supported image. Upload a {formats.ACCEPTED} file.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"The image header is damaged ({exc}).") from exc
+        raise BadImage(
+            f"The image header is damaged ({exc}).",
+            page="This file looks damaged: its image header cannot be read. Export or save it again and retry.",
+        ) from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise BadImage("The image has no pixels.")
@@ -173,7 +176,10 @@ def shrink(image: Image.Image, orientation: int, side: int) -> tuple[bytes, int,
             image.draft("RGB", (side, side))
             image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
+        raise BadImage(
+            f"The image could not be decoded: it looks truncated or corrupt ({exc}).",
+            page="This image looks truncated or corrupt, so it cannot be read. Export or save it again and retry.",
+        ) from exc
     return make_thumbnail(upright(image, orientation), side)
 
 

@@ -1,12 +1,12 @@
 """OpenAPI 3.1 description of the JSON API, built on each request from what validates requests:
 the key length (``keys``), the list limits (``web.api``), the operation table and output formats
 (``processing.params``), the recognition bounds (``recognition.shape``), the accepted formats
-(``formats``) and the error classes (``errors``). A limit changed in code changes the document;
+(``formats``), the search limits (``search``) and the error classes (``errors``). A limit changed in code changes the document;
 no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import errors, formats, keys
+from .. import errors, formats, keys, search
 from ..processing import params
 from ..recognition import shape
 
@@ -35,6 +35,8 @@ RECORD = {
         "updated_at": {"type": "number", "description": "Unix time of the latest upload"},
         "version": {"type": "string"},
         "labels": {"type": "array", "items": {"type": "string"}},
+        "labelled": {"type": "boolean", "description": "Object detection has run on this version"},
+        "batch": {"type": "string", "description": "The upload batch it came in ('' if none)"},
         "provenance": {"type": ["object", "null"]},
         "url": {"type": "string"},
         "thumb_url": {"type": "string"},
@@ -88,6 +90,26 @@ def key_schema(**extra) -> dict:
     return {"type": "string", "maxLength": keys.MAX_KEY_LENGTH, **extra}
 
 
+def search_schema() -> dict:
+    return {
+        "type": "string",
+        "maxLength": search.MAX_QUERY_LENGTH,
+        "description": (
+            "Words, each matching the start of a word of the key (split at / . _ - and at camel-case and "
+            "digit boundaries), a label or the camera model, case-insensitively; every word must match. "
+            f"Words shorter than {search.MIN_WORD} characters are ignored; at most {search.MAX_QUERY_WORDS} count."
+        ),
+    }
+
+
+def batch_schema() -> dict:
+    return {
+        "type": "string",
+        "pattern": f"^{search.BATCH.pattern}$",
+        "description": "An upload batch id chosen by the client; the gallery lists a batch with ?batch=",
+    }
+
+
 def bounded(kind: str, bounds: tuple, default=None) -> dict:
     """``{"type": kind, "minimum": lo, "maximum": hi}`` from a validator's own (lo, hi)."""
     schema = {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
@@ -138,10 +160,12 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
     return {
         "/api/images": {
             "get": {
-                "summary": "List images, newest first, by cursor",
+                "summary": "List or search images, newest first, by cursor",
                 "parameters": [
                     query("prefix", key_schema()),
                     query("label", {"type": "string"}),
+                    query("q", search_schema()),
+                    query("batch", batch_schema()),
                     query("limit", bounded("integer", list_limit)),
                     query("cursor", {"type": "string"}),
                 ],
@@ -172,6 +196,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                                     "properties": {
                                         "file": {"type": "string", "format": "binary", "description": _image_file()},
                                         "key": key_schema(),
+                                        "batch": batch_schema(),
                                     },
                                 }
                             }

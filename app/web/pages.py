@@ -24,21 +24,26 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    prefix = request.args.get("prefix", "").strip()
-    label = request.args.get("label", "").strip()
+    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch")}
     cursor = request.args.get("cursor") or None
-    items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor)
-    labels = gallery().labels()
+    error, status = None, 200
+    try:
+        items, next_cursor = gallery().list(cursor=cursor, **filters)
+    except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
+        items, next_cursor, error, status = [], None, exc.page_message, exc.status
     return render_template(
         "gallery.html",
         items=items,
         next_cursor=next_cursor,
-        prefix=prefix,
-        label=label,
         cursor=cursor,
-        labels=labels,
+        filters=filters,
+        kept={name: value for name, value in filters.items() if value},  # for the pager's links
+        error=error,
+        labels=gallery().labels(),
+        # A label filter cannot find what detection has not seen yet: say how much that is.
+        unlabelled=gallery().unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,
-    )
+    ), status
 
 
 # -- upload ------------------------------------------------------------------------------
