@@ -35,3 +35,12 @@ for (const input of document.querySelectorAll("input[data-suggest]")) {
     }, 150);
   });
 }
+
+// Fields with data-invalid explain their rules in the page's words instead of the browser's
+// "Please match the requested format" (the rules are also written under the field).
+for (const input of document.querySelectorAll("input[data-invalid]")) {
+  input.addEventListener("invalid", () => {
+    if (input.validity.patternMismatch || input.validity.tooLong) input.setCustomValidity(input.dataset.invalid);
+  });
+  input.addEventListener("input", () => input.setCustomValidity(""));
+}
