@@ -189,8 +189,8 @@ async function uploadOne(file, key, choice, batch, stored) {
     row.classList.add("done");
     bar.value = 100;
     status.className = "status ok";
-    const stored = record.key !== key ? `Stored as ${record.key} (kept both). ` : "Stored. ";
-    status.textContent = record.replaced ? "Stored; the old photo is in its version history. " : stored;
+    const done = record.key !== key ? `Stored as ${record.key} (kept both). ` : "Stored. ";
+    status.textContent = record.replaced ? "Stored; the old photo is in its version history. " : done;
     const link = Object.assign(document.createElement("a"), {
       href: `${urls.browseUrl}?key=${encodeURIComponent(record.key)}`,
       textContent: "Browse it",

@@ -323,6 +323,11 @@ class SqliteMetadataStore(MetadataStore):
             where.append("(images.updated_at < ? OR (images.updated_at = ? AND images.key < ?))")
             args += [updated_at, updated_at, key]
         sql = "SELECT record FROM images"
+        if words:
+            # Walk the newest-first index and probe the words' keys (found once): the page fills after
+            # a few rows for a common word, and a rare word probes index entries only. Left to itself,
+            # SQLite would fetch and sort every match (5,000 records for "img" at 10,000 images).
+            sql += " INDEXED BY images_newest"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY updated_at DESC, key DESC LIMIT ?"
