@@ -632,8 +632,9 @@ class DynamoMetadataStore(MetadataStore):
             values[":p"] = _s(prefix)
             conditions.append("begins_with(#k, :p)")
         if label:
+            names["#l"] = "labels"
             values[":l"] = _s(label)
-            conditions.append("contains(labels, :l)")
+            conditions.append("contains(#l, :l)")
         query = {
             "TableName": self.table,
             "IndexName": "by_word",
