@@ -1,4 +1,4 @@
-"""``flask --app wsgi gallery init``: create what the configured backends need, idempotently."""
+"""``flask --app wsgi gallery ...``: set up the backends (``init``), purge, label what is missing."""
 
 from __future__ import annotations
 
@@ -61,6 +61,33 @@ def renditions_command():
             f"made {counts['made']}, already had {counts['had']}, replaced or deleted meanwhile "
             f"{counts['gone']}, failed {counts['failed']} (see the log)"
         )
+
+
+@gallery_cli.command("label")
+@click.option("--missing", is_flag=True, help="Label every image that detection has not labelled yet.")
+def label_command(missing: bool):
+    """Run object detection on images not labelled yet (an upload whose detection failed, or from
+    before labelling on upload). Each result is saved at once: stop it any time and run it again."""
+    if not missing:
+        raise click.UsageError("Say which images to label: --missing.")
+    service = current_app.extensions["gallery"]
+    try:
+        total = service.unlabelled_count()
+        done, failed = 0, []
+        with click.progressbar(length=total, label="Labelling", show_pos=True) as bar:
+            for key, error in service.label_missing():
+                if error is None:
+                    done += 1
+                else:
+                    failed.append((key, error))
+                bar.update(1)
+    except GalleryError as exc:
+        raise click.ClickException(exc.message) from exc
+    for key, error in failed:
+        click.echo(f"not labelled: {key}: {error.message}", err=True)
+    click.echo(f"labelled {done} image(s); {len(failed)} failed (run it again to retry them)")
+    if failed:
+        raise SystemExit(1)
 
 
 def init_app(app) -> None:

@@ -129,7 +129,12 @@ class Settings:
     )
     aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
     # -- Recognition
-    label_on_upload: bool = option(False, "Run object detection on every upload and store the labels.", "Recognition")
+    label_on_upload: bool = option(
+        True,
+        "Run object detection on every upload and store the labels, so every photo can be found by "
+        "label (a failed detection keeps the upload; `gallery label --missing` retries).",
+        "Recognition",
+    )
     # -- Security
     secret_key: str = option(
         "",

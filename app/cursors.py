@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .errors import InvalidParameter
 
 MAX_CURSOR_LENGTH = 4096
+STALE_PAGE = "This link to a further page is broken or out of date. Start again from the first page."
 
 
 class CursorCodec:
@@ -27,11 +28,15 @@ class CursorCodec:
         if not cursor:
             return None
         if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidParameter("The cursor is not valid; start again from the first page.")
+            raise InvalidParameter("The cursor is not valid; start again from the first page.", page=STALE_PAGE)
         try:
             name, position = self._serializer.loads(cursor)
         except (BadSignature, ValueError, TypeError) as exc:
-            raise InvalidParameter("The cursor is not valid; start again from the first page.") from exc
+            raise InvalidParameter(
+                "The cursor is not valid; start again from the first page.", page=STALE_PAGE
+            ) from exc
         if name != listing:
-            raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
+            raise InvalidParameter(
+                "The cursor belongs to another listing; start again from the first page.", page=STALE_PAGE
+            )
         return position

@@ -1,14 +1,17 @@
 """Domain errors. The web layer maps each to an HTTP status and a JSON/HTML body; the API
-description (web/openapi.py) lists each class's code with its docstring."""
+description (web/openapi.py) lists each class's code with its docstring. A message says what
+happened and what to do; where the API's message names its fields (``source_key``), ``page``
+gives the words a page uses instead."""
 
 
 class GalleryError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, page: str | None = None):
         super().__init__(message)
-        self.message = message
+        self.message = message  # the API's words: exact field names
+        self.page_message = page or message  # a page's words, where the API's would name fields
 
 
 class InvalidKey(GalleryError):

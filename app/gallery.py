@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import formats, images, packing, processing
+from . import formats, images, packing, processing, search
 from .cache.base import Cache
 from .config import Settings
 from .cursors import CursorCodec
@@ -245,14 +245,16 @@ class Gallery:
 
     # -- writes ---------------------------------------------------------------------------
     def upload(
-        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None
+        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None, batch: str = ""
     ) -> tuple[ImageRecord, bool]:
         """Validate and store an image; returns the record and whether it replaced one.
 
         ``on_conflict`` says what happens when the key is taken: ``replace`` (the old image joins
-        the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``)."""
+        the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``).
+        ``batch`` names the upload batch it belongs to (``list(batch=...)`` shows that batch)."""
         key = validate_key(key)
         on_conflict = check_on_conflict(on_conflict)
+        batch = search.check_batch(batch)
         images.check_size(data, self.settings.max_upload_bytes)
         analysed = self.validate(data)
         requested = key
@@ -276,9 +278,11 @@ class Gallery:
             thumb_height=analysed.thumb_height,
             provenance=provenance,
             **rendition_fields(analysed),
+            batch=batch,
         )
         if self.settings.label_on_upload:
-            record.labels = self.labels_for_upload(data)
+            labels = self.labels_for_upload(data)
+            record.labels, record.labelled = labels or [], labels is not None
         self.blobs.put(blob_name(ORIGINAL, record), data, record.content_type)
         try:
             self.blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
@@ -479,13 +483,19 @@ class Gallery:
         self.blobs.put(name, data, "application/octet-stream")
         return name
 
-    def unstage(self, name: str, key: str | None, on_conflict: str = "replace") -> tuple[ImageRecord, bool] | None:
+    def unstage(
+        self, name: str, key: str | None, on_conflict: str = "replace", batch: str = ""
+    ) -> tuple[ImageRecord, bool] | None:
         """Store a held upload under ``key`` (or drop it when ``key`` is None); the held copy goes either way."""
         if not name.startswith(STAGING_PREFIX + "held-"):
             raise InvalidParameter("That upload is not waiting for an answer.")
         with self._claimed(name):
             try:
-                return None if key is None else self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+                return (
+                    None
+                    if key is None
+                    else self.upload(key, self.blobs.get(name), on_conflict=on_conflict, batch=batch)
+                )
             except NotFound:
                 raise NotFound("That upload expired or was answered already; choose the file again.") from None
             finally:
@@ -653,18 +663,26 @@ class Gallery:
         limit: int | None = None,
         cursor: str | None = None,
         sort: str | None = None,
+        q: str = "",
+        batch: str = "",
     ):
-        """A page of current images, newest first by upload (``sort`` "uploaded", the default) or
-        by date taken ("taken", falling back to the upload time), and the next page's cursor."""
+        """Current images, newest first by upload (``sort`` "uploaded", the default) or by date taken
+        ("taken", falling back to the upload time): those under ``prefix``, carrying ``label``,
+        matching the search ``q`` (see app.search) and uploaded in ``batch``, all given ones at once."""
         limit = limit or self.settings.page_size
         sort = check_sort(sort)
         listing = "images" if sort == "uploaded" else f"images-{sort}"  # a cursor fits its own order only
+        words = search.query_words(q)
+        batch = search.check_batch(batch)
+        if batch:
+            words.insert(0, search.batch_word(batch))
         items, after = self.metadata.list(
             prefix=validate_prefix(prefix),
             label=label.strip().lower(),
             limit=limit,
             after=self.cursors.decode(listing, cursor),
             sort=sort,
+            words=words,
         )
         return items, self.cursors.encode(listing, after)
 
@@ -730,14 +748,35 @@ class Gallery:
         )
         return detector.detect_prepared(prepared, min_confidence, max_labels)
 
-    def labels_for_upload(self, data: bytes) -> list[str]:
-        """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD). A detector failure must not lose
-        the upload, so it is logged and the image is stored without labels."""
+    def labels_for_upload(self, data: bytes) -> list[str] | None:
+        """Label names for a new upload (GALLERY_LABEL_ON_UPLOAD), or None when detection failed:
+        that must not lose the upload, so it is logged and the image is stored not labelled
+        (``gallery label --missing`` tries again)."""
         try:
             return label_names(self.detect(data, DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS))
         except GalleryError as exc:
             log.warning("Labelling the upload failed: %s", exc.message)
-            return []
+            return None
+
+    def unlabelled_count(self) -> int:
+        """How many images detection has not labelled yet (a label filter may miss them)."""
+        return self.metadata.unlabelled_count()
+
+    def label_missing(self):
+        """Label every image not labelled yet, one at a time; yields ``(key, error or None)``.
+        Each success is stored at once, so an interrupted run resumes where it stopped; a failed
+        image stays unlabelled for the next run."""
+        after = None
+        while True:
+            keys, after = self.metadata.unlabelled(limit=100, after=after)
+            for key in keys:
+                try:
+                    self.recognize(key=key)
+                    yield key, None
+                except GalleryError as exc:  # e.g. replaced or deleted meanwhile, or the detector failed
+                    yield key, exc
+            if after is None:
+                return
 
     # -- processing -----------------------------------------------------------------------
     def process(self, ops, key=None, data=None, fmt=None, quality=None, save_as=None, on_conflict=None, on_run=None):
@@ -891,7 +930,9 @@ class Gallery:
             "expires_in": PRESIGN_SECONDS,
         }
 
-    def commit_direct_upload(self, upload_id: str, key, on_conflict: str | None = None) -> tuple[ImageRecord, bool]:
+    def commit_direct_upload(
+        self, upload_id: str, key, on_conflict: str | None = None, batch: str = ""
+    ) -> tuple[ImageRecord, bool]:
         """Store a staged upload under ``key`` like any upload (same decoding, limits and write
         order); the staging object goes whether the image was accepted or not. Concurrent commits
         of one upload: one stores it, the others get a Conflict (or NotFound once it is gone)."""
@@ -909,7 +950,7 @@ class Gallery:
                 ) from None
             try:
                 self._check_direct_size(size)
-                return self.upload(key, self.blobs.get(name), on_conflict=on_conflict)
+                return self.upload(key, self.blobs.get(name), on_conflict=on_conflict, batch=batch)
             finally:
                 self.blobs.delete(name)
 

@@ -89,7 +89,10 @@ def open_checked(
             raise BadImage("The HEIC/AVIF file is damaged: its picture cannot be read.") from exc
         raise NotAnImage(f"This file is not a supported image. Upload a {formats.ACCEPTED} file.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"The image header is damaged ({exc}).") from exc
+        raise BadImage(
+            f"The image header is damaged ({exc}).",
+            page="This file looks damaged: its image header cannot be read. Export or save it again and retry.",
+        ) from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise BadImage("The image has no pixels.")
@@ -255,7 +258,10 @@ def load_upright(image: Image.Image, orientation: int, side: int) -> Image.Image
             image.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
             image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImage(f"The image could not be decoded: it looks truncated or corrupt ({exc}).") from exc
+        raise BadImage(
+            f"The image could not be decoded: it looks truncated or corrupt ({exc}).",
+            page="This image looks truncated or corrupt, so it cannot be read. Export or save it again and retry.",
+        ) from exc
     return upright(image, orientation)
 
 

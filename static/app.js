@@ -59,3 +59,12 @@ async function stageFile(form, file) {
   if (!sent.ok) throw new Error(`Storage refused the file (HTTP ${sent.status}).`);
   return grant.upload_id;
 }
+
+// Fields with data-invalid explain their rules in the page's words instead of the browser's
+// "Please match the requested format" (the rules are also written under the field).
+for (const input of document.querySelectorAll("input[data-invalid]")) {
+  input.addEventListener("invalid", () => {
+    if (input.validity.patternMismatch || input.validity.tooLong) input.setCustomValidity(input.dataset.invalid);
+  });
+  input.addEventListener("input", () => input.setCustomValidity(""));
+}

@@ -12,6 +12,8 @@
 //     1. POST /api/uploads             -> a presigned form for a staging object
 //     2. POST the file to S3           -> with the progress bar
 //     3. POST /api/uploads/<id>/commit -> the server decodes and checks it, then stores or rejects it
+//
+// Each batch carries one random batch id, so the summary can link to the gallery showing just it.
 "use strict";
 
 const form = document.getElementById("upload-form");
@@ -19,6 +21,11 @@ const input = document.getElementById("file");
 const zone = document.getElementById("dropzone");
 const list = document.getElementById("upload-progress");
 const urls = form.dataset;
+
+function newBatch() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""); // 16 hex digits
+}
 
 function keyFromName(name) {
   const base = name.split(/[\\/]/).pop().replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
@@ -66,11 +73,12 @@ async function postJson(url, body) {
 
 class Conflict extends Error {}
 
-async function sendThroughApp(file, key, onConflict, onProgress) {
+async function sendThroughApp(file, key, onConflict, batch, onProgress) {
   const body = new FormData();
   body.append("file", file);
   body.append("key", key);
   body.append("on_conflict", onConflict);
+  body.append("batch", batch);
   const response = await postWithProgress(urls.imagesUrl, body, { "X-CSRFToken": csrfToken() }, onProgress);
   const payload = parseJson(response.responseText);
   if (response.status === 409) throw new Conflict(errorMessage(payload, response.status));
@@ -78,7 +86,7 @@ async function sendThroughApp(file, key, onConflict, onProgress) {
   return payload;
 }
 
-async function sendToS3(file, key, onConflict, onProgress, onStage) {
+async function sendToS3(file, key, onConflict, batch, onProgress, onStage) {
   const grant = await postJson(urls.uploadsUrl, { key, content_type: file.type, bytes: file.size });
   const body = new FormData();
   for (const [name, value] of Object.entries(grant.fields)) body.append(name, value);
@@ -90,7 +98,7 @@ async function sendToS3(file, key, onConflict, onProgress, onStage) {
   }
   onStage("Checking the image…");
   try {
-    return await postJson(grant.commit_url, { key, on_conflict: onConflict });
+    return await postJson(grant.commit_url, { key, on_conflict: onConflict, batch });
   } catch (error) {
     if (/already an image/.test(error.message)) throw new Conflict(error.message);
     throw error;
@@ -147,7 +155,7 @@ function ask(row, key) {
 
 const send = form.dataset.direct === "s3" ? sendToS3 : sendThroughApp;
 
-async function uploadOne(file, key, choice) {
+async function uploadOne(file, key, choice, batch, stored) {
   const row = document.createElement("li");
   const name = Object.assign(document.createElement("span"), { textContent: `${file.name} → ${key}` });
   const bar = Object.assign(document.createElement("progress"), { max: 100, value: 0 });
@@ -170,18 +178,21 @@ async function uploadOne(file, key, choice) {
     if (choice === "ask" && (await keyExists(key))) onConflict = await ask(row, key);
     if (onConflict === "skip") return skip();
     let record;
+    const onStage = (t) => (status.textContent = t);
     try {
-      record = await send(file, key, onConflict, onProgress, (t) => (status.textContent = t));
+      record = await send(file, key, onConflict, batch, onProgress, onStage);
     } catch (error) {
       if (!(error instanceof Conflict)) throw error;
       onConflict = await ask(row, key); // taken while we were sending
       if (onConflict === "skip") return skip();
-      record = await send(file, key, onConflict, onProgress, (t) => (status.textContent = t));
+      record = await send(file, key, onConflict, batch, onProgress, onStage);
     }
+    stored.push(record);
+    row.classList.add("done");
     bar.value = 100;
     status.className = "status ok";
-    const stored = record.key !== key ? `Stored as ${record.key} (kept both). ` : "Stored. ";
-    status.textContent = record.replaced ? "Stored; the old photo is in its version history. " : stored;
+    const done = record.key !== key ? `Stored as ${record.key} (kept both). ` : "Stored. ";
+    status.textContent = record.replaced ? "Stored; the old photo is in its version history. " : done;
     const link = Object.assign(document.createElement("a"), {
       href: `${urls.browseUrl}?key=${encodeURIComponent(record.key)}`,
       textContent: "Browse it",
@@ -190,10 +201,51 @@ async function uploadOne(file, key, choice) {
     return record.replaced ? "replaced" : "stored";
   } catch (error) {
     status.className = "status error";
-    status.textContent = error.message;
+    status.textContent = `Not uploaded: ${error.message}`;
     row.classList.add("failed");
     return "failed";
   }
+}
+
+// After a batch: the new photos as a grid, with a link to the gallery showing just this batch.
+// The rows of files that went well fold away; failed ones stay in view.
+function showSummary(stored, batch, total) {
+  const section = document.getElementById("upload-results");
+  const grid = document.getElementById("upload-grid");
+  const link = document.getElementById("upload-batch-link");
+  grid.replaceChildren(
+    ...stored.map((record) => {
+      const tile = Object.assign(document.createElement("li"), { className: "tile" });
+      const browse = `${urls.browseUrl}?key=${encodeURIComponent(record.key)}`;
+      const image = Object.assign(document.createElement("img"), {
+        src: record.thumb_url,
+        alt: record.key,
+        width: record.thumb_width,
+        height: record.thumb_height,
+        loading: "lazy",
+      });
+      const caption = Object.assign(document.createElement("a"), {
+        className: "tile-key",
+        href: browse,
+        title: record.key,
+        textContent: record.key,
+      });
+      const picture = Object.assign(document.createElement("a"), { href: browse });
+      picture.append(image);
+      const meta = Object.assign(document.createElement("div"), { className: "tile-meta" });
+      meta.append(caption);
+      tile.append(picture, meta);
+      return tile;
+    }),
+  );
+  link.href = `${urls.galleryUrl}?batch=${batch}`;
+  link.textContent = stored.length === 1 ? "Show this photo in the gallery" : `Show these ${stored.length} photos in the gallery`;
+  section.hidden = stored.length === 0;
+  const toggle = document.getElementById("upload-details");
+  const folded = total > 3;
+  list.classList.toggle("folded", folded);
+  toggle.hidden = !folded;
+  toggle.textContent = `Show each file (${total})`;
 }
 
 function targets(files, key, prefix) {
@@ -215,6 +267,11 @@ async function uploadAll(files) {
   const choice = (form.querySelector('input[name="on_conflict"]:checked') || { value: "ask" }).value;
   answerForAll = null;
   list.replaceChildren();
+  list.classList.remove("folded");
+  document.getElementById("upload-details").hidden = true;
+  document.getElementById("upload-results").hidden = true;
+  const batch = newBatch();
+  const stored = [];
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
   // Two at a time: fast on a LAN, gentle on the server.
@@ -223,7 +280,7 @@ async function uploadAll(files) {
   const worker = async () => {
     while (queue.length) {
       const [file, key] = queue.shift();
-      outcomes.push(await uploadOne(file, key, choice));
+      outcomes.push(await uploadOne(file, key, choice, batch, stored));
     }
   };
   await Promise.all([worker(), worker()]);
@@ -238,7 +295,13 @@ async function uploadAll(files) {
       (count("failed") ? `, ${count("failed")} failed` : "") +
       ".";
   }
+  showSummary(stored, batch, files.length);
 }
+
+document.getElementById("upload-details").addEventListener("click", (event) => {
+  const folded = list.classList.toggle("folded");
+  event.target.textContent = folded ? `Show each file (${list.children.length})` : "Hide the files that went well";
+});
 
 form.addEventListener("submit", (event) => {
   if (!input.files.length) return; // let the browser say the field is required
@@ -246,19 +309,32 @@ form.addEventListener("submit", (event) => {
   uploadAll(input.files);
 });
 
-for (const type of ["dragenter", "dragover"]) {
-  zone.addEventListener(type, (event) => {
-    event.preventDefault();
-    zone.classList.add("over");
-  });
-}
-for (const type of ["dragleave", "drop"]) {
-  zone.addEventListener(type, () => zone.classList.remove("over"));
-}
-zone.addEventListener("drop", (event) => {
+// The whole window takes dropped files, not only the drop zone. dragenter/dragleave fire for every
+// element crossed, so a count says when the drag has really left the window.
+let dragDepth = 0;
+const dragging = (on) => {
+  zone.classList.toggle("over", on);
+  document.body.classList.toggle("dropping", on);
+};
+const carriesFiles = (event) => Array.from(event.dataTransfer ? event.dataTransfer.types : []).includes("Files");
+document.addEventListener("dragenter", (event) => {
+  if (!carriesFiles(event)) return;
   event.preventDefault();
-  if (event.dataTransfer.files.length) {
-    input.files = event.dataTransfer.files;
-    uploadAll(event.dataTransfer.files);
-  }
+  dragDepth += 1;
+  dragging(true);
+});
+document.addEventListener("dragover", (event) => {
+  if (carriesFiles(event)) event.preventDefault(); // allows the drop
+});
+document.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) dragging(false);
+});
+document.addEventListener("drop", (event) => {
+  dragDepth = 0;
+  dragging(false);
+  if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+  event.preventDefault(); // the browser would otherwise open the file
+  input.files = event.dataTransfer.files;
+  uploadAll(event.dataTransfer.files);
 });

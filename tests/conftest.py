@@ -59,6 +59,7 @@ def make_app(tmp_path, **overrides):
         "GALLERY_STORAGE": "local",
         "GALLERY_METADATA": "sqlite",
         "GALLERY_CACHE": "memory",
+        "GALLERY_LABEL_ON_UPLOAD": False,  # detection on every upload is tested where it is the subject
         "SECRET_KEY": "test-secret",
         "TESTING": True,
     }

@@ -37,6 +37,7 @@ def fuzz_app(tmp_path_factory):
             "GALLERY_RATE_LIMIT_PROCESS": "off",
             "GALLERY_RATE_LIMIT_RECOGNIZE": "off",
             "GALLERY_RATE_LIMIT_UPLOAD": "off",
+            "GALLERY_LABEL_ON_UPLOAD": False,
         }
     )
     client = app.test_client()

@@ -49,6 +49,7 @@ def test_hung_aws_is_a_quick_503_and_healthz_keeps_answering(own_moto, tmp_path)
             "GALLERY_CACHE": "memory",
             "GALLERY_S3_BUCKET": "hang",
             "GALLERY_DYNAMODB_TABLE": "hang",
+            "GALLERY_LABEL_ON_UPLOAD": False,
             "SECRET_KEY": "test-secret",
             "TESTING": True,
         }

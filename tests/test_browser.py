@@ -119,10 +119,17 @@ def page(browser):
     context.close()
 
 
-def drop_files(page, selector: str, names: list[str]) -> None:
-    """A synthetic drop: a DataTransfer built in the page from the files' bytes."""
+def drop_files(page, selector: str, names: list[str], contents: dict[str, bytes] | None = None) -> None:
+    """A synthetic drop: a DataTransfer built in the page from the files' bytes (``contents`` by
+    name, else the test photo of that name)."""
+    contents = contents or {}
     files = [
-        {"name": n, "type": "image/jpeg", "b64": base64.b64encode((DATA / n).read_bytes()).decode()} for n in names
+        {
+            "name": n,
+            "type": "image/jpeg",
+            "b64": base64.b64encode(contents[n] if n in contents else (DATA / n).read_bytes()).decode(),
+        }
+        for n in names
     ]
     page.evaluate(
         """([selector, files]) => {
@@ -194,7 +201,7 @@ def test_upload_browse_process_detect_filter_delete(server, page):
     page.click('form.filters button[type="submit"]')
     page.wait_for_url("**/gallery?*label=dog*")
     keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
-    assert keys == ["trip/dog.jpg"]
+    assert "trip/dog.jpg" in keys and "trip/horses.jpg" not in keys  # (uploads are labelled too)
 
     # Move it to the trash from the gallery (confirming the dialog); it is gone from the gallery.
     page.goto(server + "/gallery")
@@ -205,6 +212,83 @@ def test_upload_browse_process_detect_filter_delete(server, page):
     assert "trip/horses.jpg" not in keys and "trip/dog.jpg" in keys
     assert requests.get(server + "/api/images/trip/horses.jpg", timeout=5).status_code == 404
     assert page.console.errors == []
+
+
+def api_upload(server: str, key: str, data: bytes) -> dict:
+    session = requests.Session()
+    page = session.get(server + "/upload", timeout=10).text
+    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = session.post(
+        server + "/api/images",
+        data={"key": key},
+        files={"file": ("photo.jpg", data, "image/jpeg")},
+        headers={"X-CSRFToken": token},
+        timeout=60,
+    )
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_search_finds_a_word_in_the_middle_of_a_key(server, page):
+    api_upload(server, "2024/Summer_katherineAtTheBeach-01.jpg", (DATA / "person.jpg").read_bytes())
+    page.goto(server + "/gallery")
+    page.fill('input[name="q"]', "Katherine")
+    page.press('input[name="q"]', "Enter")
+    page.wait_for_url("**/gallery?*q=Katherine*")
+    keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
+    assert keys == ["2024/Summer_katherineAtTheBeach-01.jpg"]
+    # Browse with part of a key lists what it finds instead of "not found".
+    page.goto(server + "/browse")
+    page.fill("#browse-key", "beach")
+    page.press("#browse-key", "Enter")
+    page.wait_for_selector("#browse-matches")
+    assert "2024/Summer_katherineAtTheBeach-01.jpg" in page.inner_text("#browse-matches")
+    assert page.console.errors == []
+
+
+def test_an_upload_nobody_ran_detection_on_is_found_by_its_label(server, page):
+    page.goto(server + "/upload")
+    page.fill("#prefix", "unpressed/")
+    drop_files(page, "#dropzone", ["dog.jpg"])
+    sync_api.expect(page.locator("#upload-progress .status.ok")).to_have_count(1, timeout=60_000)
+    page.goto(server + "/gallery?label=dog")
+    keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
+    assert "unpressed/dog.jpg" in keys
+    assert page.console.errors == []
+
+
+def test_a_batch_of_twenty_shows_the_summary_grid(server, page):
+    names = [f"batch-{i:02d}-{PHOTOS[i % 3]}" for i in range(20)]
+    contents = {name: (DATA / PHOTOS[i % 3]).read_bytes() for i, name in enumerate(names)}
+    contents["notes.jpg"] = b"not an image at all"
+    page.goto(server + "/upload")
+    page.fill("#prefix", "batch20/")
+    drop_files(page, "h1", [*names, "notes.jpg"], contents)  # anywhere on the page, not only the zone
+    sync_api.expect(page.locator("#upload-grid .tile")).to_have_count(20, timeout=180_000)
+    assert page.inner_text("#upload-summary") == "20 stored, 1 failed."
+    # The rows that went well fold away; the failed one stays, red, with no progress bar.
+    failed = page.locator("#upload-progress li.failed")
+    sync_api.expect(failed).to_have_count(1)
+    assert failed.is_visible() and "Not uploaded" in failed.inner_text()
+    assert (
+        page.eval_on_selector("#upload-progress li.failed progress", "p => getComputedStyle(p).visibility") == "hidden"
+    )
+    assert page.locator("#upload-progress li.done").first.is_hidden()
+    page.click("#upload-batch-link")
+    page.wait_for_url("**/gallery?batch=*")
+    keys = page.eval_on_selector_all(".tile-key", "links => links.map(a => a.textContent.trim())")
+    assert sorted(keys) == sorted(f"batch20/{name}" for name in names)
+    assert [e for e in page.console.errors if "status of 415" not in e] == []  # (notes.jpg's refusal)
+
+
+def test_key_field_explains_its_rules(server, page):
+    page.goto(server + "/upload")
+    page.fill("#key", "my photo.jpg")
+    page.set_input_files("#file", str(DATA / "dog.jpg"))
+    page.click('#upload-form button[type="submit"]')
+    message = page.eval_on_selector("#key", "el => el.validationMessage")
+    assert message.startswith("Use letters, digits and . _ - /")
+    assert page.is_visible("#key-rules")
 
 
 def test_keyboard_reaches_the_nav_with_visible_focus(server, page):

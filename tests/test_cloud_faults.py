@@ -44,6 +44,7 @@ def cloud_app(tmp_path, servers: list[str]):
             "GALLERY_S3_PREFIX": "gallery/",
             "GALLERY_DYNAMODB_TABLE": "faults",
             "GALLERY_MEMCACHED_SERVERS": ",".join(servers),
+            "GALLERY_LABEL_ON_UPLOAD": False,
             "SECRET_KEY": "test-secret",
             "TESTING": True,
         }
@@ -126,7 +127,14 @@ def test_eight_concurrent_overwrites_agree(combo, request, tmp_path):
         request.getfixturevalue("split_aws")
         app = cloud_app(tmp_path, request.getfixturevalue("memcached_servers"))
     else:
-        app = create_app({"GALLERY_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "t", "TESTING": True})
+        app = create_app(
+            {
+                "GALLERY_DATA_DIR": str(tmp_path / "data"),
+                "GALLERY_LABEL_ON_UPLOAD": False,
+                "SECRET_KEY": "t",
+                "TESTING": True,
+            }
+        )
     service, client = app.extensions["gallery"], app.test_client()
     service.upload("race.png", image(0))
     uploads = {hashlib.sha256(image(i)).hexdigest(): image(i) for i in range(1, 9)}

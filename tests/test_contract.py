@@ -37,6 +37,7 @@ def backend_app(request, tmp_path):
         "GALLERY_STORAGE": storage,
         "GALLERY_METADATA": metadata,
         "GALLERY_CACHE": cache,
+        "GALLERY_LABEL_ON_UPLOAD": False,
         "SECRET_KEY": "test-secret",
         "TESTING": True,
     }

@@ -27,6 +27,7 @@ def s3_app(aws, tmp_path):
             "GALLERY_S3_PREFIX": "g/",
             "GALLERY_DYNAMODB_TABLE": aws["table"],
             "GALLERY_MAX_UPLOAD_MB": 1,
+            "GALLERY_LABEL_ON_UPLOAD": False,
             "SECRET_KEY": "test-secret",
             "TESTING": True,
         }

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from app import gallery, keys
+from app import gallery, keys, search
 from app.processing import params
 from app.recognition import shape
 from app.web import api as api_views
@@ -48,6 +48,7 @@ def moved_param(p: params.Param) -> params.Param:
 def every_limit_moved(monkeypatch):
     """Every constant the validators read, changed."""
     monkeypatch.setattr(keys, "MAX_KEY_LENGTH", moved(keys.MAX_KEY_LENGTH))
+    monkeypatch.setattr(search, "MAX_QUERY_LENGTH", moved(search.MAX_QUERY_LENGTH))
     monkeypatch.setattr(params, "MAX_STEPS", moved(params.MAX_STEPS))
     monkeypatch.setattr(params, "QUALITY", moved_param(params.QUALITY))
     ops = {

@@ -212,7 +212,7 @@ def test_form_upload_without_csrf_or_file_is_400(client, gallery, seeded):
     before = snapshot(gallery)
     response = upload_form(client, [("x.png", make_image("PNG"))], key="existing", token=False)
     assert response.status_code == 400
-    assert "CSRF" in page(response).plain
+    assert "This form has expired" in page(response).plain
     assert upload_form(client, [], key="existing").status_code == 400
     assert snapshot(gallery) == before
 
@@ -309,26 +309,45 @@ def test_browse_shows_the_image_metadata_and_links(client, gallery):
     assert "/images/pets/rex.png?download=1" in hrefs
     assert "/delete/pets/rex.png" in hrefs
     assert any(h.startswith("/process?") and "rex.png" in h for h in hrefs)
-    assert any(h.startswith("/recognize?") and "rex.png" in h for h in hrefs)
+    assert parsed.find("form", action="/recognize", method="post")  # Recognize runs detection at once
+    assert parsed.find("input", name="source_key", value="pets/rex.png")
     key_input = parsed.find("input", name="key")[0]
     assert key_input["data-suggest"] == "/api/keys" and key_input["list"]
 
 
+def browse_links(parsed) -> list[str]:
+    return list(dict.fromkeys(a["href"] for a in parsed.find("a") if a.get("href", "").startswith("/browse?key=")))
+
+
 def test_browse_unknown_key_is_a_404_with_suggestions(client, gallery):
     seed(gallery, ["pets/rex.png", "pets/rover.png", "cars/mini.png"])
-    response = client.get("/browse?key=pets/re.png")
+    response = client.get("/browse?key=pets/rx.jpg")  # no key starts so, no image has these words
     assert response.status_code == 404
     parsed = page(response)
-    assert "pets/re.png" in parsed.plain
-    suggestions = [a["href"] for a in parsed.find("a") if a.get("href", "").startswith("/browse?key=")]
-    assert suggestions == ["/browse?key=pets/rex.png"]
+    assert "pets/rx.jpg" in parsed.plain
+    assert browse_links(parsed) == ["/browse?key=pets/rex.png", "/browse?key=pets/rover.png"]
 
 
-def test_browse_suggestions_keep_dots_in_the_shared_prefix(client, gallery):
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("pets/", ["pets/rex.png", "pets/rover.png"]),  # the start of keys
+        ("pets/re.png", ["pets/rex.png"]),  # words: pets, re..., png
+        ("REX", ["pets/rex.png"]),
+        ("mini", ["cars/mini.png"]),
+    ],
+)
+def test_browse_a_partial_key_lists_the_matches(client, gallery, typed, expected):
+    seed(gallery, ["pets/rex.png", "pets/rover.png", "cars/mini.png"])
+    response = client.get("/browse", query_string={"key": typed})
+    assert response.status_code == 200
+    assert browse_links(page(response)) == [f"/browse?key={key}" for key in expected]
+
+
+def test_browse_matches_sharing_the_longest_start_come_first(client, gallery):
     seed(gallery, ["v1.2.3/a.png", "v1.2.4/a.png", "v12/x.png"])
     parsed = page(client.get("/browse?key=v1.2.3/b.png"))
-    suggestions = [a["href"] for a in parsed.find("a") if a.get("href", "").startswith("/browse?key=")]
-    assert suggestions == ["/browse?key=v1.2.3/a.png"]
+    assert browse_links(parsed)[0] == "/browse?key=v1.2.3/a.png"
 
 
 @pytest.mark.parametrize("key", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])
@@ -370,7 +389,7 @@ def test_delete_without_csrf_changes_nothing(client, gallery):
     for data in ({}, {"csrf_token": "forged"}):
         response = client.post("/delete/keep.png", data=data)
         assert response.status_code == 400
-        assert "CSRF" in page(response).plain
+        assert "This form has expired" in page(response).plain
     assert snapshot(gallery) == before
 
 

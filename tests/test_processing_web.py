@@ -92,7 +92,7 @@ def test_save_with_provenance(api, client, gallery, stored):
     saved = gallery.get_record("photos/dog-small.jpg")
     assert saved.provenance == provenance
     page = client.get("/browse?key=photos/dog-small.jpg").get_data(as_text=True)
-    assert stored.sha256 in page and "sharpen" in page
+    assert stored.sha256 in page and "Sharpen: amount 1.5" in page
     again = process(api, source_key=stored.key, ops=PIPELINE, save_as="photos/dog-small.jpg")
     assert again.status_code == 200 and again.get_json()["replaced"] is True
 

@@ -152,6 +152,7 @@ def test_api_with_rekognition_and_s3_storage_end_to_end(aws, tmp_path):
             "GALLERY_S3_BUCKET": aws["bucket"],
             "GALLERY_S3_PREFIX": "gallery/",
             "GALLERY_RECOGNIZER": "rekognition",
+            "GALLERY_LABEL_ON_UPLOAD": False,
             "SECRET_KEY": "test-secret",
             "TESTING": True,
         }

@@ -13,6 +13,7 @@ history back with it, whatever key it is restored under.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,8 @@ class ImageRecord:
     provenance: dict | None = None  # how a processed image was made: source_key, source_version, ops
     lineage: str = ""  # shared by an image and its history; set by the store when empty
     blob_key: str = ""  # the key its blobs were stored under, when restored under another one
+    labelled: bool = False  # object detection has run on this version (even if it found nothing)
+    batch: str = ""  # the upload batch it came in (see app.search); the gallery can show one batch
     # Renditions beside the thumbnail, made at upload (``gallery renditions`` for older images):
     # all or none, so an empty display_content_type means neither exists yet.
     thumb2x_width: int = 0
@@ -171,10 +174,18 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def list(
-        self, prefix: str = "", label: str = "", limit: int = 48, after: Any = None, sort: str = "uploaded"
+        self,
+        prefix: str = "",
+        label: str = "",
+        limit: int = 48,
+        after: Any = None,
+        sort: str = "uploaded",
+        words: Sequence[str] = (),
     ) -> tuple[list[ImageRecord], Any]:
         """Newest first, and the position of the next page or None. ``sort`` "uploaded" orders by
-        ``updated_at``, "taken" by ``taken_time()``; then by key, descending."""
+        ``updated_at``, "taken" by ``taken_time()``; then by key, descending. With ``words`` (from
+        ``search.query_words``), only images with a word starting with each of them (see
+        ``search.record_words``), found through an index, never a scan."""
 
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -182,8 +193,9 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
-        """Replace the labels; with ``version``, only while that upload is still the current one
-        (detection takes a while, and labels of a replaced image would mislead)."""
+        """Replace the labels and mark the image ``labelled``; with ``version``, only while that
+        upload is still the current one (detection takes a while, and labels of a replaced image
+        would mislead)."""
 
     @abstractmethod
     def amend(self, key: str, version: str, changes: dict) -> bool:
@@ -207,6 +219,15 @@ class MetadataStore(ABC):
     @abstractmethod
     def delete_state(self, name: str) -> None:
         """Remove ``name``; absent is not an error."""
+
+    @abstractmethod
+    def unlabelled(self, limit: int = 100, after: Any = None) -> tuple[list[str], Any]:
+        """Keys of current images that detection has not labelled yet (``labelled`` false), in a
+        stable order, and the position of the next page or None; found through an index."""
+
+    @abstractmethod
+    def unlabelled_count(self) -> int:
+        """How many current images are not labelled yet (cheap: a counter or an index count)."""
 
     def check(self) -> str:
         """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""

@@ -7,20 +7,36 @@ Items, all keyed by ``pk``:
   ("<taken time>#<key>", see ``ImageRecord.taken_time``) and ``key``;
 - label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
   image, so filtering by label is a Query on a GSI, never a scan;
+- search index ``word#<start>#<key>``: one per distinct *start* (first two characters) of the
+  image's search words (``search.record_words``), with ``wstart`` + ``order``, the image's words as
+  one string ``words`` (" dog jpg katherine people ") and its ``labels`` (a string set);
 - retired version ``retired#<version>``: a replaced version (``state`` "history", indexed by
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
-- counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes) and
-  ``count#label#<label>`` (``n``), kept exact by the same transactions that change the items;
+- counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes),
+  ``count#label#<label>`` and ``count#unlabelled`` (``n``), kept exact by the same transactions
+  that change the items;
 - shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
 filtering, ``taken`` (feed, torder) and ``by_label_taken`` (label, torder) for the same in the
 order of the date taken (items written before that order existed gain ``torder`` when they are
-next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-order suggestions and the label list,
-``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed, rorder) for the trash
-and ``expiring`` (xfeed, xorder) for purging what expired.
+next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-order suggestions
+and the label list, ``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed,
+rorder) for the trash, ``expiring`` (xfeed, xorder) for purging what expired, ``by_word``
+(wstart, order) for search and ``unlabelled`` (nolabel, key) for the images detection has not
+labelled yet (``nolabel`` is set on those image items only).
+
+Search finds an image whose words start with every query word: it queries the ``by_word``
+partition of one query word's first two characters, newest first, with a filter that each query
+word starts a word of ``words`` (``contains(words, " kath")``) and the prefix and label, fetching
+pages until one is full. One item per word *start* rather than one per word prefix ("k", "ka",
+"kat"...) keeps an image to a handful of items (``people/katherine.jpg`` labelled dog: ``pe``,
+``ka``, ``jp``, ``do``, ``pe``... about 5–10), so the search index fits in the same transaction as
+the image item; the price is that a rare word reads the partition of its first two characters
+until a page fills (at worst every image with a word starting so). A batch word (``@<id>``) is its
+own partition, so a batch is read exactly.
 
 Every change is one ``TransactWriteItems`` conditioned on the version read just before, retried
 on conflict, so the image item, its label items and the counters never disagree.
@@ -36,6 +52,7 @@ import zlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .. import search
 from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, InvalidParameter, NotFound
 from .base import Conflict, ImageRecord, MetadataStore, Retired, amended
@@ -44,8 +61,12 @@ IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
 HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
-# One transaction holds ≤ 100 actions; the worst is 2 per old and 2 per new label, plus 4.
-MAX_LABELS = 24
+# One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
+# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
+# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
+MAX_LABELS = 16
+MAX_WORD_STARTS = 15
+INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this
 _RETRIES = 8
 # A prefix filter is applied while the newest-first index is read, so a rare prefix could read the
 # whole feed: one listing reads at most this many pages of this many items, then answers what it
@@ -74,6 +95,23 @@ _ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_l
 
 def _s(value: str) -> dict:
     return {"S": value}
+
+
+def word_start(word: str) -> str:
+    """The search partition of a word: its first two characters; a batch word is its own."""
+    return word if word.startswith("@") else word[:2]
+
+
+def _word_starts(record: ImageRecord) -> dict[str, list[str]]:
+    """The record's words grouped by start; at most MAX_WORD_STARTS starts (key words first)."""
+    key_words = search.words(record.key)
+    ordered = sorted(search.record_words(record), key=lambda w: (w not in key_words, w))
+    groups: dict[str, list[str]] = {}
+    for word in ordered:
+        start = word_start(word)
+        if start in groups or len(groups) < MAX_WORD_STARTS:
+            groups.setdefault(start, []).append(word)
+    return groups
 
 
 class DynamoMetadataStore(MetadataStore):
@@ -125,8 +163,11 @@ class DynamoMetadataStore(MetadataStore):
             "order": _s(_order(record.updated_at, record.key)),
             "torder": _s(_torder(record)),
             "ver": {"N": str(old_ver + 1)},
+            "ix": {"N": INDEX_VERSION},
             "record": _s(json.dumps(record.to_dict())),
         }
+        if not record.labelled:
+            item["nolabel"] = _s(IMAGES)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}
 
     @staticmethod
@@ -148,6 +189,37 @@ class DynamoMetadataStore(MetadataStore):
             update["ExpressionAttributeNames"] = {"#k": "key"}
             update["ExpressionAttributeValues"].update({":f": _s(LABELS), ":l": _s(label)})
         return {"Update": update}
+
+    def _index_actions(self, old: ImageRecord | None, new: ImageRecord | None) -> list[dict]:
+        """What keeps the indexes and their counters in step when the current image of a key
+        changes from ``old`` to ``new`` (either may be None)."""
+        actions = self._label_actions(old, new) + self._word_actions(old, new)
+        delta = (new is not None and not new.labelled) - (old is not None and not old.labelled)
+        if delta:
+            actions.append(self._counter("count#unlabelled", delta))
+        return actions
+
+    def _word_actions(self, old: ImageRecord | None, new: ImageRecord | None) -> list[dict]:
+        old_starts = _word_starts(old) if old else {}
+        new_starts = _word_starts(new) if new else {}
+        key = (new or old).key
+        actions = []
+        if new is not None:
+            every = " " + " ".join(sorted(search.record_words(new))) + " "
+            for start in sorted(new_starts):
+                item = {
+                    "pk": _s(f"word#{start}#{key}"),
+                    "wstart": _s(start),
+                    "order": _s(_order(new.updated_at, key)),
+                    "key": _s(key),
+                    "words": _s(every),
+                }
+                if new.labels:
+                    item["labels"] = {"SS": sorted(set(new.labels))}
+                actions.append({"Put": {"TableName": self.table, "Item": item}})
+        for start in sorted(set(old_starts) - set(new_starts)):
+            actions.append({"Delete": {"TableName": self.table, "Key": {"pk": _s(f"word#{start}#{key}")}}})
+        return actions
 
     def _label_actions(self, old: ImageRecord | None, new: ImageRecord | None) -> list[dict]:
         old_labels = set(old.labels) if old else set()
@@ -261,7 +333,7 @@ class DynamoMetadataStore(MetadataStore):
         record.lineage = record.lineage or uuid.uuid4().hex
 
         def build(old, ver):
-            actions = [*self._label_actions(old, record)]
+            actions = [*self._index_actions(old, record)]
             if old is None:
                 actions.append(self._usage(IMAGES, 1, record.bytes))
             else:
@@ -284,7 +356,7 @@ class DynamoMetadataStore(MetadataStore):
             if old is None:
                 return None
             delete = {"Delete": {"TableName": self.table, "Key": {"pk": _s(f"image#{key}")}, **self._expect(ver)}}
-            actions = [delete, *self._label_actions(old, None), self._usage(IMAGES, -1, -old.bytes)]
+            actions = [delete, *self._index_actions(old, None), self._usage(IMAGES, -1, -old.bytes)]
             if trash_until is not None:
                 actions += [self._retired_put(old, TRASH, trash_until), self._usage(TRASH, 1, old.bytes)]
             return actions
@@ -362,7 +434,7 @@ class DynamoMetadataStore(MetadataStore):
             actions = [
                 self._image_put(restored, ver),
                 self._retired_delete(version, HISTORY),
-                *self._label_actions(old, restored),
+                *self._index_actions(old, restored),
                 self._usage(HISTORY, 0 if kept else -1, (old.bytes if kept else 0) - restored.bytes),
                 self._usage(IMAGES, 0, restored.bytes - old.bytes),
             ]
@@ -406,7 +478,7 @@ class DynamoMetadataStore(MetadataStore):
             actions = [
                 self._image_put(restored, ver),
                 self._retired_delete(version, TRASH),
-                *self._label_actions(old, restored),
+                *self._index_actions(old, restored),
                 self._usage(TRASH, *trash_delta),
                 self._usage(IMAGES, 0 if old else 1, restored.bytes - (old.bytes if old else 0)),
             ]
@@ -468,8 +540,8 @@ class DynamoMetadataStore(MetadataStore):
         def build(old, ver):
             if old is None or (version is not None and old.version != version):
                 return None
-            new = self._clean(ImageRecord.from_dict({**old.to_dict(), "labels": list(labels)}))
-            return [self._image_put(new, ver), *self._label_actions(old, new)]
+            new = self._clean(ImageRecord.from_dict({**old.to_dict(), "labels": list(labels), "labelled": True}))
+            return [self._image_put(new, ver), *self._index_actions(old, new)]
 
         self._transact(key, build)
 
@@ -487,7 +559,10 @@ class DynamoMetadataStore(MetadataStore):
         return outcome["amended"]
 
     def count(self) -> int:
-        response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s("count#images")})
+        return self._count("count#images")
+
+    def _count(self, pk: str) -> int:
+        response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s(pk)})
         return max(int(response.get("Item", {}).get("n", {}).get("N", "0")), 0)
 
     # Shared state: items ``state#<name>`` with a ``value`` (in no index) ------------------------------
@@ -516,6 +591,26 @@ class DynamoMetadataStore(MetadataStore):
     def delete_state(self, name: str) -> None:
         self._call("write", "delete_item", TableName=self.table, Key={"pk": _s(f"state#{name}")})
 
+    def unlabelled_count(self) -> int:
+        return self._count("count#unlabelled")
+
+    def unlabelled(self, limit: int = 100, after=None):
+        limit = max(1, int(limit))
+        query = {
+            "TableName": self.table,
+            "IndexName": "unlabelled",
+            "KeyConditionExpression": "nolabel = :n",
+            "ExpressionAttributeValues": {":n": _s(IMAGES)},
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = self._start(after, "unlabelled", "nolabel", IMAGES, "key")
+        items = self._call("list", "query", **query).get("Items", [])
+        more = len(items) > limit
+        items = items[:limit]
+        position = self._position(items[-1], "unlabelled", "nolabel", "key") if more else None
+        return [item["key"]["S"] for item in items], position
+
     def all_labels(self) -> list[tuple[str, int]]:
         items = self._query_all(
             IndexName="by_key",
@@ -540,14 +635,17 @@ class DynamoMetadataStore(MetadataStore):
         response = self._call("read", "query", **query)
         return [item["key"]["S"] for item in response.get("Items", [])]
 
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded"):
+    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded", words=()):
         """Newest first by upload or by date taken (``sort``). With a prefix: one Query of the key index
         first (no key has it: done), and at most FILTERED_PAGES pages read, so a page may hold fewer
-        items than ``limit`` (even none) while a next position says where to go on."""
+        items than ``limit`` (even none) while a next position says where to go on. A search
+        (``words``) reads the word index, which is in upload order whatever ``sort`` asks."""
         if sort not in _ORDERS:
             raise InvalidParameter(f"sort must be one of {', '.join(_ORDERS)}; got {sort!r}.")
         limit = max(1, int(limit))
         label = (label or "").lower()
+        if words:
+            return self._search(list(words), prefix, label, limit, after)
         feed_index, label_index, range_name = _ORDERS[sort]
         if prefix and after is None and not self.suggest(prefix, 1):
             return [], None
@@ -597,6 +695,50 @@ class DynamoMetadataStore(MetadataStore):
         else:
             next_position = None
         return records, next_position
+
+    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after):
+        """Images with a word starting with each of ``wanted``: one ``by_word`` partition, filtered."""
+        entry = min(wanted, key=lambda w: (not w.startswith("@"), -len(w)))  # a batch is read exactly
+        start_value = word_start(entry)
+        names = {"#w": "words"}
+        values = {":s": _s(start_value)}
+        conditions = []
+        for i, word in enumerate(wanted):
+            values[f":w{i}"] = _s(" " + word)
+            conditions.append(f"contains(#w, :w{i})")
+        if prefix:
+            names["#k"] = "key"
+            values[":p"] = _s(prefix)
+            conditions.append("begins_with(#k, :p)")
+        if label:
+            names["#l"] = "labels"
+            values[":l"] = _s(label)
+            conditions.append("contains(#l, :l)")
+        query = {
+            "TableName": self.table,
+            "IndexName": "by_word",
+            "KeyConditionExpression": "wstart = :s",
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        start = self._start(after, "by_word", "wstart", start_value, "order") if after is not None else None
+        found: list[dict] = []
+        while True:
+            page = dict(query, Limit=max(limit + 1 - len(found), 100))
+            if start:
+                page["ExclusiveStartKey"] = start
+            response = self._call("list", "query", **page)
+            found += response.get("Items", [])
+            start = response.get("LastEvaluatedKey")
+            if len(found) > limit or not start:
+                break
+        more = len(found) > limit
+        found = found[:limit]
+        # An index item may trail its image for a moment (GSIs are eventually consistent).
+        records = [r for r in self._records(found) if _matches(r, wanted, prefix, label)]
+        return records, (self._position(found[-1], "by_word", "wstart", "order") if more and found else None)
 
     # Helpers ------------------------------------------------------------------------------------------
 
@@ -715,6 +857,35 @@ class DynamoMetadataStore(MetadataStore):
             if wait:
                 self._wait_for_indexes()
             done.append(f"added index {spec[0]} to {self.table}")
+        indexed = self._index_older_items()
+        if indexed:
+            done.append(f"indexed {indexed} image(s) written before search and labelling status existed")
+        return done
+
+    def _index_older_items(self) -> int:
+        """Give images written by an earlier version their search items and unlabelled status, once."""
+        items = self._query_all(
+            IndexName="newest",
+            KeyConditionExpression="feed = :f",
+            FilterExpression="attribute_not_exists(ix)",
+            ExpressionAttributeValues={":f": _s(IMAGES)},
+        )
+        done = 0
+        for item in items:
+            record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
+            put = self._image_put(record, int(item["ver"]["N"]))
+            put["Put"]["ConditionExpression"] += " AND attribute_not_exists(ix)"  # not indexed meanwhile
+            actions = [put, *self._word_actions(None, record)]
+            if not record.labelled:
+                actions.append(self._counter("count#unlabelled", 1))
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                done += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise self._unavailable("index", exc) from exc
+            except BotoCoreError as exc:
+                raise self._unavailable("index", exc) from exc
         return done
 
     def _wait_for_indexes(self, seconds: float = 600) -> None:
@@ -728,7 +899,30 @@ class DynamoMetadataStore(MetadataStore):
         raise BackendUnavailable(f"DynamoDB table {self.table} is still building its indexes; run init again later.")
 
 
-_ATTRIBUTES = ("pk", "feed", "order", "torder", "label", "key", "hist", "rorder", "tfeed", "xfeed", "xorder")
+def _matches(record: ImageRecord, wanted: list[str], prefix: str, label: str) -> bool:
+    have = search.record_words(record)
+    return (
+        record.key.startswith(prefix)
+        and (not label or label in record.labels)
+        and all(any(w.startswith(x) for w in have) for x in wanted)
+    )
+
+
+_ATTRIBUTES = (
+    "pk",
+    "feed",
+    "order",
+    "torder",
+    "label",
+    "key",
+    "hist",
+    "rorder",
+    "tfeed",
+    "xfeed",
+    "xorder",
+    "wstart",
+    "nolabel",
+)
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
 _INDEXES = (  # name, hash, range, projection
     ("newest", "feed", "order", {"ProjectionType": "ALL"}),
@@ -739,6 +933,8 @@ _INDEXES = (  # name, hash, range, projection
     ("expiring", "xfeed", "xorder", {"ProjectionType": "ALL"}),
     ("taken", "feed", "torder", {"ProjectionType": "ALL"}),
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
+    ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
+    ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
 )
 
 

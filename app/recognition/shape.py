@@ -36,10 +36,14 @@ def check_options(min_confidence, max_labels) -> tuple[float, int]:
         min_confidence = float(DEFAULT_MIN_CONFIDENCE if min_confidence in (None, "") else min_confidence)
     except (TypeError, ValueError):
         raise InvalidParameter(
-            f"min_confidence must be a number from {lo:g} to {hi:g}, not {min_confidence!r}."
+            f"min_confidence must be a number from {lo:g} to {hi:g}, not {min_confidence!r}.",
+            page=f"Set the minimum confidence to a number from {lo:g} to {hi:g} %.",
         ) from None
     if not lo <= min_confidence <= hi:
-        raise InvalidParameter(f"min_confidence must be from {lo:g} to {hi:g}, not {min_confidence:g}.")
+        raise InvalidParameter(
+            f"min_confidence must be from {lo:g} to {hi:g}, not {min_confidence:g}.",
+            page=f"Set the minimum confidence from {lo:g} to {hi:g} %; it was {min_confidence:g} %.",
+        )
     try:
         max_labels = int(DEFAULT_MAX_LABELS if max_labels in (None, "") else max_labels)
     except (TypeError, ValueError):

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import GalleryError
 from ..units import format_mb
 from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
-from .common import SECURITY_HEADERS, error_response
+from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
@@ -25,21 +25,29 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(GalleryError)
     def gallery_error(exc: GalleryError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message if wants_json() else exc.page_message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        if not wants_json():
+            return error_response(
+                400,
+                "csrf_failed",
+                "This form has expired (it was open a long time, or you logged in or out meanwhile). "
+                "Go back, reload the page and send it again.",
+            )
         return error_response(
             400, "csrf_failed", f"{exc.description} Reload the page and try again (API clients: send X-CSRFToken)."
         )
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
+        wait = "see the Retry-After header" if wants_json() else "a minute is usually enough"
         return error_response(
             429,
             "rate_limited",
             f"Too many {ratelimits.counted(exc)} from your address: the limit is {exc.description}. "
-            "Wait a little (see the Retry-After header) and try again.",
+            f"Wait a little ({wait}) and try again.",
         )
 
     @app.errorhandler(ratelimits.RateLimited)

@@ -53,7 +53,10 @@ def uploaded_file():
 def create_image():
     file = uploaded_file()
     record, replaced = gallery().upload(
-        request.form.get("key", ""), file.read(), on_conflict=request.form.get("on_conflict") or None
+        request.form.get("key", ""),
+        file.read(),
+        on_conflict=request.form.get("on_conflict") or None,
+        batch=request.form.get("batch", ""),
     )
     body = record_json(record)
     body["replaced"] = replaced
@@ -69,6 +72,8 @@ def list_images():
         limit=limit,
         cursor=request.args.get("cursor") or None,
         sort=request.args.get("sort") or None,
+        q=request.args.get("q", ""),
+        batch=request.args.get("batch", ""),
     )
     return jsonify({"items": [record_json(r) for r in items], "next_cursor": next_cursor})
 

@@ -49,7 +49,9 @@ def presign():
 @ratelimits.uploads
 def commit(upload_id: str):
     body = _body()
-    record, replaced = gallery().commit_direct_upload(upload_id, body.get("key"), body.get("on_conflict"))
+    record, replaced = gallery().commit_direct_upload(
+        upload_id, body.get("key"), body.get("on_conflict"), batch=body.get("batch") or ""
+    )
     body = record_json(record)
     body["replaced"] = replaced
     return jsonify(body), 200 if replaced else 201

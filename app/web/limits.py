@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .. import formats, keys
+from .. import formats, keys, search
 from ..processing import params
 from ..recognition import shape
 
@@ -15,6 +15,7 @@ def page_limits() -> dict:
     return {
         "limits": {
             "key_length": keys.MAX_KEY_LENGTH,
+            "search_length": search.MAX_QUERY_LENGTH,
             "accept": formats.ACCEPT,
             "accepted": formats.ACCEPTED,
             "extensions": formats.OUTPUT_EXTENSIONS,

@@ -2,12 +2,12 @@
 the key length (``keys``), the list limits (``web.api``), the operation table and output formats
 (``processing.params``), the recognition bounds (``recognition.shape``), the accepted formats
 (``formats``), the conflict choices (``gallery.ON_CONFLICT``), the selection limit
-(``web.selection``) and the error classes (``errors``). A limit changed in code changes the
-document; no number here is written by hand."""
+(``web.selection``), the search limits (``search``) and the error classes (``errors``). A limit
+changed in code changes the document; no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import errors, exif, formats, gallery, images, keys
+from .. import errors, exif, formats, gallery, images, keys, search
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
 from ..metadata.base import SORTS
 from ..processing import params
@@ -39,6 +39,8 @@ RECORD = {
         "updated_at": {"type": "number", "description": "Unix time of the latest upload"},
         "version": {"type": "string"},
         "labels": {"type": "array", "items": {"type": "string"}},
+        "labelled": {"type": "boolean", "description": "Object detection has run on this version"},
+        "batch": {"type": "string", "description": "The upload batch it came in ('' if none)"},
         "provenance": {"type": ["object", "null"]},
         "url": {"type": "string", "description": "The original, as uploaded"},
         "thumb_url": {"type": "string"},
@@ -165,6 +167,26 @@ def json_body(properties: dict, required: list[str] | None = None, media=("appli
     return {"required": True, "content": {m: {"schema": schema} for m in media}}
 
 
+def search_schema() -> dict:
+    return {
+        "type": "string",
+        "maxLength": search.MAX_QUERY_LENGTH,
+        "description": (
+            "Words, each matching the start of a word of the key (split at / . _ - and at camel-case and "
+            "digit boundaries), a label or the camera model, case-insensitively; every word must match. "
+            f"Words shorter than {search.MIN_WORD} characters are ignored; at most {search.MAX_QUERY_WORDS} count."
+        ),
+    }
+
+
+def batch_schema() -> dict:
+    return {
+        "type": "string",
+        "pattern": f"^{search.BATCH.pattern}$",
+        "description": "An upload batch id chosen by the client; the gallery lists a batch with ?batch=",
+    }
+
+
 def bounded(kind: str, bounds: tuple, default=None) -> dict:
     """``{"type": kind, "minimum": lo, "maximum": hi}`` from a validator's own (lo, hi)."""
     schema = {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
@@ -215,7 +237,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
     return {
         "/api/images": {
             "get": {
-                "summary": "List images, newest first, by cursor",
+                "summary": "List or search images, newest first, by cursor",
                 "parameters": [
                     query("prefix", key_schema()),
                     query("label", {"type": "string"}),
@@ -228,6 +250,8 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                             "description": "uploaded: by upload time; taken: by date taken, else upload time",
                         },
                     ),
+                    query("q", search_schema()),
+                    query("batch", batch_schema()),
                     query("limit", bounded("integer", list_limit)),
                     query("cursor", {"type": "string"}),
                 ],
@@ -260,6 +284,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                                         "file": {"type": "string", "format": "binary", "description": _image_file()},
                                         "key": key_schema(),
                                         "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT),
+                                        "batch": batch_schema(),
                                     },
                                 }
                             }

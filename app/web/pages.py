@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -9,10 +10,12 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import exif, timeline
 from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
-from ..keys import MAX_KEY_LENGTH, is_valid_key
+from ..keys import MAX_KEY_LENGTH, is_valid_key, validate_prefix
 from ..metadata.base import SORTS
+from ..search import check_batch, new_batch
 from . import charts, ratelimits
 from .common import gallery
+from .describe import describe_steps
 from .limits import page_limits
 from .selection import MAX_SELECTION
 
@@ -30,24 +33,28 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    prefix = request.args.get("prefix", "").strip()
-    label = request.args.get("label", "").strip()
+    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch", "sort")}
     cursor = request.args.get("cursor") or None
-    sort = request.args.get("sort") or "uploaded"
-    items, next_cursor = gallery().list(prefix=prefix, label=label, cursor=cursor, sort=sort)
-    labels = gallery().labels()
+    error, status = None, 200
+    try:
+        items, next_cursor = gallery().list(cursor=cursor, **filters)
+    except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
+        items, next_cursor, error, status = [], None, exc.page_message, exc.status
     return render_template(
         "gallery.html",
         items=items,
         next_cursor=next_cursor,
-        prefix=prefix,
-        label=label,
-        sort=sort,
+        sort=filters["sort"] or "uploaded",
         sorts=SORTS,
         cursor=cursor,
-        labels=labels,
+        filters=filters,
+        kept={name: value for name, value in filters.items() if value},  # for the pager's links
+        error=error,
+        labels=gallery().labels(),
+        # A label filter cannot find what detection has not seen yet: say how much that is.
+        unlabelled=gallery().unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,
-    )
+    ), status
 
 
 # -- upload ------------------------------------------------------------------------------
@@ -100,6 +107,7 @@ def upload_submit():
     if choice not in UPLOAD_CHOICES:
         raise InvalidParameter("Choose what to do when a key exists: ask, replace, keep both or skip.")
     targets = upload_targets(files, request.form.get("key", "").strip(), request.form.get("prefix", "").strip())
+    batch = new_batch()  # the result page links to the gallery showing just these photos
     results, held = [], []
     for file, target in zip(files, targets, strict=True):
         data = file.read()
@@ -116,19 +124,21 @@ def upload_submit():
                         }
                     )
                 continue
-            record, replaced = gallery().upload(target, data, on_conflict="rename" if choice == "rename" else "replace")
+            record, replaced = gallery().upload(
+                target, data, on_conflict="rename" if choice == "rename" else "replace", batch=batch
+            )
             results.append({"key": record.key, "record": record, "replaced": replaced, "error": None})
         except GalleryError as exc:
             if len(files) == 1:
                 raise
             results.append({"key": target, "record": None, "replaced": False, "error": exc})
-    return uploaded_page(results, held)
+    return uploaded_page(results, held, batch)
 
 
-def uploaded_page(results: list[dict], held: list[dict]):
+def uploaded_page(results: list[dict], held: list[dict], batch: str):
     failures = [r for r in results if r["error"]]
     status = failures[0]["error"].status if failures and len(failures) == len(results) and not held else 200
-    return render_template("uploaded.html", results=results, failures=failures, held=held), status
+    return render_template("uploaded.html", results=results, failures=failures, held=held, batch=batch), status
 
 
 @bp.post("/upload/resolve")
@@ -140,6 +150,10 @@ def upload_resolve():
         raise InvalidParameter("There is nothing waiting for an answer; upload the files again.")
     held = [read_held_token(token) for token in tokens]  # all of them before any is acted on
     for_all = request.form.get("all", "")
+    try:  # the batch the first answer page belongs to, so the gallery link shows all of it
+        batch = check_batch(request.form.get("batch")) or new_batch()
+    except GalleryError:
+        batch = new_batch()
     results = []
     for i, (name, key, _) in enumerate(held):
         answer = for_all or request.form.get(f"choice-{i}", "skip")
@@ -147,7 +161,10 @@ def upload_resolve():
             answer = "skip"
         try:
             stored = gallery().unstage(
-                name, None if answer == "skip" else key, on_conflict=answer if answer != "skip" else "replace"
+                name,
+                None if answer == "skip" else key,
+                on_conflict=answer if answer != "skip" else "replace",
+                batch=batch,
             )
             if stored is None:
                 results.append({"key": key, "record": None, "skipped": True, "error": None})
@@ -155,7 +172,7 @@ def upload_resolve():
                 results.append({"key": stored[0].key, "record": stored[0], "replaced": stored[1], "error": None})
         except GalleryError as exc:
             results.append({"key": key, "record": None, "replaced": False, "error": exc})
-    return uploaded_page(results, [])
+    return uploaded_page(results, [], batch)
 
 
 # -- browse ------------------------------------------------------------------------------
@@ -183,12 +200,44 @@ def browse():
         if version:  # a deleted image's version (from the trash, or a "Made from" link)
             record = gallery().get_version(key, version)
             return render_template("browse.html", key=key, record=record, current=None, history=[])
+        matches, more = partial_matches(key)
+        if matches:  # part of a key ("katherine", "people/"): show what it finds
+            return render_template("browse.html", key=key, record=None, matches=matches, more=more)
         g.error_context = {"missing_key": key, "suggestions": similar_keys(key)}
         raise NotFound(f"There is no image with the key {key!r}.") from exc
     record = gallery().get_version(key, version) if version and version != current.version else current
     return render_template(
-        "browse.html", key=key, record=record, current=current, history=history, restored=request.args.get("restored")
+        "browse.html",
+        key=key,
+        record=record,
+        current=current,
+        history=history,
+        restored=request.args.get("restored"),
+        steps=describe_steps(record.provenance),
     )
+
+
+def partial_matches(text: str, limit: int = 24) -> tuple[list, bool]:
+    """Images whose key starts with ``text``, else those the search for it finds (the keys that
+    share the longest start with ``text`` first), and whether there are more."""
+    keys = gallery().suggest(text, limit + 1) if is_valid_prefix(text) else []
+    if keys:
+        found = [r for r in (gallery().get_record_or_none(k) for k in keys[:limit]) if r is not None]
+        return found, len(keys) > limit
+    try:
+        found, cursor = gallery().list(q=text, limit=limit)
+    except GalleryError:  # no searchable word in it (e.g. one letter)
+        return [], False
+    found.sort(key=lambda r: -len(os.path.commonprefix([r.key, text])))  # stable: then newest first
+    return found, cursor is not None
+
+
+def is_valid_prefix(text: str) -> bool:
+    try:
+        validate_prefix(text)
+    except InvalidKey:
+        return False
+    return True
 
 
 # -- delete ------------------------------------------------------------------------------

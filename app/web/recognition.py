@@ -28,9 +28,15 @@ def _source() -> tuple[bytes | None, str | None]:
             raise InvalidParameter("Send either an image file or a staged_id, not both.")
         data = gallery().read_staged(staged)
     if data is not None and key is not None:
-        raise InvalidParameter("Send either an image file or a source_key, not both.")
+        raise InvalidParameter(
+            "Send either an image file or a source_key, not both.",
+            page="Choose a photo from your computer or type the key of a gallery photo, not both.",
+        )
     if data is None and key is None:
-        raise InvalidParameter("Attach an image as the multipart field 'file' or name a gallery image in 'source_key'.")
+        raise InvalidParameter(
+            "Attach an image as the multipart field 'file' or name a gallery image in 'source_key'.",
+            page="Choose a photo from your computer or type the key of a gallery photo.",
+        )
     return data, key
 
 
@@ -86,7 +92,7 @@ def recognize_submit():
             shown = gallery().describe_upload(run["data"])
             src, width, height, stored = shown.url, shown.width, shown.height, None
     except GalleryError as exc:
-        return _page(exc.status, error=exc.message, min_confidence=min_confidence)
+        return _page(exc.status, error=exc.page_message, min_confidence=min_confidence)
     return _page(
         result=run["result"],
         elapsed_ms=run["elapsed_ms"],
