@@ -38,6 +38,7 @@ def gallery_page():
     labels = gallery().labels()
     return render_template(
         "gallery.html",
+        total=gallery().usage()["images"],
         items=items,
         next_cursor=next_cursor,
         prefix=prefix,
