@@ -114,7 +114,7 @@ if (root) {
       title: "Information (i)",
       order: 9,
       isButton: true,
-      html: '<svg class="pswp__icn" viewBox="0 0 32 32" aria-hidden="true"><circle cx="16" cy="16" r="10" fill="none" stroke="currentColor" stroke-width="2"/><path d="M15 14h2v8h-2zM15 10h2v2h-2z" fill="currentColor"/></svg>',
+      html: '<svg class="pswp__icn" viewBox="0 0 32 32" width="32" height="32" aria-hidden="true"><path fill-rule="evenodd" d="M16 5a11 11 0 1 0 0 22 11 11 0 1 0 0-22zm0 2a9 9 0 1 1 0 18 9 9 0 1 1 0-18zM15 14h2v8h-2zM15 10h2v2h-2z"/></svg>',
       onClick: toggleInfo,
     });
     pswp.ui.registerElement({
@@ -123,7 +123,7 @@ if (root) {
       order: 8,
       isButton: true,
       tagName: "a",
-      html: '<svg class="pswp__icn" viewBox="0 0 32 32" aria-hidden="true"><path d="M15 6h2v13l4-4 1.4 1.4L16 22.8l-6.4-6.4L11 15l4 4z M8 24h16v2H8z" fill="currentColor"/></svg>',
+      html: '<svg class="pswp__icn" viewBox="0 0 32 32" width="32" height="32" aria-hidden="true"><path d="M15 6h2v13l4-4 1.4 1.4L16 22.8l-6.4-6.4L11 15l4 4zM8 24h16v2H8z"/></svg>',
       onInit: (element) => {
         const update = () => {
           element.href = `${pswp.currSlide.data.photo.url}&download=1`;

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -342,8 +341,15 @@ def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
     desk.screenshot(path=SHOTS / f"viewer-open-desktop-{scheme}.png")
     assert desk.console.errors == []
     desk.context.close()
-    if scheme == "light":
-        shutil.copyfile(SHOTS / "viewer-gallery-desktop-light.png", ROOT / "docs" / "screenshot-gallery.png")
+    if scheme == "light":  # the README's pictures, kept small
+        docs_picture(SHOTS / "viewer-gallery-desktop-light.png", ROOT / "docs" / "screenshot-gallery.png", 960)
+        docs_picture(SHOTS / "viewer-gallery-phone-light.png", ROOT / "docs" / "screenshot-phone.png", 390)
+
+
+def docs_picture(source, target, width: int) -> None:
+    image = Image.open(source).convert("RGB")
+    image = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
+    image.quantize(128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(target, optimize=True)
 
 
 def test_the_theme_toggle_is_remembered(server, page):
