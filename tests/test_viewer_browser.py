@@ -257,6 +257,17 @@ def test_heic_and_avif_uploads_show(server, page, key):
     assert page.console.errors == []
 
 
+def test_browse_opens_its_photo_in_the_viewer(server, page):
+    page.goto(f"{server}/browse?key=camera.jpg")
+    page.click(".detail-image a")
+    viewer_open(page)
+    assert open_key(page) == "camera.jpg"
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp", state="detached")
+    sync_api.expect(page).to_have_url(f"{server}/browse?key=camera.jpg")
+    assert page.console.errors == []
+
+
 def transferred(page) -> int:
     return page.evaluate(
         """() => performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"))
