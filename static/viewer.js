@@ -1,5 +1,5 @@
 // The photo viewer: a PhotoSwipe lightbox over the gallery (or Browse) with keyboard, swipe, pinch
-// and wheel zoom, an info panel (`i`), download, and the open photo named in the URL
+// and wheel zoom, full screen (`f`), an info panel (`i`), download, and the open photo named in the URL
 // (#photo=<key>) so it can be shared and the back button closes it. Without JavaScript the
 // tiles stay links to Browse.
 import PhotoSwipeLightbox from "./vendor/photoswipe/photoswipe-lightbox.esm.min.js";
@@ -64,6 +64,11 @@ if (root) {
     maxZoomLevel: 4,
     preload: [1, 2],
   });
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else document.documentElement.requestFullscreen().catch(() => {});
+  }
 
   function describe(photo) {
     const exif = photo.exif || {};
@@ -132,7 +137,19 @@ if (root) {
         pswp.on("change", update);
       },
     });
+    if (document.fullscreenEnabled) {
+      pswp.ui.registerElement({
+        name: "fullscreen-button",
+        title: "Full screen (f)",
+        order: 7,
+        isButton: true,
+        html: '<svg class="pswp__icn" viewBox="0 0 32 32" width="32" height="32" aria-hidden="true"><path d="M7 7h7v2H9v5H7zM18 7h7v7h-2V9h-5zM7 18h2v5h5v2H7zM23 18h2v7h-7v-2h5z"/></svg>',
+        onClick: toggleFullscreen,
+      });
+      pswp.on("close", () => document.fullscreenElement && document.exitFullscreen().catch(() => {}));
+    }
     pswp.on("keydown", ({ originalEvent }) => {
+      if (originalEvent.key === "f" && document.fullscreenEnabled) toggleFullscreen();
       if (originalEvent.key === "i" && !originalEvent.ctrlKey && !originalEvent.metaKey) toggleInfo();
     });
     pswp.on("change", () => {

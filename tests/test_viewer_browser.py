@@ -213,6 +213,7 @@ def test_open_step_zoom_info_close_share_and_back(server, page):
     assert "2023-07-14 18:30:05" in info and "Canon EOS R5" in info and "RF24-105mm" in info
     assert "800 × 600" in info and "camera.jpg" in info
     assert panel.locator("a").get_attribute("href") == "/browse?key=camera.jpg"
+    assert page.locator(".pswp__button--fullscreen-button").count() == 1
     download = page.locator(".pswp__button--download-button")
     assert download.get_attribute("href").endswith("&download=1")
     page.keyboard.press("Escape")
@@ -325,6 +326,9 @@ def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
         phone.goto(server + path)
         wide = phone.evaluate("document.documentElement.scrollWidth")
         assert wide <= 390, f"{path} scrolls sideways ({wide} px)"
+        if path in ("/browse?key=camera.jpg", "/process"):
+            name = "browse" if path.startswith("/browse") else "process"
+            phone.screenshot(path=SHOTS / f"viewer-{name}-phone-{scheme}.png")
     phone.goto(server + "/gallery")
     header = phone.locator("header.top").bounding_box()
     assert header["height"] <= 120, header
