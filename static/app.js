@@ -68,3 +68,25 @@ for (const input of document.querySelectorAll("input[data-invalid]")) {
   });
   input.addEventListener("input", () => input.setCustomValidity(""));
 }
+
+// Dominant-colour placeholders: a tile shows its photo's colour until the image arrives.
+for (const image of document.querySelectorAll("img[data-color]")) {
+  if (/^#[0-9a-f]{6}$/i.test(image.dataset.color)) image.style.backgroundColor = image.dataset.color;
+}
+
+// The light/dark toggle in the header (theme.js applies the choice before the page is drawn).
+const themeToggle = document.getElementById("theme-toggle");
+if (themeToggle) {
+  themeToggle.hidden = false;
+  themeToggle.addEventListener("click", () => {
+    const root = document.documentElement;
+    const dark = !(root.classList.contains("dark") || (!root.classList.contains("light") && matchMedia("(prefers-color-scheme: dark)").matches));
+    root.classList.toggle("dark", dark);
+    root.classList.toggle("light", !dark);
+    try {
+      localStorage.setItem("theme", dark ? "dark" : "light");
+    } catch (_) {
+      /* private mode: the choice lasts for this page */
+    }
+  });
+}

@@ -191,7 +191,7 @@ def test_replacing_and_deleting_drop_every_rendition(api, client, gallery, store
 def test_browse_shows_the_display_rendition_and_the_facts(client, stored):
     page = client.get("/browse?key=trips/cat.jpg").get_data(as_text=True)
     version = stored["version"]
-    img = re.search(r'<figure class="detail-image">\s*(<img[^>]*>)', page).group(1)
+    img = re.search(r'<figure class="detail-image"[^>]*>\s*<a [^>]*>(<img[^>]*>)', page).group(1)
     assert f'src="/display/trips/cat.jpg?v={version}"' in img
     assert f"/thumbs2x/trips/cat.jpg?v={version} 720w, /display/trips/cat.jpg?v={version} 1920w" in img
     assert 'sizes="' in img and 'width="1920" height="1440"' in img and 'data-color="#' in img
@@ -209,7 +209,7 @@ def test_grid_thumbnails_carry_a_2x_srcset(client, stored):
     page = client.get("/gallery").get_data(as_text=True)
     version = stored["version"]
     assert f"/thumbs/trips/cat.jpg?v={version} 360w, /thumbs2x/trips/cat.jpg?v={version} 720w" in page
-    assert 'sizes="(max-width: 700px) 50vw, 200px"' in page
+    assert 'sizes="(max-width: 700px) 50vw, 300px"' in page  # justified tiles are up to about 300 px wide
 
 
 # -- images stored before renditions, and the backfill -----------------------------------------------

@@ -28,6 +28,32 @@ def record_json(record: ImageRecord) -> dict:
     return data
 
 
+# What the photo viewer (static/viewer.js) needs of a record: the gallery embeds it in each tile,
+# and the viewer reads the same fields from GET /api/images when it pages on.
+VIEWER_FIELDS = (
+    "key",
+    "version",
+    "width",
+    "height",
+    "bytes",
+    "content_type",
+    "url",
+    "thumb_url",
+    "display_url",
+    "display_width",
+    "display_height",
+    "color",
+    "taken_at",
+    "exif",
+)
+
+
+@bp.app_template_global("viewer_json")
+def viewer_json(record: ImageRecord) -> dict:
+    data = record_json(record)
+    return {name: data.get(name) for name in VIEWER_FIELDS}
+
+
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, request.form.get(name))
     if raw in (None, ""):

@@ -42,6 +42,7 @@ def gallery_page():
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
     return render_template(
         "gallery.html",
+        total=gallery().usage()["images"],
         items=items,
         next_cursor=next_cursor,
         sort=filters["sort"] or "uploaded",

@@ -1,0 +1,388 @@
+"""The photo viewer and the gallery in Debian's headless Chromium against gunicorn: open a photo,
+→ → ← (the third one from the next page, loaded through the API), wheel zoom loading the
+original, the info panel (date taken, camera), Esc, a shared #photo= link and the back button;
+HEIC and AVIF uploads shown; the phone layout (header height, photos on the first screen, no
+sideways scrolling), dark mode; screenshots; and the bytes and Largest Contentful Paint the
+pages cost, printed."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pillow_heif
+import pytest
+import requests
+from conftest import CSRF_META, require_binary
+from PIL import Image
+from playwright import sync_api
+from test_browser import CHROMIUM_ARGS, ROOT, SHOTS, Console, free_port
+from test_exif import exif_photo
+
+pytestmark = pytest.mark.browser
+
+PAGE = 48  # GALLERY_PAGE_SIZE's default
+PHOTOS = 60  # more than a page
+SHAPES = [(1200, 800), (800, 1200), (1200, 900), (1600, 700), (900, 900)]
+BIG = (6000, 4000)  # 24 MP
+DATA = ROOT / "tests" / "data"
+SAMPLES = ["dog.jpg", "horses.jpg", "person.jpg"]
+
+
+def jpeg(size, n=0, quality=90) -> bytes:
+    """A camera-like photo: one of the sample pictures, tinted and upscaled, with sensor-like grain
+    so that it compresses like a real one (bench/renditions.py makes its 24 MP photo alike)."""
+    image = Image.open(DATA / SAMPLES[n % len(SAMPLES)]).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    tint = Image.new("RGB", size, ((n * 37) % 256, (n * 91) % 256, (n * 53) % 256))
+    image = Image.blend(image, tint, 0.25)
+    grain = np.random.default_rng(n).normal(0, 6, (size[1], size[0], 3))
+    pixels = np.clip(np.asarray(image, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def encoded(fmt: str) -> bytes:
+    if fmt == "HEIF":
+        pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg((1000, 750), 1))).save(out, fmt, quality=60)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn with the production settings (upload rate limit off for the seeding), seeded with
+    a 24 MP JPEG, a HEIC, an AVIF, a photo with camera EXIF and 60 photos of mixed shapes."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("viewer-data")),
+        "GALLERY_RATE_LIMIT_UPLOAD": "off",
+        "SECRET_KEY": "viewer-test",
+    }
+    log = open(tmp_path_factory.mktemp("viewer-log") / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+            assert process.poll() is None, "gunicorn exited during start-up"
+        else:
+            pytest.fail("gunicorn did not answer /healthz within 20 s")
+        uploads = [
+            ("big.jpg", jpeg(BIG, quality=92)),
+            ("photo.heic", encoded("HEIF")),
+            ("photo.avif", encoded("AVIF")),
+            ("camera.jpg", exif_photo()),
+        ]
+        uploads += [(f"p/{n:02d}.jpg", jpeg(SHAPES[n % len(SHAPES)], n)) for n in range(PHOTOS)]
+        session = requests.Session()
+        token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
+        for key, data in uploads:
+            answer = session.post(
+                f"{base}/api/images",
+                data={"key": key},
+                files={"file": (key, data)},
+                headers={"X-CSRFToken": token},
+                timeout=60,
+            )
+            assert answer.status_code == 201, answer.text
+        yield base
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, width=1280, height=800, scale=1, scheme="light"):
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=scale, color_scheme=scheme
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.console = Console(page)
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    page = new_page(browser)
+    yield page
+    page.context.close()
+
+
+def viewer_open(page) -> None:
+    """Wait for the viewer to open and its opening animation to end (keys count after it)."""
+    page.wait_for_selector(".pswp--open")
+    page.wait_for_timeout(450)
+
+
+def open_key(page) -> str:
+    return page.evaluate("decodeURIComponent(location.hash.replace('#photo=', ''))")
+
+
+def current_image(page):
+    """The picture of the slide on show (PhotoSwipe keeps its neighbours beside it, hidden)."""
+    return page.locator('.pswp__item:not([aria-hidden="true"]) img.pswp__img:not(.pswp__img--placeholder)')
+
+
+def loaded(page, locator) -> int:
+    locator.wait_for()
+    sync_api.expect(locator).to_have_js_property("complete", True)
+    return locator.evaluate("img => img.naturalWidth")
+
+
+def test_open_step_zoom_info_close_share_and_back(server, page):
+    page.goto(server + "/gallery")
+    tiles = page.locator("a.tile-photo")
+    sync_api.expect(tiles).to_have_count(PAGE)
+    assert "64 photos" in page.inner_text("h1")
+
+    # Open the second-to-last photo of the page; → → reaches the first one of the next page.
+    keys = [f"p/{n:02d}.jpg" for n in range(PHOTOS - 1, -1, -1)]
+    tiles.nth(PAGE - 2).click()
+    viewer_open(page)
+    assert open_key(page) == keys[PAGE - 2]
+    assert loaded(page, current_image(page)) > 0
+    page.keyboard.press("ArrowRight")
+    sync_api.expect(page).to_have_url(f"{server}/gallery#photo=p%2F{keys[PAGE - 1][2:4]}.jpg")
+    page.keyboard.press("ArrowRight")
+    sync_api.expect(page).to_have_url(f"{server}/gallery#photo=p%2F{keys[PAGE][2:4]}.jpg")
+    assert loaded(page, current_image(page)) > 0
+    page.keyboard.press("ArrowLeft")
+    sync_api.expect(page).to_have_url(f"{server}/gallery#photo=p%2F{keys[PAGE - 1][2:4]}.jpg")
+
+    # Wheel zoom.
+    page.mouse.move(640, 400)
+    for _ in range(5):
+        page.mouse.wheel(0, -300)
+    page.wait_for_selector(".pswp--zoomed-in")
+
+    # Esc closes; the back button then leaves the gallery as it was (one entry was added, and
+    # closing took it away again).
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp", state="detached")
+    sync_api.expect(page).to_have_url(f"{server}/gallery")
+
+    # The back button closes the viewer.
+    tiles.nth(0).click()
+    viewer_open(page)
+    page.go_back()
+    page.wait_for_selector(".pswp", state="detached")
+    sync_api.expect(page).to_have_url(f"{server}/gallery")
+
+    # A shared link (here a photo on a later page) opens it; the info panel shows its facts.
+    page.goto(server + "/gallery#photo=camera.jpg")
+    viewer_open(page)
+    page.keyboard.press("i")
+    panel = page.locator(".pswp__info-panel")
+    sync_api.expect(panel).to_be_visible()
+    info = panel.inner_text()
+    assert "2023-07-14 18:30:05" in info and "Canon EOS R5" in info and "RF24-105mm" in info
+    assert "800 × 600" in info and "camera.jpg" in info
+    assert panel.locator("a").get_attribute("href") == "/browse?key=camera.jpg"
+    assert page.locator(".pswp__button--fullscreen-button").count() == 1
+    download = page.locator(".pswp__button--download-button")
+    assert download.get_attribute("href").endswith("&download=1")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp", state="detached")
+    assert page.evaluate("location.hash") == ""
+
+    # Reloading a shared URL opens the same photo.
+    page.goto(server + "/gallery#photo=p%2F30.jpg")
+    page.reload()
+    viewer_open(page)
+    assert open_key(page) == "p/30.jpg"
+    assert page.console.errors == []
+
+
+def test_zooming_past_the_display_size_loads_the_original(server, page):
+    page.goto(server + "/gallery#photo=big.jpg")
+    viewer_open(page)
+    loaded(page, current_image(page))
+    assert "/display/big.jpg" in current_image(page).evaluate("img => img.currentSrc")
+    page.mouse.move(640, 400)
+    for _ in range(12):
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(50)
+    # (naturalWidth of a srcset image is in CSS pixels, so the source is what tells.)
+    sync_api.expect(current_image(page)).to_have_attribute("sizes", re.compile(r"^([2-9]\d{3}|\d{5})px$"))
+    for _ in range(100):
+        if "/images/big.jpg" in current_image(page).evaluate("img => img.currentSrc"):
+            break
+        page.wait_for_timeout(100)
+    else:
+        pytest.fail("zooming in did not load the original")
+    assert page.console.errors == []
+
+
+@pytest.mark.parametrize("key", ["photo.heic", "photo.avif"])
+def test_heic_and_avif_uploads_show(server, page, key):
+    page.goto(f"{server}/gallery#photo={key}")
+    viewer_open(page)
+    assert loaded(page, current_image(page)) == 1000
+    page.goto(f"{server}/browse?key={key}")
+    assert loaded(page, page.locator(".detail-image img")) > 0
+    assert page.console.errors == []
+
+
+def test_browse_opens_its_photo_in_the_viewer(server, page):
+    page.goto(f"{server}/browse?key=camera.jpg")
+    page.click(".detail-image a")
+    viewer_open(page)
+    assert open_key(page) == "camera.jpg"
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp", state="detached")
+    sync_api.expect(page).to_have_url(f"{server}/browse?key=camera.jpg")
+    assert page.console.errors == []
+
+
+def transferred(page) -> int:
+    return page.evaluate(
+        """() => performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"))
+            .reduce((sum, entry) => sum + entry.transferSize, 0)"""
+    )
+
+
+def largest_contentful_paint(page) -> float:
+    return page.evaluate(
+        """() => new Promise((resolve) => new PerformanceObserver((list) => {
+            const entries = list.getEntries();
+            resolve(entries[entries.length - 1].startTime);
+        }).observe({ type: "largest-contentful-paint", buffered: true }))"""
+    )
+
+
+def test_bytes_and_paint(server, browser):
+    phone = new_page(browser, 390, 844, scale=3)
+    phone.goto(f"{server}/browse?key=big.jpg", wait_until="load")
+    phone.wait_for_timeout(300)
+    browse_bytes = transferred(phone)
+    phone.goto(f"{server}/gallery#photo=big.jpg", wait_until="load")
+    viewer_open(phone)
+    loaded(phone, current_image(phone))
+    phone.wait_for_timeout(300)
+    viewer_bytes = transferred(phone)
+    phone.context.close()
+
+    desk = new_page(browser)
+    desk.goto(f"{server}/gallery", wait_until="load")
+    desk.wait_for_timeout(300)
+    lcp = largest_contentful_paint(desk)
+    gallery_bytes = transferred(desk)
+    desk.context.close()
+    original = len(requests.get(f"{server}/images/big.jpg", timeout=30).content)
+    print(
+        f"\n24 MP JPEG ({original / 1024:,.0f} KB) on a 390 px phone at 3x: Browse {browse_bytes / 1024:,.0f} KB,"
+        f" viewer over the gallery {viewer_bytes / 1024:,.0f} KB (the original: {original / 1024:,.0f} KB)"
+        f"\ngallery first page ({PAGE} photos, 1280x800): LCP {lcp:.0f} ms, {gallery_bytes / 1024:,.0f} KB"
+    )
+    assert browse_bytes <= 500 * 1024
+    assert lcp <= 1000
+    assert gallery_bytes <= 1024 * 1024
+
+
+PAGES = ["/", "/gallery", "/gallery?sort=taken", "/upload", "/browse", "/browse?key=camera.jpg", "/process"]
+PAGES += ["/recognize", "/trash", "/cache"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone = new_page(browser, 390, 844, scale=2, scheme=scheme)
+    for path in PAGES:
+        phone.goto(server + path)
+        wide = phone.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"{path} scrolls sideways ({wide} px)"
+        if path in ("/browse?key=camera.jpg", "/process"):
+            name = "browse" if path.startswith("/browse") else "process"
+            phone.screenshot(path=SHOTS / f"viewer-{name}-phone-{scheme}.png")
+    phone.goto(server + "/gallery")
+    header = phone.locator("header.top").bounding_box()
+    assert header["height"] <= 120, header
+    tops = phone.eval_on_selector_all("a.tile-photo", "links => links.map(a => a.getBoundingClientRect().top)")
+    seen = sum(top < 844 for top in tops)
+    print(f"\nphone ({scheme}): header {header['height']:.0f} px, {seen} photos on the first screen")
+    assert seen >= 9
+    phone.wait_for_load_state("load")
+    phone.screenshot(path=SHOTS / f"viewer-gallery-phone-{scheme}.png")
+    phone.goto(server + "/gallery#photo=camera.jpg")
+    viewer_open(phone)
+    loaded(phone, current_image(phone))
+    phone.screenshot(path=SHOTS / f"viewer-open-phone-{scheme}.png")
+    assert phone.console.errors == []
+    phone.context.close()
+
+    desk = new_page(browser, scheme=scheme)
+    desk.goto(server + "/gallery?sort=taken")
+    desk.wait_for_load_state("load")
+    desk.screenshot(path=SHOTS / f"viewer-gallery-desktop-{scheme}.png")
+    desk.goto(server + "/gallery#photo=camera.jpg")
+    viewer_open(desk)
+    loaded(desk, current_image(desk))
+    desk.keyboard.press("i")
+    desk.screenshot(path=SHOTS / f"viewer-open-desktop-{scheme}.png")
+    assert desk.console.errors == []
+    desk.context.close()
+    if scheme == "light":  # the README's pictures, kept small
+        docs_picture(SHOTS / "viewer-gallery-desktop-light.png", ROOT / "docs" / "screenshot-gallery.png", 960)
+        docs_picture(SHOTS / "viewer-gallery-phone-light.png", ROOT / "docs" / "screenshot-phone.png", 390)
+
+
+def docs_picture(source, target, width: int) -> None:
+    image = Image.open(source).convert("RGB")
+    image = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
+    image.quantize(128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(target, optimize=True)
+
+
+def test_the_theme_toggle_is_remembered(server, page):
+    page.goto(server + "/gallery")
+    assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(246, 247, 251)"
+    page.click("#theme-toggle")
+    page.reload()
+    assert page.evaluate("document.documentElement.className") == "dark"
+    assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(17, 21, 31)"
+    page.click("#theme-toggle")
+    assert page.evaluate("localStorage.getItem('theme')") == "light"
+
+
+def test_without_javascript_tiles_link_to_browse(server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/gallery")
+    page.locator("a.tile-photo").first.click()
+    page.wait_for_selector(".detail-image img")
+    assert "/browse?key=" in page.url
+    context.close()
