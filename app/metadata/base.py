@@ -100,6 +100,15 @@ def amended(record: ImageRecord, changes: dict) -> ImageRecord:
     return ImageRecord.from_dict({**record.to_dict(), **changes})
 
 
+def moved(record: ImageRecord, key: str) -> ImageRecord:
+    """``record`` made current under ``key`` (a restore under another name): its blobs stay where
+    they were written, so it remembers that key as ``blob_key``."""
+    if record.key != key:
+        record.blob_key = record.blob_key or record.key
+        record.key = key
+    return record
+
+
 @dataclass
 class Retired:
     """A version that is no longer current: replaced (in the history) or deleted (in the trash)."""

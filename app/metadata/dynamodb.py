@@ -55,7 +55,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import search
 from ..aws import make_client, probe, unavailable
 from ..errors import BackendUnavailable, InvalidParameter, NotFound
-from .base import Conflict, ImageRecord, MetadataStore, Retired, amended
+from .base import Conflict, ImageRecord, MetadataStore, Retired, amended, moved
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
@@ -415,13 +415,6 @@ class DynamoMetadataStore(MetadataStore):
             return record
         return None
 
-    @staticmethod
-    def _moved(record: ImageRecord, key: str) -> ImageRecord:
-        if record.key != key:
-            record.blob_key = record.blob_key or record.key
-            record.key = key
-        return record
-
     def restore_version(self, key: str, version: str, *, keep_until: float | None = None):
         chosen = {}
 
@@ -429,7 +422,7 @@ class DynamoMetadataStore(MetadataStore):
             found = self._get_retired(version)
             if old is None or found is None or found[1] != HISTORY or found[0].record.lineage != old.lineage:
                 raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
-            restored = chosen["record"] = self._clean(self._moved(found[0].record, key))
+            restored = chosen["record"] = self._clean(moved(found[0].record, key))
             kept = keep_until is not None  # one update per item in a transaction: the history's net change
             actions = [
                 self._image_put(restored, ver),
@@ -472,7 +465,7 @@ class DynamoMetadataStore(MetadataStore):
                 raise NotFound(f"The trash holds no image {key!r} of version {version!r}.")
             if old is not None and replace_until is None:
                 raise Conflict(f"There is already an image with the key {target!r}.")
-            restored = chosen["record"] = self._clean(self._moved(found[0].record, target))
+            restored = chosen["record"] = self._clean(moved(found[0].record, target))
             # One update per item in a transaction: the trash's net change.
             trash_delta = (0, old.bytes - restored.bytes) if old else (-1, -restored.bytes)
             actions = [

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from ..errors import InvalidParameter, NotFound
 from ..search import record_words
-from .base import Conflict, ImageRecord, MetadataStore, Retired, amended
+from .base import Conflict, ImageRecord, MetadataStore, Retired, amended, moved
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -251,20 +251,12 @@ class SqliteMetadataStore(MetadataStore):
                 ).fetchone()
             if row is None:
                 raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
-            restored = self._moved(self._row(row[0]), key)
+            restored = moved(self._row(row[0]), key)
             db.execute("DELETE FROM retired WHERE version = ?", (version,))
             self._set_current(db, restored)
             if keep_until is not None:
                 self._retire(db, current, "history", keep_until)
         return restored, current
-
-    @staticmethod
-    def _moved(record: ImageRecord, key: str) -> ImageRecord:
-        """``record`` made current under ``key``; its blobs stay where they were written."""
-        if record.key != key:
-            record.blob_key = record.blob_key or record.key
-            record.key = key
-        return record
 
     # -- trash ------------------------------------------------------------------------------
     def trash(self, limit: int = 48, after=None):
@@ -292,7 +284,7 @@ class SqliteMetadataStore(MetadataStore):
                 if replace_until is None:
                     raise Conflict(f"There is already an image with the key {target!r}.")
                 self._retire(db, existing, "trash", replace_until)
-            restored = self._moved(self._row(row[0]), target)
+            restored = moved(self._row(row[0]), target)
             db.execute("DELETE FROM retired WHERE version = ?", (version,))
             self._set_current(db, restored)
         return restored, existing
