@@ -46,13 +46,13 @@ def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20.0) -> N
     raise RuntimeError(f"{proc.args[0]} did not listen on port {port} within {seconds}s")
 
 
-def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
-    """Stop one process we started, by its pid."""
+def stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 5) -> None:
+    """Stop one process we started, by its pid (SIGKILL if it has not ended within ``timeout``)."""
     if proc is None or proc.poll() is not None:
         return
     os.kill(proc.pid, sig)
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)

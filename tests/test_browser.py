@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import require_binary
 from playwright import sync_api
+from servers import ROOT, chromium, gunicorn
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TABS = [
     ("home", "/", "Your images"),
     ("gallery", "/gallery", "Image Gallery"),
@@ -44,60 +29,18 @@ TABS = [
 PHOTOS = ["dog.jpg", "horses.jpg", "person.jpg"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn -c gunicorn.conf.py wsgi:app on a free loopback port; stopped by its pid."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
-        "SECRET_KEY": "browser-test",
-    }
-    log = open(tmp_path_factory.mktemp("browser-log") / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer its first
-                time.sleep(0.1)
-            assert process.poll() is None, "gunicorn exited during start-up"
-        else:
-            pytest.fail("gunicorn did not answer /healthz within 20 s")
+    data, logs = tmp_path_factory.mktemp("browser-data"), tmp_path_factory.mktemp("browser-log")
+    with gunicorn(data, logs / "gunicorn.log", SECRET_KEY="browser-test") as base:
         yield base
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Console:

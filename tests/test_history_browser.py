@@ -7,18 +7,14 @@ artifacts/screenshots/."""
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 
 import pytest
 import requests
-from conftest import make_image, require_binary
+from conftest import make_image
 from playwright import sync_api
-from test_browser import CHROMIUM_ARGS, ROOT, SHOTS, Console, free_port
+from servers import chromium, gunicorn
+from test_browser import SHOTS, Console
 
 pytestmark = pytest.mark.browser
 
@@ -37,52 +33,17 @@ def sha(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn with the shipped config and small gallery pages, stopped by its pid."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("history-data")),
-        "GALLERY_PAGE_SIZE": str(PAGE_SIZE),
-        "SECRET_KEY": "history-browser-test",
-    }
-    log = open(tmp_path_factory.mktemp("history-log") / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
-                time.sleep(0.1)
-            assert process.poll() is None, "gunicorn exited during start-up"
-        else:
-            pytest.fail("gunicorn did not answer /healthz within 20 s")
+    data, logs = tmp_path_factory.mktemp("history-data"), tmp_path_factory.mktemp("history-log")
+    with gunicorn(
+        data, logs / "gunicorn.log", GALLERY_PAGE_SIZE=str(PAGE_SIZE), SECRET_KEY="history-browser-test"
+    ) as base:
         yield base
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def new_page(browser, **options):

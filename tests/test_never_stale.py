@@ -165,38 +165,16 @@ def test_gunicorn_with_two_workers_and_the_in_process_cache_serves_no_stale_imag
     forty clients at once read an image, one overwrites it, all read again; five times over. The
     access log names the worker (pid) of each request, to show that both served reads."""
     import re
-    import subprocess
-    import sys
     from concurrent.futures import ThreadPoolExecutor
-    from pathlib import Path
 
     import requests
-    from cloud import free_port, stop
+    from servers import gunicorn
 
-    port, token, log_path = free_port(), "stale-test-token", tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "GALLERY_WORKERS": "2",
-        "GALLERY_DATA_DIR": str(tmp_path / "data"),
-        "GALLERY_API_TOKENS": token,
-        "SECRET_KEY": "stale-test",
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logformat", "pid=%(p)s %(U)s"]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [*command, "wsgi:app"], cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=log
-        )
-    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
-    try:
-        for _ in range(200):
-            assert server.poll() is None, log_path.read_text()[-2000:]
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+    token, log_path = "stale-test-token", tmp_path / "gunicorn.log"
+    settings = {"GALLERY_WORKERS": "2", "GALLERY_API_TOKENS": token, "SECRET_KEY": "stale-test"}
+    logformat = ("--access-logformat", "pid=%(p)s %(U)s")
+    with gunicorn(tmp_path / "data", log_path, logformat, **settings) as base:
+        auth = {"Authorization": f"Bearer {token}"}
 
         def upload(n: int):
             files = {"file": ("a.png", image(n), "image/png")}
@@ -218,5 +196,3 @@ def test_gunicorn_with_two_workers_and_the_in_process_cache_serves_no_stale_imag
         served_by = set(re.findall(r"pid=<(\d+)> /images/a.png", log_path.read_text()))
         assert len(served_by) == 2, "one worker served every read"
         assert stale_reads == 0
-    finally:
-        stop(server)

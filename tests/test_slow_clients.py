@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import select
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
-from cloud import free_port, stop
 from PIL import Image
+from servers import gunicorn
 
 from app.buffered_worker import ChunkedBody, RequestBytes
 
-ROOT = Path(__file__).resolve().parents[1]
 READ_TIMEOUT = 3.0
 STALLED = 50
 TOKEN = "slow-clients-token"
@@ -35,43 +30,16 @@ TOKEN = "slow-clients-token"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """gunicorn -c gunicorn.conf.py wsgi:app on a free loopback port; stopped by its pid."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("slow-data")),
+    """gunicorn -c gunicorn.conf.py wsgi:app on a free loopback port (its port); stopped by its pid."""
+    data, logs = tmp_path_factory.mktemp("slow-data"), tmp_path_factory.mktemp("slow-log")
+    settings = {
         "GALLERY_READ_TIMEOUT": str(READ_TIMEOUT),
         "GALLERY_MAX_UPLOAD_MB": "1",
         "SECRET_KEY": "slow-clients-test",
         "GALLERY_API_TOKENS": TOKEN,
     }
-    log_path = tmp_path_factory.mktemp("slow-log") / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            assert process.poll() is None, "gunicorn exited during start-up:\n" + log_path.read_text()[-3000:]
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-            except requests.Timeout:  # listening, but the worker is still booting (a loaded machine)
-                pass
-        else:
-            pytest.fail("gunicorn did not answer /healthz during start-up")
-        yield port
-    finally:
-        stop(process)
+    with gunicorn(data, logs / "gunicorn.log", **settings) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def connect(port: int) -> socket.socket:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import require_binary
+from cloud import free_port
 from playwright import sync_api
-from test_browser import CHROMIUM_ARGS, PHOTOS, drop_files, free_port
+from servers import chromium
+from test_browser import PHOTOS, drop_files
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
@@ -78,11 +79,8 @@ def server(moto_server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_upload_browse_process_recognize_under_the_stage_prefix(server, browser):

@@ -8,21 +8,17 @@ pages cost, printed."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pillow_heif
 import pytest
 import requests
-from conftest import CSRF_META, require_binary
+from conftest import CSRF_META
 from PIL import Image
 from playwright import sync_api
-from test_browser import CHROMIUM_ARGS, ROOT, SHOTS, Console, free_port
+from servers import ROOT, chromium, gunicorn
+from test_browser import SHOTS, Console
 from test_exif import exif_photo
 
 pytestmark = pytest.mark.browser
@@ -60,34 +56,8 @@ def encoded(fmt: str) -> bytes:
 def server(tmp_path_factory):
     """gunicorn with the production settings (upload rate limit off for the seeding), seeded with
     a 24 MP JPEG, a HEIC, an AVIF, a photo with camera EXIF and 60 photos of mixed shapes."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "GALLERY_DATA_DIR": str(tmp_path_factory.mktemp("viewer-data")),
-        "GALLERY_RATE_LIMIT_UPLOAD": "off",
-        "SECRET_KEY": "viewer-test",
-    }
-    log = open(tmp_path_factory.mktemp("viewer-log") / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
-            assert process.poll() is None, "gunicorn exited during start-up"
-        else:
-            pytest.fail("gunicorn did not answer /healthz within 20 s")
+    data, logs = tmp_path_factory.mktemp("viewer-data"), tmp_path_factory.mktemp("viewer-log")
+    with gunicorn(data, logs / "gunicorn.log", GALLERY_RATE_LIMIT_UPLOAD="off", SECRET_KEY="viewer-test") as base:
         uploads = [
             ("big.jpg", jpeg(BIG, quality=92)),
             ("photo.heic", encoded("HEIF")),
@@ -97,33 +67,22 @@ def server(tmp_path_factory):
         uploads += [(f"p/{n:02d}.jpg", jpeg(SHAPES[n % len(SHAPES)], n)) for n in range(PHOTOS)]
         session = requests.Session()
         token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
-        for key, data in uploads:
+        for key, body in uploads:
             answer = session.post(
                 f"{base}/api/images",
                 data={"key": key},
-                files={"file": (key, data)},
+                files={"file": (key, body)},
                 headers={"X-CSRFToken": token},
                 timeout=60,
             )
             assert answer.status_code == 201, answer.text
         yield base
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def new_page(browser, width=1280, height=800, scale=1, scheme="light"):
