@@ -324,11 +324,7 @@ def api_process():
         response = Response(status=303, headers={"Location": fetch_from})
     else:
         response = Response(rendered.data, mimetype=rendered.content_type)
-    response.headers["X-Image-Width"] = str(rendered.width)
-    response.headers["X-Image-Height"] = str(rendered.height)
-    response.headers["X-Processing-Ms"] = f"{elapsed:.1f}"
-    response.headers["X-Cache"] = "hit" if rendered.cached else "miss"
-    response.headers["Cache-Control"] = "no-store"
+    describe_result(response, rendered, elapsed)
     timings = ", ".join(f"{name};dur={ms:.1f}" for name, ms in rendered.timings.items() if name != "total")
     if not rendered.cached and timings:
         response.headers["Server-Timing"] = timings
@@ -352,15 +348,21 @@ def api_preview(fields: dict) -> Response:
     elapsed = (time.perf_counter() - started) * 1000
     rendered = shown.rendered
     response = Response(rendered.data, mimetype=rendered.content_type)
-    response.headers["X-Image-Width"] = str(rendered.width)
-    response.headers["X-Image-Height"] = str(rendered.height)
+    describe_result(response, rendered, elapsed)
     response.headers["X-Full-Width"] = str(shown.full_width)
     response.headers["X-Full-Height"] = str(shown.full_height)
     response.headers["X-Source-Sha256"] = sha256
-    response.headers["X-Processing-Ms"] = f"{elapsed:.1f}"
+    return response
+
+
+def describe_result(response: Response, rendered, elapsed_ms: float) -> None:
+    """The headers every processed image is answered with: its size, the time taken, whether the
+    cache answered, and never to be stored by a browser (a preview is one of many)."""
+    response.headers["X-Image-Width"] = str(rendered.width)
+    response.headers["X-Image-Height"] = str(rendered.height)
+    response.headers["X-Processing-Ms"] = f"{elapsed_ms:.1f}"
     response.headers["X-Cache"] = "hit" if rendered.cached else "miss"
     response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/api/free-key")
