@@ -13,7 +13,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from cloud import free_port
 from playwright import sync_api
 from servers import chromium
 from test_browser import PHOTOS, drop_files
@@ -66,8 +65,8 @@ def server(moto_server, tmp_path_factory):
             return site(environ, start_response)
 
         site = DispatcherMiddleware(outside_the_stage, {STAGE: app.wsgi_app})
-        port = free_port()
-        httpd = make_server("127.0.0.1", port, recorded, threaded=True)
+        httpd = make_server("127.0.0.1", 0, recorded, threaded=True)  # a free port, chosen by the OS
+        port = httpd.server_port
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         try:
