@@ -29,13 +29,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     go to Flask's own config."""
     from .cache import create_cache
     from .cli import init_app as register_cli
-    from .extensions import csrf, limiter, limiter_config
     from .gallery import Gallery
     from .metadata import create_metadata_store
     from .recognition import detector_factory
-    from .startup import run_checks
+    from .runtime.startup import run_checks
     from .storage import create_blob_store
     from .web import register
+    from .web.extensions import csrf, limiter, limiter_config
 
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     config = dict(config or {})
@@ -89,7 +89,7 @@ def _secret_key(settings: Settings, instance_path: str) -> str:
     if settings.secret_key:
         return settings.secret_key
     if settings.secret_key_ssm:
-        from .secret_key import SecretUnavailable, ssm_secret
+        from .runtime.secret_key import SecretUnavailable, ssm_secret
 
         try:
             return ssm_secret(settings.secret_key_ssm, settings.aws_region)

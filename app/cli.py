@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .errors import GalleryError
+from .core.errors import GalleryError
 
 gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backends.")
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .units import megabytes
+from .core.units import megabytes
 
 
 def option(default: Any, description: str, group: str, env: str = "") -> Any:

@@ -26,19 +26,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import formats, images, packing, processing, search
+from . import processing
 from .cache.base import Cache
 from .config import Settings
-from .cursors import CursorCodec
-from .errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
-from .health import HealthChecks
-from .keys import MAX_KEY_LENGTH, validate_key, validate_prefix
+from .core import packing, search
+from .core.cursors import CursorCodec
+from .core.errors import GalleryError, InvalidParameter, NotAnImage, NotFound, TooLarge
+from .core.keys import MAX_KEY_LENGTH, validate_key, validate_prefix
+from .core.units import format_mb, megabytes
+from .imaging import formats, images
 from .metadata.base import SORTS, Conflict, ImageRecord, MetadataStore, Retired
 from .recognition.base import Detector
 from .recognition.shape import DEFAULT_MIN_CONFIDENCE, MAX_MAX_LABELS, check_options, label_names, select
+from .runtime.health import HealthChecks
+from .runtime.work import WorkPool
 from .storage.base import BlobStore
-from .units import format_mb, megabytes
-from .work import WorkPool
 
 if TYPE_CHECKING:
     from .processing.budget import Estimate
@@ -209,7 +211,7 @@ class Gallery:
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
         self._epoch = ("", float("-inf"))  # the session epoch last read, and when (monotonic)
-        # Costly decoding, processing and recognition run here under a hard limit (see app.work).
+        # Costly decoding, processing and recognition run here under a hard limit (see app.runtime.work).
         self.work = WorkPool(settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb))
         self._health = HealthChecks(
             {
@@ -230,7 +232,7 @@ class Gallery:
         return self._detector
 
     def health(self) -> dict:
-        """Each backend's state, answered within about half a second even when one hangs (see app.health)."""
+        """Each backend's state, answered within about half a second even when one hangs (see app.runtime.health)."""
         return self._health.report()
 
     # -- retention ------------------------------------------------------------------------
@@ -668,7 +670,7 @@ class Gallery:
     ):
         """Current images, newest first by upload (``sort`` "uploaded", the default) or by date taken
         ("taken", falling back to the upload time): those under ``prefix``, carrying ``label``,
-        matching the search ``q`` (see app.search) and uploaded in ``batch``, all given ones at once."""
+        matching the search ``q`` (see app.core.search) and uploaded in ``batch``, all given ones at once."""
         limit = limit or self.settings.page_size
         sort = check_sort(sort)
         listing = "images" if sort == "uploaded" else f"images-{sort}"  # a cursor fits its own order only

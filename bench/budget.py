@@ -45,7 +45,7 @@ import make_corpus as corpus  # noqa: E402
 
 from app import processing  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.errors import GalleryError  # noqa: E402
+from app.core.errors import GalleryError  # noqa: E402
 from app.processing import budget  # noqa: E402
 
 TOKEN = "bench-token"

@@ -145,7 +145,7 @@ def upload_work_seconds() -> float:
     import numpy as np
     from PIL import Image
 
-    from app import images
+    from app.imaging import images
 
     rng = np.random.default_rng(1)
     base = np.linspace(0, 255, 4032, dtype=np.uint8)[None, :, None].repeat(3024, 0).repeat(3, 2)

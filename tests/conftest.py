@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app import create_app
-from app.errors import NotFound
+from app.core.errors import NotFound
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import Api, make_image
 
 from app import create_app
-from app.health import HealthChecks
+from app.runtime.health import HealthChecks
 
 pytest_plugins = ["cloud"]
 

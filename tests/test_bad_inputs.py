@@ -16,7 +16,7 @@ import pytest
 from conftest import csrf_token, make_image
 from markupsafe import escape
 
-from app.errors import GalleryError
+from app.core.errors import GalleryError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
 import make_corpus as corpus  # noqa: E402

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from conftest import make_app, snapshot
 
-from app import processing, work
+from app import processing
 from app.processing import budget
 from app.processing.ops import RUN
+from app.runtime import work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
 import make_corpus as corpus  # noqa: E402

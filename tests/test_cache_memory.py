@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.cache import create_cache
 from app.cache.memory import MemoryCache
 from app.config import load_settings
-from app.errors import InvalidParameter
+from app.core.errors import InvalidParameter
 
 
 def check_invariants(cache: MemoryCache, expected_values: dict[str, bytes] | None = None) -> None:

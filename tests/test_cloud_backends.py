@@ -14,7 +14,7 @@ import pytest
 
 from app.cache.memcached import CHUNK_BYTES, MemcachedCache
 from app.cache.memory import MemoryCache
-from app.errors import BackendUnavailable, InvalidParameter, NotFound
+from app.core.errors import BackendUnavailable, InvalidParameter, NotFound
 from app.metadata.base import ImageRecord
 from app.metadata.dynamodb import DynamoMetadataStore
 from app.metadata.sqlite import SqliteMetadataStore

@@ -9,8 +9,8 @@ from conftest import make_app
 from flask import template_rendered
 
 from app.config import OPTIONS, Settings, load_settings
-from app.images import check_size
-from app.units import MB, format_mb
+from app.core.units import MB, format_mb
+from app.imaging.images import check_size
 
 
 def test_environment_values_are_parsed_to_their_types():

@@ -19,7 +19,7 @@ from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
-from app.errors import NotFound
+from app.core.errors import NotFound
 from app.gallery import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.storage.local import LocalBlobStore
 from app.web.selection import MAX_SELECTION

@@ -15,8 +15,8 @@ import pytest
 from conftest import make_app
 from PIL import Image
 
-from app import decoding, images
-from app.errors import BadImage, TooLarge
+from app.core.errors import BadImage, TooLarge
+from app.imaging import decoding, images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
 import make_corpus as corpus  # noqa: E402

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, TiffImagePlugin
 
-from app import exif, images, timeline
+from app.core import timeline
+from app.imaging import exif, images
 from app.metadata.base import ImageRecord
 
 CORPUS = Path(__file__).parent / "corpus" / "files"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Api, csrf_token, make_app, make_image
 
-from app.errors import BackendUnavailable
+from app.core.errors import BackendUnavailable
 
 DATA = Path(__file__).parent / "data"
 

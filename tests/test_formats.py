@@ -8,8 +8,8 @@ import pytest
 from conftest import make_image
 from PIL import Image
 
-from app import formats, images
 from app.gallery import DIRECT_UPLOAD_TYPES as CONTENT_TYPES
+from app.imaging import formats, images
 from app.processing import FORMATS, probe
 from app.recognition.rekognition import S3_FORMATS
 

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import is_stored, make_app, make_image
 
-from app import packing
-from app.errors import InvalidKey, NotAnImage, NotFound
+from app.core import packing
+from app.core.errors import InvalidKey, NotAnImage, NotFound
 from app.gallery import ORIGINAL, THUMB, VARIANTS, CachedBlob, blob_name, version_cache_key
 
 

@@ -12,7 +12,7 @@ import cv2
 import pytest
 from PIL import Image
 
-from app import images
+from app.imaging import images
 from app.recognition.prepare import fit_jpeg_png
 
 DOG = Path(__file__).parent / "data" / "dog.jpg"

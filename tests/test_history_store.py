@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from app.errors import NotFound
+from app.core.errors import NotFound
 from app.metadata.base import Conflict, ImageRecord
 from app.metadata.dynamodb import DynamoMetadataStore
 from app.metadata.sqlite import SqliteMetadataStore

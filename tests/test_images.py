@@ -15,8 +15,8 @@ import pytest
 from conftest import make_image
 from PIL import Image, ImageOps
 
-from app import images
-from app.errors import BadImage, NotAnImage, TooLarge
+from app.core.errors import BadImage, NotAnImage, TooLarge
+from app.imaging import images
 
 DATA = Path(__file__).parent / "data"
 LIMIT = 50_000_000

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.errors import InvalidKey
-from app.keys import MAX_KEY_LENGTH, is_valid_key, validate_key, validate_prefix
+from app.core.errors import InvalidKey
+from app.core.keys import MAX_KEY_LENGTH, is_valid_key, validate_key, validate_prefix
 
 ALLOWED = set(string.ascii_letters + string.digits + "._-/")
 # Characters that look allowed to a Unicode-aware matcher but are not in the grammar.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app import formats, keys
+from app.core import keys
+from app.imaging import formats
 from app.processing import MAX_STEPS
 from app.recognition import shape
 

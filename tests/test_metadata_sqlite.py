@@ -10,7 +10,7 @@ import threading
 import pytest
 from conftest import is_stored, make_image
 
-from app.errors import InvalidParameter
+from app.core.errors import InvalidParameter
 from app.gallery import ORIGINAL, THUMB, VARIANTS, blob_name
 from app.metadata.base import ImageRecord
 from app.metadata.sqlite import SqliteMetadataStore

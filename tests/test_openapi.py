@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from app import gallery, keys, search
+from app import gallery
+from app.core import keys, search
 from app.processing import params
 from app.recognition import shape
 from app.web import api as api_views

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import packing
+from app.core import packing
 
 
 def test_round_trip():

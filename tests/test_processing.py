@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from app import processing as P
-from app.errors import InvalidParameter, NotAnImage, TooLarge
+from app.core.errors import InvalidParameter, NotAnImage, TooLarge
 
 DOG = (Path(__file__).parent / "data" / "dog.jpg").read_bytes()
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import make_app
 
 from app import processing as P
-from app.errors import InvalidParameter, NotFound
+from app.core.errors import InvalidParameter, NotFound
 from app.processing.preview import PREVIEW_SIDE, make_rendition, preview_steps, render_preview
 
 DOG = (Path(__file__).parent / "data" / "dog.jpg").read_bytes()

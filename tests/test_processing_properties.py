@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.errors import InvalidParameter
+from app.core.errors import InvalidParameter
 from app.processing import MAX_STEPS, OPS, normalize_ops, normalize_output, normalize_step
 from app.processing.params import NAMED_COLORS
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from app.config import load_settings
-from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage, TooLarge
+from app.core.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage, TooLarge
 from app.recognition import create_detector, local
 from app.recognition.local import LocalDetector
 from app.recognition.prepare import load_rgb

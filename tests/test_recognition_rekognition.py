@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from PIL import Image
 
 from app.config import load_settings
-from app.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage
+from app.core.errors import BackendUnavailable, BadImage, InvalidParameter, NotAnImage
 from app.recognition import create_detector
 from app.recognition.local import LocalDetector
 from app.recognition.prepare import fit_jpeg_png

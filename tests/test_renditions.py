@@ -13,8 +13,8 @@ from conftest import is_stored, make_app, make_image
 from PIL import Image
 from test_exif import exif_photo
 
-from app import images
 from app.gallery import DISPLAY, ORIGINAL, RENDITIONS, THUMB, THUMB2X, blob_name
+from app.imaging import images
 from app.metadata.base import ImageRecord
 
 IMMUTABLE = "public, max-age=31536000, immutable"

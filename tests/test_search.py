@@ -7,11 +7,11 @@ import sqlite3
 
 import pytest
 
-from app.errors import InvalidParameter
+from app.core.errors import InvalidParameter
+from app.core.search import query_words, record_words, words
 from app.metadata.base import ImageRecord
 from app.metadata.dynamodb import MAX_LABELS, MAX_WORD_STARTS, DynamoMetadataStore, _word_starts
 from app.metadata.sqlite import SqliteMetadataStore
-from app.search import query_words, record_words, words
 
 pytest_plugins = ["cloud"]
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import CSRF_META, make_image
 
 from app import SDK_LOGGERS, create_app
-from app.secret_key import ssm_secret
+from app.runtime.secret_key import ssm_secret
 
 pytest_plugins = ["cloud"]
 
@@ -78,7 +78,7 @@ def request_cycle(aws, secrets) -> str:
         }
     )
     assert app.test_cli_runner().invoke(args=["gallery", "init"]).exit_code == 0
-    assert app.secret_key == secrets["secret_key"]
+    assert app.runtime.secret_key == secrets["secret_key"]
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = CSRF_META.search(page).group(1)

@@ -8,7 +8,7 @@ from conftest import make_app
 from werkzeug.security import generate_password_hash
 
 from app.config import load_settings
-from app.startup import CHECKS, StartupError, run_checks
+from app.runtime.startup import CHECKS, StartupError, run_checks
 
 LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "cloud-image-gallery-dev"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import make_app
 
-from app import startup
+from app.runtime import startup
 
 
 @pytest.fixture

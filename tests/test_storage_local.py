@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from app.config import load_settings
-from app.errors import NotFound
+from app.core.errors import NotFound
 from app.storage import create_blob_store
 from app.storage.local import LocalBlobStore
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from test_exif import exif_photo
 
-from app.errors import InvalidParameter
+from app.core.errors import InvalidParameter
 from app.metadata.base import ImageRecord
 from app.metadata.dynamodb import _INDEXES, DynamoMetadataStore, _gsi
 from app.metadata.sqlite import SqliteMetadataStore

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import work_tasks
 
-from app import images, work
-from app.errors import BackendUnavailable, NotAnImage, OverBudget
-from app.work import WorkPool
+from app.core.errors import BackendUnavailable, NotAnImage, OverBudget
+from app.imaging import images
+from app.runtime import work
+from app.runtime.work import WorkPool
 
 TESTS = Path(__file__).resolve().parent
 COSTLY = 10.0  # an estimate above the in-process threshold
@@ -111,7 +112,7 @@ def test_without_processes_the_work_runs_in_process():
 def test_when_no_process_can_start_the_work_runs_in_process_and_the_log_says_so(monkeypatch, caplog):
     monkeypatch.setattr(work.sys, "executable", "/nonexistent/python")
     pool = WorkPool(processes=1)
-    with caplog.at_level(logging.WARNING, logger="app.work"):
+    with caplog.at_level(logging.WARNING, logger="app.runtime.work"):
         assert pool.run(work_tasks.pid, seconds=COSTLY) == os.getpid()
     assert pool.in_process and "runs in-process" in caplog.text
 
@@ -137,7 +138,7 @@ def test_the_pool_works_where_multiprocessing_cannot(tmp_path):
     script = """
         import multiprocessing, os, sys
         import work_tasks
-        from app.work import WorkPool
+        from app.runtime.work import WorkPool
         try:
             multiprocessing.Queue()
             sys.exit("multiprocessing worked: the simulation is broken")

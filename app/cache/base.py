@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from .stats import chart
 
 
@@ -29,7 +29,7 @@ class Cache(ABC):
     def clear(self) -> None: ...
 
     def check(self) -> str:
-        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.runtime.health)."""
         return "ok"
 
     @abstractmethod

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from .base import Cache
 from .stats import LocalSeries
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import GalleryError
+from ..core.errors import GalleryError
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
 
@@ -49,7 +49,7 @@ class ImageRecord:
     lineage: str = ""  # shared by an image and its history; set by the store when empty
     blob_key: str = ""  # the key its blobs were stored under, when restored under another one
     labelled: bool = False  # object detection has run on this version (even if it found nothing)
-    batch: str = ""  # the upload batch it came in (see app.search); the gallery can show one batch
+    batch: str = ""  # the upload batch it came in (see app.core.search); the gallery can show one batch
     # Renditions beside the thumbnail, made at upload (``gallery renditions`` for older images):
     # all or none, so an empty display_content_type means neither exists yet.
     thumb2x_width: int = 0
@@ -239,7 +239,7 @@ class MetadataStore(ABC):
         """How many current images are not labelled yet (cheap: a counter or an index count)."""
 
     def check(self) -> str:
-        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.runtime.health)."""
         return "ok"
 
     def all_labels(self) -> list[tuple[str, int]]:

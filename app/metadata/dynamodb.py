@@ -52,9 +52,9 @@ import zlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import search
-from ..aws import make_client, probe, unavailable
-from ..errors import BackendUnavailable, InvalidParameter, NotFound
+from ..core import search
+from ..core.errors import BackendUnavailable, InvalidParameter, NotFound
+from ..runtime.aws import make_client, probe, unavailable
 from .base import Conflict, ImageRecord, MetadataStore, Retired, amended, moved
 
 IMAGES = "images"  # feed value of image items

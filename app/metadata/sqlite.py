@@ -18,8 +18,8 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from ..errors import InvalidParameter, NotFound
-from ..search import record_words
+from ..core.errors import InvalidParameter, NotFound
+from ..core.search import record_words
 from .base import Conflict, ImageRecord, MetadataStore, Retired, amended, moved
 
 SCHEMA = """

@@ -3,7 +3,7 @@
 Images are numpy arrays in OpenCV's layout: ``H×W`` (gray), ``H×W×3`` (BGR) or ``H×W×4``
 (BGRA), ``uint8`` or ``uint16``. Every operation is a pure function ``ndarray -> ndarray``
 whose parameters are checked against :data:`OPS` before any pixel is touched; a bad value
-raises :class:`~app.errors.InvalidParameter` naming the parameter and its range.
+raises :class:`~app.core.errors.InvalidParameter` naming the parameter and its range.
 
 A pipeline (:func:`run`) validates every step, reads the header, checks the pixel limit for
 the source and for every intermediate size (:func:`prepare`), then decodes once, applies the

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..errors import OverBudget
-from ..units import format_mb
+from ..core.errors import OverBudget
+from ..core.units import format_mb
 from .ops import RUN
 from .pipeline import Job
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .. import decoding, formats, images
-from ..errors import BadImage, InvalidParameter
+from ..core.errors import BadImage, InvalidParameter
+from ..imaging import decoding, formats, images
 from .ops import split_alpha, to_depth
 from .params import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY
 

@@ -8,7 +8,7 @@ import math
 import cv2
 import numpy as np
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from .cost import costs
 from .params import normalize_step, parse_color
 

@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .. import formats
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
+from ..imaging import formats
 
 PREVIEW_SIDE = 1600  # longest side of the rendition live previews run on
 MAX_STEPS = 10

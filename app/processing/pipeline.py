@@ -9,8 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import images, packing
-from ..errors import InvalidParameter
+from ..core import packing
+from ..core.errors import InvalidParameter
+from ..imaging import images
 from .codec import Source, decode, encode, probe
 from .ops import RUN, crop_box, resize_target, resize_to, rotated_size
 from .params import DEFAULT_MAX_PIXELS, FORMATS, normalize_ops, normalize_output

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .. import packing
+from ..core import packing
 from .codec import Source, probe
 from .ops import crop_box, resize_target
 from .params import PREVIEW_SIDE, normalize_output

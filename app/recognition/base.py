@@ -4,7 +4,7 @@
 Backends implement ``detect``; reading a stored object by reference (``can_read`` and
 ``detect_stored``) is a capability whose default answer is "not supported". The local work a
 backend does on the image before detecting (decoding, scaling) is its ``prepare``, a plain
-function, so the gallery can run it under the work budget in a worker process (``app.work``) and
+function, so the gallery can run it under the work budget in a worker process (``app.runtime.work``) and
 hand the result to ``detect_prepared``; ``detect`` is the two in one.
 """
 

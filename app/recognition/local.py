@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import images
-from ..errors import BackendUnavailable
+from ..core.errors import BackendUnavailable
+from ..imaging import images
 from . import coco
 from .base import Detector
 from .prepare import load_rgb

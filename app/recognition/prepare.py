@@ -12,8 +12,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from .. import formats, images
-from ..errors import BadImage
+from ..core.errors import BadImage
+from ..imaging import formats, images
 
 
 def open_image(data: bytes, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> Image.Image:

@@ -11,9 +11,9 @@ import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import formats, images
-from ..aws import make_client
-from ..errors import BackendUnavailable, BadImage
+from ..core.errors import BackendUnavailable, BadImage
+from ..imaging import formats, images
+from ..runtime.aws import make_client
 from ..storage.base import ObjectRef
 from .base import Detector
 from .prepare import fit_jpeg_png

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 
 DEFAULT_MIN_CONFIDENCE = 50.0
 DEFAULT_MAX_LABELS = 20

@@ -30,7 +30,7 @@ class BlobStore(ABC):
 
     @abstractmethod
     def get(self, name: str) -> bytes:
-        """Return the bytes; raise ``app.errors.NotFound`` when absent."""
+        """Return the bytes; raise ``app.core.errors.NotFound`` when absent."""
 
     @abstractmethod
     def delete(self, name: str) -> None:
@@ -63,7 +63,7 @@ class BlobStore(ABC):
         return None
 
     def check(self) -> str:
-        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.health)."""
+        """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.runtime.health)."""
         return "ok"
 
     def expire_staging(self, max_age: float) -> int:

@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-from ..errors import NotFound
+from ..core.errors import NotFound
 from .base import BlobStore
 
 STAGING_PREFIX = "uploads/"  # uploads waiting for an answer; abandoned ones expire

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws import error_code, make_client, probe, unavailable
-from ..errors import BackendUnavailable, NotFound
-from ..units import MB
+from ..core.errors import BackendUnavailable, NotFound
+from ..core.units import MB
+from ..runtime.aws import error_code, make_client, probe, unavailable
 from .base import BlobStore, ObjectRef
 
 # Objects are overwritable under the same key, so caches must revalidate (ETag) on every use.

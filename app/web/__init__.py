@@ -9,8 +9,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import GalleryError
-from ..units import format_mb
+from ..core.errors import GalleryError
+from ..core.units import format_mb
 from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
 from .common import SECURITY_HEADERS, error_response, wants_json
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord
 from . import ratelimits
 from .common import gallery

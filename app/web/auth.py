@@ -26,7 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
 from ..config import Settings
-from ..errors import GalleryError
+from ..core.errors import GalleryError
 from . import ratelimits
 from .common import app_settings, gallery
 

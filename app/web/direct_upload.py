@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from . import ratelimits
 from .api import record_json
 from .common import app_settings, gallery

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..errors import InvalidParameter
+from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord, Retired
 from . import api
 from .api import int_arg, record_json

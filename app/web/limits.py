@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from .. import formats, keys, search
+from ..core import keys, search
+from ..imaging import formats
 from ..processing import params
 from ..recognition import shape
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, redirect, request
 
-from ..errors import GalleryError
+from ..core.errors import GalleryError
 from ..gallery import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
 from .common import SECURITY_HEADERS, gallery
 

@@ -7,8 +7,10 @@ changed in code changes the document; no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import errors, exif, formats, gallery, images, keys, search
+from .. import gallery
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
+from ..core import errors, keys, search
+from ..imaging import exif, formats, images
 from ..metadata.base import SORTS
 from ..processing import params
 from ..processing.params import PREVIEW_SIDE

@@ -8,11 +8,12 @@ import re
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import exif, timeline
-from ..errors import GalleryError, InvalidKey, InvalidParameter, NotFound
-from ..keys import MAX_KEY_LENGTH, is_valid_key, validate_prefix
+from ..core import timeline
+from ..core.errors import GalleryError, InvalidKey, InvalidParameter, NotFound
+from ..core.keys import MAX_KEY_LENGTH, is_valid_key, validate_prefix
+from ..core.search import check_batch, new_batch
+from ..imaging import exif
 from ..metadata.base import SORTS
-from ..search import check_batch, new_batch
 from . import charts, ratelimits
 from .common import gallery
 from .describe import describe_steps

@@ -8,10 +8,10 @@ import time
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 
-from .. import images
-from ..errors import GalleryError, InvalidParameter
-from ..formats import OUTPUT_EXTENSIONS
-from ..keys import MAX_KEY_LENGTH, validate_key
+from ..core.errors import GalleryError, InvalidParameter
+from ..core.keys import MAX_KEY_LENGTH, validate_key
+from ..imaging import images
+from ..imaging.formats import OUTPUT_EXTENSIONS
 from ..metadata.base import Conflict
 from ..processing import FORMATS, MAX_STEPS, OPS
 from ..processing.params import parse_color

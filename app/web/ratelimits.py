@@ -18,9 +18,9 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from ..errors import GalleryError
-from ..extensions import limiter
+from ..core.errors import GalleryError
 from .common import app_settings
+from .extensions import limiter
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import time
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
-from ..errors import GalleryError, InvalidParameter
+from ..core.errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
 from . import ratelimits
 from .common import gallery

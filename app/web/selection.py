@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, redirect, request, stream_with_context, url_for
 
-from ..errors import InvalidParameter
-from ..keys import validate_key
-from ..zipstream import zip_chunks
+from ..core.errors import InvalidParameter
+from ..core.keys import validate_key
+from ..core.zipstream import zip_chunks
 from .common import gallery
 
 bp = Blueprint("selection", __name__)

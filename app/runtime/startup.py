@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from .config import Settings
+from ..config import Settings
 from .secret_key import SecretUnavailable, ssm_secret
 
 Check = Callable[[Settings, Mapping[str, str]], list[str]]

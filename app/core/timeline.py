@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from .metadata.base import ImageRecord
+from ..metadata.base import ImageRecord
 
 MONTHS = (
     "January",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .errors import BadImage, TooLarge
-from .units import format_mb
+from ..core.errors import BadImage, TooLarge
+from ..core.units import format_mb
 
 # Real encoders write about 10 scans (libjpeg's progressive script), rarely a few dozen;
 # libjpeg-turbo's tools refuse more than 100 for exactly this attack.

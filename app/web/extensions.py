@@ -6,7 +6,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
-from .config import Settings
+from ..config import Settings
 
 csrf = CSRFProtect()
 # Per client address. The limits themselves are decorators on the views (web/ratelimits.py)

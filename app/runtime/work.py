@@ -3,7 +3,7 @@
 Decoding, processing or recognising a large image can take seconds of CPU and hundreds of MB,
 and in the server's own process nothing could stop it or give the memory back. Work whose
 estimate is small runs in the request's thread as before (the ordinary resize of a photo pays
-no copy and no hop); the rest goes to a worker: a fresh interpreter (``python -m app.work``)
+no copy and no hop); the rest goes to a worker: a fresh interpreter (``python -m app.runtime.work``)
 that reads tasks on its stdin and answers on its stdout. Each task runs under a CPU limit
 (``RLIMIT_CPU``) and an address-space limit in the worker and a wall deadline here; a worker
 that overruns is killed, the request gets a 422, and a fresh worker starts when next needed. A
@@ -31,7 +31,7 @@ import time
 import weakref
 from pathlib import Path
 
-from .errors import BackendUnavailable, GalleryError, OverBudget
+from ..core.errors import BackendUnavailable, GalleryError, OverBudget
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Worker:
             "MALLOC_ARENA_MAX": "2",  # fewer malloc arenas: less address space held by idle threads
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.work", str(memory_bytes)],
+            [sys.executable, "-m", "app.runtime.work", str(memory_bytes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
@@ -257,8 +257,9 @@ def _warm_up() -> None:
     import cv2
     import numpy as np
 
-    from . import images, processing  # noqa: F401
-    from .recognition import prepare  # noqa: F401
+    from .. import processing  # noqa: F401
+    from ..imaging import images  # noqa: F401
+    from ..recognition import prepare  # noqa: F401
 
     cv2.GaussianBlur(np.zeros((256, 256, 3), np.uint8), (0, 0), 2)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from ..core.errors import BadImage, NotAnImage, TooLarge
+from ..core.units import format_mb
 from . import decoding, exif, formats
-from .errors import BadImage, NotAnImage, TooLarge
-from .units import format_mb
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None

@@ -15,7 +15,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
-from .errors import BackendUnavailable
+from ..core.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
