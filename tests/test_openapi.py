@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from app import gallery
-from app.core import keys, search
+from app.core import conflicts, keys, search
 from app.processing import params
 from app.recognition import shape
 from app.web import api as api_views
@@ -114,13 +113,13 @@ def test_every_json_and_media_route_is_in_the_document(app, client):
 
 
 def test_conflict_choices_and_the_selection_limit_come_from_code(client, monkeypatch):
-    monkeypatch.setattr(gallery, "ON_CONFLICT", ("replace", "fail"))
+    monkeypatch.setattr(conflicts, "ON_CONFLICT", ("replace", "fail"))
     monkeypatch.setattr(selection, "MAX_SELECTION", 3)
     doc = client.get("/api/openapi.json").get_json()
     upload = doc["paths"]["/api/images"]["post"]
     fields = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert fields["on_conflict"]["enum"] == ["replace", "fail"]
-    assert fields["on_conflict"]["default"] == gallery.DEFAULT_ON_CONFLICT
+    assert fields["on_conflict"]["default"] == conflicts.DEFAULT_ON_CONFLICT
     assert upload["responses"]["409"]["description"].startswith("conflict:")
     keys = doc["paths"]["/api/images/zip"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert keys["properties"]["keys"]["maxItems"] == 3

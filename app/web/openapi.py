@@ -1,20 +1,20 @@
 """OpenAPI 3.1 description of the JSON API, built on each request from what validates requests:
 the key length (``keys``), the list limits (``web.api``), the operation table and output formats
 (``processing.params``), the recognition bounds (``recognition.shape``), the accepted formats
-(``formats``), the conflict choices (``gallery.ON_CONFLICT``), the selection limit
+(``formats``), the conflict choices (``conflicts.ON_CONFLICT``), the selection limit
 (``web.selection``), the search limits (``search``) and the error classes (``errors``). A limit
 changed in code changes the document; no number here is written by hand."""
 
 from __future__ import annotations
 
-from .. import gallery
 from ..cache.stats import POINTS, SPAN, STEP, WINDOW
-from ..core import errors, keys, search
+from ..core import conflicts, errors, keys, search
 from ..imaging import exif, formats, images
 from ..metadata.base import SORTS
 from ..processing import params
 from ..processing.params import PREVIEW_SIDE
 from ..recognition import shape
+from ..services.uploads import UPLOAD_ID
 
 ERROR = {
     "type": "object",
@@ -157,7 +157,7 @@ def key_schema(**extra) -> dict:
 def on_conflict_schema(default: str, lead: str = "When the key is taken: ") -> dict:
     return {
         "type": "string",
-        "enum": list(gallery.ON_CONFLICT),
+        "enum": list(conflicts.ON_CONFLICT),
         "default": default,
         "description": lead + "replace it (the old image joins its version history), rename (store under "
         "<name>-2.<ext>, -3...) or fail (409, nothing changes).",
@@ -285,7 +285,7 @@ def image_paths(list_limit: tuple, suggest_limit: tuple) -> dict:
                                     "properties": {
                                         "file": {"type": "string", "format": "binary", "description": _image_file()},
                                         "key": key_schema(),
-                                        "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT),
+                                        "on_conflict": on_conflict_schema(conflicts.DEFAULT_ON_CONFLICT),
                                         "batch": batch_schema(),
                                     },
                                 }
@@ -358,7 +358,7 @@ def process_path() -> dict:
         "format": {"type": "string", "enum": list(params.FORMATS), "description": "Default: the source's"},
         "quality": param_schema(params.QUALITY),
         "save_as": key_schema(description="Store the result under this key"),
-        "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT, "With save_as: when that key is taken, "),
+        "on_conflict": on_conflict_schema(conflicts.DEFAULT_ON_CONFLICT, "With save_as: when that key is taken, "),
         "preview": {
             "type": "boolean",
             "description": "Preview at display size: the steps run on a rendition of the source of at most "
@@ -694,11 +694,11 @@ def direct_upload_paths() -> dict:
                             "name": "upload_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": f"^{gallery.UPLOAD_ID.pattern}$"},
+                            "schema": {"type": "string", "pattern": f"^{UPLOAD_ID.pattern}$"},
                         }
                     ],
                     "requestBody": json_body(
-                        {"key": key_schema(), "on_conflict": on_conflict_schema(gallery.DEFAULT_ON_CONFLICT)},
+                        {"key": key_schema(), "on_conflict": on_conflict_schema(conflicts.DEFAULT_ON_CONFLICT)},
                         ["key"],
                     ),
                     "responses": {

@@ -1,5 +1,5 @@
 """Image Processing tab: the /process page (plain forms, enhanced by static/process.js) and
-``POST /api/process``. Both call ``gallery.process``; nothing here touches pixels."""
+``POST /api/process``. Both call the processing service; nothing here touches pixels."""
 
 from __future__ import annotations
 
