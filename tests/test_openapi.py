@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.core import conflicts, keys, search
-from app.processing import params
+from app.processing import OPS, params
 from app.recognition import shape
 from app.web import api as api_views
 from app.web import selection
@@ -51,11 +51,8 @@ def every_limit_moved(monkeypatch):
     monkeypatch.setattr(search, "MAX_QUERY_LENGTH", moved(search.MAX_QUERY_LENGTH))
     monkeypatch.setattr(params, "MAX_STEPS", moved(params.MAX_STEPS))
     monkeypatch.setattr(params, "QUALITY", moved_param(params.QUALITY))
-    ops = {
-        name: dataclasses.replace(op, params=tuple(moved_param(p) for p in op.params))
-        for name, op in params.OPS.items()
-    }
-    monkeypatch.setattr(params, "OPS", ops)
+    for op in OPS.values():
+        monkeypatch.setattr(type(op), "params", tuple(moved_param(p) for p in op.params))
     monkeypatch.setattr(api_views, "LIST_LIMIT", tuple(map(moved, api_views.LIST_LIMIT)))
     monkeypatch.setattr(api_views, "SUGGEST_LIMIT", tuple(map(moved, api_views.SUGGEST_LIMIT)))
     monkeypatch.setattr(shape, "MIN_CONFIDENCE_RANGE", tuple(map(moved, shape.MIN_CONFIDENCE_RANGE)))

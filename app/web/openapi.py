@@ -1,9 +1,10 @@
 """OpenAPI 3.1 description of the JSON API, built on each request from what validates requests:
-the key length (``keys``), the list limits (``web.api``), the operation table and output formats
-(``processing.params``), the recognition bounds (``recognition.shape``), the accepted formats
-(``formats``), the conflict choices (``conflicts.ON_CONFLICT``), the selection limit
-(``web.selection``), the search limits (``search``) and the error classes (``errors``). A limit
-changed in code changes the document; no number here is written by hand."""
+the key length (``keys``), the list limits (``web.api``), the operations' step schema
+(``processing.schema``), the output formats (``processing.params``), the recognition bounds
+(``recognition.shape``), the accepted formats (``formats``), the conflict choices
+(``conflicts.ON_CONFLICT``), the selection limit (``web.selection``), the search limits
+(``search``) and the error classes (``errors``). A limit changed in code changes the document;
+no number here is written by hand."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..imaging import exif, formats, images
 from ..metadata.base import SORTS
 from ..processing import params
 from ..processing.params import PREVIEW_SIDE
+from ..processing.schema import param_schema, step_schema
 from ..recognition import shape
 from ..services.uploads import UPLOAD_ID
 
@@ -197,40 +199,6 @@ def bounded(kind: str, bounds: tuple, default=None) -> dict:
 
 def query(name: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "schema": schema}
-
-
-def param_schema(p: params.Param) -> dict:
-    """One operation parameter, as ``Param.parse`` accepts it."""
-    schema = {
-        "int": {"type": "integer"},
-        "float": {"type": "number"},
-        "choice": {"type": "string", "enum": list(p.choices)},
-        "bool": {"type": "boolean"},
-        "color": {"type": "string", "description": "#rgb, #rrggbb, #rrggbbaa or transparent"},
-    }[p.kind]
-    if p.lo is not None:
-        schema.update(minimum=p.lo, maximum=p.hi)
-    if p.default is not None:
-        schema["default"] = p.default
-    if p.help:
-        schema["description"] = p.help + (" Odd." if p.odd else "")
-    return schema
-
-
-def step_schema() -> dict:
-    """One pipeline step: a choice of the operations of ``params.OPS``, each with its parameters."""
-    return {
-        "oneOf": [
-            {
-                "type": "object",
-                "description": spec.help,
-                "required": ["op"],
-                "additionalProperties": False,
-                "properties": {"op": {"const": spec.name}, **{p.name: param_schema(p) for p in spec.params}},
-            }
-            for spec in params.OPS.values()
-        ]
-    }
 
 
 # -- paths -------------------------------------------------------------------------------
