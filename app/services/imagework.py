@@ -85,6 +85,26 @@ class ImageWork:
     def run_pipeline(self, data: bytes, job: processing.Job, cost: Estimate) -> processing.Result:
         return self.pool.run(processing.execute, data, job, seconds=cost.seconds, memory=cost.peak_bytes)
 
+    def preview_rendition(self, data: bytes):
+        """The display-size rendition live previews work on (see processing.preview), decoded in the pool."""
+        from ..processing import preview as previews
+
+        seconds, memory = self.decode_cost(data)
+        return self.pool.run(previews.make_rendition, data, self.settings.max_pixels, seconds=seconds, memory=memory)
+
+    def run_preview(self, rendition, steps, fmt, quality):
+        """A live preview, planned on the size each step really produces, priced against the same
+        budget as a full run (an ``OverBudget`` when it costs too much) and run in the pool."""
+        from ..processing import budget
+        from ..processing import preview as previews
+
+        s = self.settings
+        planned = previews.plan_preview(rendition, steps, fmt, quality, s.max_pixels)
+        cost = budget.check(planned.job, planned.data_bytes, s.work_budget, megabytes(s.work_memory_mb))
+        return self.pool.run(
+            previews.execute_preview, rendition.data, planned, seconds=cost.seconds, memory=cost.peak_bytes
+        )
+
     def prepare_for(self, detector: Detector, data: bytes):
         """What the detector needs of ``data`` (decoded and scaled locally, or checked bytes)."""
         seconds, memory = self.decode_cost(data)

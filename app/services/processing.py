@@ -118,7 +118,7 @@ class Processing:
         if on_run is not None:
             on_run()
         sha256, rendition = self._rendition(sha256, key, data)
-        shown = previews.render_preview(rendition, steps, fmt, quality, self.max_pixels)
+        shown = self.work.run_preview(rendition, steps, fmt, quality)
         self.cache.set(previews.preview_cache_key(sha256, steps, fmt, quality), shown.pack())
         return shown, sha256
 
@@ -133,6 +133,6 @@ class Processing:
         if data is None:
             blob = self.images.get_original(key)
             sha256, data = blob.etag, blob.data  # an original's etag is its sha256 (replaced meanwhile?)
-        rendition = previews.make_rendition(data, self.max_pixels)
+        rendition = self.work.preview_rendition(data)
         self.cache.set(previews.rendition_cache_key(sha256), rendition.pack())
         return sha256, rendition
