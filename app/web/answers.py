@@ -141,7 +141,9 @@ class DirectUploadGrant(Schema):
     upload_id = fields.String()
     key = fields.String(allow_none=True)
     url = fields.String(metadata={"description": "Where to post the file"})
-    fields_ = fields.Dict(data_key="fields", metadata={"description": "The form fields to post with it"})
+    fields_ = fields.Dict(
+        attribute="fields", data_key="fields", metadata={"description": "The form fields to post with it"}
+    )
     max_bytes = fields.Integer()
     expires_in = fields.Integer()
     commit_url = fields.String()

@@ -17,6 +17,8 @@ The house rules on top of it, in this module:
 from __future__ import annotations
 
 from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app
 from flask_smorest import Api, Blueprint
@@ -175,6 +177,14 @@ class HouseRules(BasePlugin):
                 operation.setdefault("parameters", []).append(CSRF_HEADER)
 
 
+def schema_name(schema) -> str | None:
+    """Answers are shared components (``ImageRecord``...); a request's fields are written out
+    where the operation takes them, so each operation reads on its own."""
+    resolved = resolve_schema_cls(schema)
+    cls = resolved[0] if isinstance(resolved, list) else resolved
+    return None if issubclass(cls, schemas.Request) else resolver(schema)
+
+
 def live_properties(self, field, **kwargs) -> dict:
     """A field's ``metadata["doc"]``: document properties read when the document is built."""
     doc = field.metadata.get("doc")
@@ -198,6 +208,7 @@ def init_api(app: Flask, blueprints) -> GalleryApi:
             "title": "Cloud Image Gallery API",
             "version": "1.0.0",
             "openapi_version": "3.1.0",
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
             "extra_plugins": [HouseRules()],
         },
     )
