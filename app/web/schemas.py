@@ -20,7 +20,9 @@ from ..recognition import shape
 from .fields import AtMost, Between, ImageFile, Key, OneOf, Steps
 
 LIST_LIMIT = (1, 500)  # records per /api/images or /api/trash page
+LIST_PAGE = 48  # ...when the request does not say
 SUGGEST_LIMIT = (1, 100)  # keys per /api/keys answer
+SUGGEST_PAGE = 10
 MAX_SELECTION = 1000  # keys per zip or trash request
 RESTORE_ON_CONFLICT = "fail"  # a restore replaces nothing unless asked to
 
@@ -60,14 +62,16 @@ def batch() -> fields.String:
     )
 
 
-def limit(bounds, default: int) -> fields.Integer:
-    return fields.Integer(validate=Between(bounds), load_default=default)
+def limit(bounds, default) -> fields.Integer:
+    return fields.Integer(
+        validate=Between(bounds), load_default=default, metadata={"doc": lambda: {"default": default()}}
+    )
 
 
 def image_file(required: bool = False, also: str = "") -> ImageFile:
     return ImageFile(
         required=required,
-        error_messages={"required": "Attach the image as the multipart field 'file'."},
+        error_messages={"required": "is required: attach the image as the multipart field 'file'."},
         metadata={"doc": lambda: {"description": f"A {formats.ACCEPTED} image{also}"}},
     )
 
@@ -93,13 +97,13 @@ class ListQuery(Request):
     )
     q = fields.String(load_default="", validate=AtMost(lambda: search.MAX_QUERY_LENGTH), metadata={"doc": search_words})
     batch = batch()
-    limit = limit(lambda: LIST_LIMIT, 48)
+    limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
     cursor = fields.String()
 
 
 class SuggestQuery(Request):
     prefix = Key(prefix=True, load_default="")
-    limit = limit(lambda: SUGGEST_LIMIT, 10)
+    limit = limit(lambda: SUGGEST_LIMIT, lambda: SUGGEST_PAGE)
 
 
 class Upload(Request):
@@ -115,7 +119,7 @@ class FreeKeyQuery(Request):
 
 # -- history and selection -------------------------------------------------------------------
 class TrashQuery(Request):
-    limit = limit(lambda: LIST_LIMIT, 48)
+    limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
     cursor = fields.String()
 
 
@@ -124,7 +128,7 @@ class Selection(Request):
         Key(),
         required=True,
         validate=[validate.Length(min=1, error="must name at least one image."), AtMost(lambda: MAX_SELECTION, "keys")],
-        error_messages={"required": "Select at least one image first (send keys)."},
+        error_messages={"required": "is required: select at least one image first."},
         metadata={"description": "At least one key; missing keys are skipped"},
     )
 
