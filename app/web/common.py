@@ -31,6 +31,11 @@ def app_settings() -> Settings:
     return current_app.extensions["settings"]
 
 
+def is_api_path(rule: str) -> bool:
+    """A JSON endpoint: declared in the API document (``apidoc``)."""
+    return rule.startswith("/api/") or rule == "/healthz"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 

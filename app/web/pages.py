@@ -18,7 +18,7 @@ from . import charts, ratelimits
 from .common import services
 from .describe import describe_steps
 from .limits import page_limits
-from .selection import MAX_SELECTION
+from .schemas import MAX_SELECTION
 
 bp = Blueprint("pages", __name__)
 bp.app_context_processor(page_limits)  # every page, not only this blueprint's
