@@ -56,7 +56,8 @@ def network_writes_protected(settings: Settings, environ: Mapping[str, str]) -> 
     facing = not settings.host.startswith(LOOPBACK) or settings.proxy_count > 0
     if not facing or writes_protected(settings) or settings.allow_anonymous_writes:
         return []
-    where = f"HOST={settings.host}" if not settings.host.startswith(LOOPBACK) else "Behind a proxy (GALLERY_PROXY_COUNT)"
+    proxied = "Behind a proxy (GALLERY_PROXY_COUNT)"
+    where = f"HOST={settings.host}" if not settings.host.startswith(LOOPBACK) else proxied
     return [
         f"{where}, anyone who reaches the server could upload, delete and run recognitions: set "
         "GALLERY_ADMIN_PASSWORD_HASH (a login) and/or GALLERY_API_TOKENS (scripts), or "
