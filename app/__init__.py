@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .metadata import create_metadata_store
     from .recognition import detector_factory
     from .runtime.startup import run_checks
+    from .services import Services
     from .storage import create_blob_store
     from .web import register
     from .web.extensions import csrf, limiter, limiter_config
@@ -63,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    app.extensions["gallery"] = Gallery(
+    gallery = Gallery(
         blobs=create_blob_store(settings, app.instance_path),
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
@@ -71,6 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings=settings,
         secret=app.config["SECRET_KEY"],
     )
+    app.extensions["gallery"] = gallery
+    app.extensions["services"] = Services(*[gallery] * 8)
     register(app)
     register_cli(app)
     return app

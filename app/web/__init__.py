@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     for module in (pages, media, history, selection, api, processing, recognition, direct_upload):
         app.register_blueprint(module.bp)
     if auth.reads_public(settings):  # private reads go through Flask's login check
-        app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
+        app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
 
     @app.errorhandler(GalleryError)
@@ -58,7 +58,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc):
         limit = format_mb(settings.max_upload_bytes)
-        if settings.max_body_bytes < settings.max_upload_bytes and app.extensions["gallery"].supports_direct_upload:
+        if (
+            settings.max_body_bytes < settings.max_upload_bytes
+            and app.extensions["services"].uploads.supports_direct_upload
+        ):
             # Behind API Gateway and Lambda: say which way bigger files go (straight to S3).
             uploads = url_for("direct_upload.presign")
             return error_response(

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request, url_for
 from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord
 from . import ratelimits
-from .common import gallery
+from .common import services
 from .openapi import spec
 
 bp = Blueprint("api", __name__)
@@ -78,7 +78,7 @@ def uploaded_file():
 @ratelimits.uploads
 def create_image():
     file = uploaded_file()
-    record, replaced = gallery().upload(
+    record, replaced = services().library.upload(
         request.form.get("key", ""),
         file.read(),
         on_conflict=request.form.get("on_conflict") or None,
@@ -92,7 +92,7 @@ def create_image():
 @bp.get("/api/images")
 def list_images():
     limit = int_arg("limit", 48, *LIST_LIMIT)
-    items, next_cursor = gallery().list(
+    items, next_cursor = services().catalog.list(
         prefix=request.args.get("prefix", ""),
         label=request.args.get("label", ""),
         limit=limit,
@@ -106,30 +106,30 @@ def list_images():
 
 @bp.get("/api/images/<path:key>")
 def get_image(key: str):
-    return jsonify(record_json(gallery().get_record(key)))
+    return jsonify(record_json(services().catalog.get_record(key)))
 
 
 @bp.delete("/api/images/<path:key>")
 def delete_image(key: str):
-    gallery().delete(key)
+    services().library.delete(key)
     return "", 204
 
 
 @bp.get("/api/keys")
 def suggest_keys():
     limit = int_arg("limit", 10, *SUGGEST_LIMIT)
-    return jsonify({"keys": gallery().suggest(request.args.get("prefix", ""), limit)})
+    return jsonify({"keys": services().catalog.suggest(request.args.get("prefix", ""), limit)})
 
 
 @bp.get("/api/cache/stats")
 def cache_stats():
-    return jsonify(gallery().cache_stats())
+    return jsonify(services().admin.cache_stats())
 
 
 @bp.post("/api/cache/clear")
 def cache_clear():
-    gallery().clear_cache()
-    return jsonify(gallery().cache_stats())
+    services().admin.clear_cache()
+    return jsonify(services().admin.cache_stats())
 
 
 @bp.get("/api/openapi.json")
@@ -140,4 +140,4 @@ def openapi():
 @bp.get("/healthz")
 def healthz():
     # 200 even when degraded: this is liveness, and restarting the app would cure no backend.
-    return jsonify(gallery().health())
+    return jsonify(services().admin.health())

@@ -25,7 +25,7 @@ from flask import Blueprint, jsonify, request, url_for
 from ..core.errors import InvalidParameter
 from . import ratelimits
 from .api import record_json
-from .common import app_settings, gallery
+from .common import app_settings, services
 
 bp = Blueprint("direct_upload", __name__)
 
@@ -40,7 +40,7 @@ def _body() -> dict:
 @bp.post("/api/uploads")
 def presign():
     body = _body()
-    grant = gallery().start_direct_upload(body.get("key"), body.get("content_type"), body.get("bytes"))
+    grant = services().uploads.start_direct_upload(body.get("key"), body.get("content_type"), body.get("bytes"))
     grant["commit_url"] = url_for(".commit", upload_id=grant["upload_id"])
     return jsonify(grant), 201
 
@@ -49,7 +49,7 @@ def presign():
 @ratelimits.uploads
 def commit(upload_id: str):
     body = _body()
-    record, replaced = gallery().commit_direct_upload(
+    record, replaced = services().uploads.commit_direct_upload(
         upload_id, body.get("key"), body.get("on_conflict"), batch=body.get("batch") or ""
     )
     body = record_json(record)
@@ -60,13 +60,20 @@ def commit(upload_id: str):
 @bp.app_context_processor
 def direct_upload_flag():
     """Pages send files larger than one request body may be (``stage_over`` bytes) to S3 first."""
-    return {"direct_upload": gallery().supports_direct_upload, "stage_over": app_settings().max_body_bytes}
+    return {"direct_upload": services().uploads.supports_direct_upload, "stage_over": app_settings().max_body_bytes}
 
 
 @bp.after_app_request
 def allow_posting_to_s3(response):
     """The page's CSP only lets scripts connect to 'self'; add the bucket's origin for the upload XHR."""
     csp = response.headers.get("Content-Security-Policy")
-    if csp and response.mimetype == "text/html" and "connect-src" not in csp and gallery().supports_direct_upload:
-        response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self' {gallery().direct_upload_origin()}"
+    if (
+        csp
+        and response.mimetype == "text/html"
+        and "connect-src" not in csp
+        and services().uploads.supports_direct_upload
+    ):
+        response.headers["Content-Security-Policy"] = (
+            f"{csp}; connect-src 'self' {services().uploads.direct_upload_origin()}"
+        )
     return response

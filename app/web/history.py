@@ -12,7 +12,7 @@ from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord, Retired
 from . import api
 from .api import int_arg, record_json
-from .common import gallery
+from .common import services
 
 bp = Blueprint("history", __name__)
 
@@ -68,7 +68,7 @@ def json_body() -> dict:
 # -- API ---------------------------------------------------------------------------------
 @bp.get("/api/images/<path:key>/versions")
 def list_versions(key: str):
-    current, history = gallery().versions(key)
+    current, history = services().history.versions(key)
     items = [version_json(current, None, True)]
     items += [version_json(r.record, r.retired_at, False) for r in history]
     return jsonify({"key": current.key, "items": items})
@@ -76,21 +76,21 @@ def list_versions(key: str):
 
 @bp.post("/api/images/<path:key>/versions/<version>/restore")
 def restore_version(key: str, version: str):
-    record = gallery().restore_version(key, version)
+    record = services().history.restore_version(key, version)
     return jsonify(record_json(record))
 
 
 @bp.get("/api/trash")
 def list_trash():
     limit = int_arg("limit", 48, *api.LIST_LIMIT)
-    items, next_cursor = gallery().trash(limit=limit, cursor=request.args.get("cursor") or None)
+    items, next_cursor = services().history.trash(limit=limit, cursor=request.args.get("cursor") or None)
     return jsonify({"items": [trash_json(i) for i in items], "next_cursor": next_cursor})
 
 
 @bp.post("/api/trash/restore")
 def restore_trashed():
     body = json_body()
-    record, replaced = gallery().restore_trashed(
+    record, replaced = services().history.restore_trashed(
         str(body.get("key") or ""),
         str(body.get("version") or ""),
         on_conflict=body.get("on_conflict") or RESTORE_ON_CONFLICT,
@@ -100,20 +100,20 @@ def restore_trashed():
 
 @bp.delete("/api/trash")
 def empty_trash():
-    freed = gallery().empty_trash()
+    freed = services().history.empty_trash()
     return jsonify({"versions": freed.versions, "bytes": freed.bytes})
 
 
 # -- pages -------------------------------------------------------------------------------
 @bp.get("/trash")
 def trash_page():
-    items, next_cursor = gallery().trash(cursor=request.args.get("cursor") or None)
+    items, next_cursor = services().history.trash(cursor=request.args.get("cursor") or None)
     return render_template(
         "trash.html",
         items=items,
         next_cursor=next_cursor,
-        usage=gallery().usage(),
-        retention_days=gallery().retention_days,
+        usage=services().catalog.usage(),
+        retention_days=services().library.retention_days,
         restored=request.args.get("restored"),
         emptied=request.args.get("emptied"),
     )
@@ -122,7 +122,7 @@ def trash_page():
 @bp.post("/trash/restore")
 def trash_restore_submit():
     form = request.form
-    record, _ = gallery().restore_trashed(
+    record, _ = services().history.restore_trashed(
         form.get("key", ""), form.get("version", ""), on_conflict=form.get("on_conflict") or RESTORE_ON_CONFLICT
     )
     return redirect(url_for("history.trash_page", restored=record.key), code=303)
@@ -130,12 +130,12 @@ def trash_restore_submit():
 
 @bp.post("/trash/empty")
 def trash_empty_submit():
-    freed = gallery().empty_trash()
+    freed = services().history.empty_trash()
     return redirect(url_for("history.trash_page", emptied=freed.versions), code=303)
 
 
 @bp.post("/browse/restore")
 def browse_restore_submit():
     key = request.form.get("key", "")
-    record = gallery().restore_version(key, request.form.get("version", ""))
+    record = services().history.restore_version(key, request.form.get("version", ""))
     return redirect(url_for("pages.browse", key=record.key, restored=record.version), code=303)

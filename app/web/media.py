@@ -27,7 +27,7 @@ from flask import Blueprint, Response, redirect, request
 
 from ..core.errors import GalleryError
 from ..gallery import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
-from .common import SECURITY_HEADERS, gallery
+from .common import SECURITY_HEADERS, services
 
 bp = Blueprint("media", __name__)
 
@@ -96,7 +96,7 @@ def _serve(variant: str, key: str) -> Response:
         raise failed[2]
     version = request.args.get("version") or None
     hint = request.args.get("v")
-    blob = gallery().serve(variant, key, version, download=bool(request.args.get("download")), hint=hint)
+    blob = services().media.serve(variant, key, version, download=bool(request.args.get("download")), hint=hint)
     if isinstance(blob, Redirect):
         response = redirect(blob.url, 302)
         response.headers["Cache-Control"] = f"private, max-age={blob.max_age}"
@@ -136,7 +136,7 @@ def allow_images_from_storage(response):
     """Pages show large originals from where ``serve`` redirects them (S3): let images load from there."""
     csp = response.headers.get("Content-Security-Policy")
     if csp and response.mimetype == "text/html" and "img-src 'self'" in csp:
-        origin = gallery().download_origin()
+        origin = services().media.download_origin()
         if origin:
             response.headers["Content-Security-Policy"] = csp.replace("img-src 'self'", f"img-src 'self' {origin}", 1)
     return response

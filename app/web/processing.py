@@ -17,7 +17,7 @@ from ..processing import FORMATS, MAX_STEPS, OPS
 from ..processing.params import parse_color
 from . import ratelimits
 from .api import record_json
-from .common import gallery
+from .common import services
 
 bp = Blueprint("processing", __name__)
 
@@ -69,7 +69,7 @@ def suggested_key(source: str, fmt: str | None) -> str:
 
 def free_key(key: str) -> str:
     try:
-        return gallery().free_key(validate_key(key))
+        return services().library.free_key(validate_key(key))
     except GalleryError:  # not a valid key: the save will say why
         return key
 
@@ -200,7 +200,7 @@ def process_submit():
     run = {"key": key, "data": data, "fmt": context["fmt"] or None, "quality": context["quality"] or None}
     started = time.perf_counter()
     try:
-        rendered, record, replaced = gallery().process(
+        rendered, record, replaced = services().processing.process(
             steps,
             **run,
             save_as=save_as,
@@ -210,13 +210,13 @@ def process_submit():
         if data is not None or len(rendered.data) > INLINE_RESULT_BYTES:
             ratelimits.charge_processing()  # the page decodes the upload or the result to preview it
     except Conflict as exc:  # show the result and ask (the result is cached, so this costs little)
-        rendered, record, replaced = gallery().process(steps, **run, on_run=ratelimits.charge_processing)
+        rendered, record, replaced = services().processing.process(steps, **run, on_run=ratelimits.charge_processing)
         context["conflict"] = {"key": save_as, "free": free_key(save_as), "message": exc.message}
     except GalleryError as exc:
         return render_page(exc.status, error=exc.message, **context)
     elapsed = (time.perf_counter() - started) * 1000
     if key:
-        source = gallery().get_record(key)
+        source = services().catalog.get_record(key)
         original = {
             "url": url_for("media.original", key=key, v=source.version),
             "width": source.width,
@@ -224,12 +224,12 @@ def process_submit():
             "bytes": source.bytes,
         }
     else:
-        shown = gallery().describe_upload(data)
+        shown = services().media.describe_upload(data)
         original = {"url": shown.url, "bytes": shown.bytes, "width": shown.width, "height": shown.height}
     # The page carries the result inline; a large one is shown as a preview (its real size is
     # in the caption, and Save stores the real bytes).
     if len(rendered.data) > INLINE_RESULT_BYTES:
-        result_url = gallery().describe_upload(rendered.data).url
+        result_url = services().media.describe_upload(rendered.data).url
     else:
         result_url = images.data_url(rendered.content_type, rendered.data)
     result = {
@@ -282,7 +282,7 @@ def api_fields() -> dict:
     if fields["staged_id"] is not None:  # a file too large for a request body, sent to S3 first
         if fields["data"] is not None:
             raise InvalidParameter("Send either a file or a staged_id, not both.")
-        fields["data"] = gallery().read_staged(fields["staged_id"])
+        fields["data"] = services().uploads.read_staged(fields["staged_id"])
     return fields
 
 
@@ -303,7 +303,7 @@ def api_process():
     if fields["source_sha256"] is not None:
         raise InvalidParameter("source_sha256 names the image of an earlier preview; it needs preview=true.")
     started = time.perf_counter()
-    rendered, record, replaced = gallery().process(
+    rendered, record, replaced = services().processing.process(
         fields["ops"] if fields["ops"] is not None else [],
         key=fields["source_key"],
         data=fields["data"],
@@ -319,7 +319,7 @@ def api_process():
         body["replaced"] = replaced
         body["processing_ms"] = round(elapsed, 1)
         return jsonify(body), 200 if replaced else 201
-    fetch_from = gallery().result_url(rendered.data, rendered.content_type)
+    fetch_from = services().media.result_url(rendered.data, rendered.content_type)
     if fetch_from is not None:  # too large to answer through Lambda: see other (GET it from S3)
         response = Response(status=303, headers={"Location": fetch_from})
     else:
@@ -336,7 +336,7 @@ def api_preview(fields: dict) -> Response:
     if fields["save_as"] is not None:
         raise InvalidParameter("A preview is never saved: send save_as without preview (saves use the full size).")
     started = time.perf_counter()
-    shown, sha256 = gallery().preview(
+    shown, sha256 = services().processing.preview(
         fields["ops"] if fields["ops"] is not None else [],
         key=fields["source_key"],
         data=fields["data"],
@@ -368,4 +368,4 @@ def describe_result(response: Response, rendered, elapsed_ms: float) -> None:
 @bp.get("/api/free-key")
 def api_free_key():
     """``key`` itself when nobody uses it, else the first free ``<name>-2.<ext>``, ``-3``..."""
-    return jsonify({"key": gallery().free_key(validate_key(request.args.get("key", "")))})
+    return jsonify({"key": services().library.free_key(validate_key(request.args.get("key", "")))})

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from ..core.errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
 from . import ratelimits
-from .common import gallery
+from .common import services
 
 bp = Blueprint("recognition", __name__)
 
@@ -26,7 +26,7 @@ def _source() -> tuple[bytes | None, str | None]:
     if staged is not None:  # a file too large for a request body, sent to S3 first
         if data is not None:
             raise InvalidParameter("Send either an image file or a staged_id, not both.")
-        data = gallery().read_staged(staged)
+        data = services().uploads.read_staged(staged)
     if data is not None and key is not None:
         raise InvalidParameter(
             "Send either an image file or a source_key, not both.",
@@ -44,7 +44,7 @@ def _detect() -> dict:
     """Run one recognition request; the answer plus what the page and the API report about it."""
     data, key = _source()
     started = time.perf_counter()
-    result = gallery().recognize(
+    result = services().recognition.recognize(
         key=key, data=data, min_confidence=request.form.get("min_confidence"), max_labels=request.form.get("max_labels")
     )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -55,10 +55,14 @@ def _detect() -> dict:
 @ratelimits.recognition_runs
 def recognize_api():
     run = _detect()
-    body = {**run["result"], "model": gallery().detector_model, "detector": gallery().detector_name}
+    body = {
+        **run["result"],
+        "model": services().recognition.detector_model,
+        "detector": services().recognition.detector_name,
+    }
     body["elapsed_ms"] = run["elapsed_ms"]
     if run["key"] is not None:
-        record = gallery().get_record(run["key"])
+        record = services().catalog.get_record(run["key"])
         body["source_key"] = record.key
         body["stored_labels"] = record.labels
     return jsonify(body)
@@ -68,7 +72,9 @@ def _page(status: int = 200, **context):
     context.setdefault("source_key", request.values.get("source_key", "").strip())
     context.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
     return (
-        render_template("recognize.html", detector=gallery().detector_name, max_labels=DEFAULT_MAX_LABELS, **context),
+        render_template(
+            "recognize.html", detector=services().recognition.detector_name, max_labels=DEFAULT_MAX_LABELS, **context
+        ),
         status,
     )
 
@@ -85,11 +91,11 @@ def recognize_submit():
     try:
         run = _detect()
         if run["key"] is not None:
-            record = gallery().get_record(run["key"])
+            record = services().catalog.get_record(run["key"])
             src = url_for("media.original", key=record.key, v=record.version)
             width, height, stored = record.width, record.height, record.labels
         else:
-            shown = gallery().describe_upload(run["data"])
+            shown = services().media.describe_upload(run["data"])
             src, width, height, stored = shown.url, shown.width, shown.height, None
     except GalleryError as exc:
         return _page(exc.status, error=exc.page_message, min_confidence=min_confidence)

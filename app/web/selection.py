@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, redirect, request, stream_with_c
 from ..core.errors import InvalidParameter
 from ..core.keys import validate_key
 from ..core.zipstream import zip_chunks
-from .common import gallery
+from .common import services
 
 bp = Blueprint("selection", __name__)
 
@@ -32,8 +32,7 @@ def selected_keys() -> list[str]:
 
 
 def zip_response(keys: list[str]) -> Response:
-    service = gallery()
-    members = ((record.key, record.updated_at, data) for record, data in service.export(keys))
+    members = ((record.key, record.updated_at, data) for record, data in services().library.export(keys))
     name = "gallery-selection.zip" if len(keys) > 1 else keys[0].rsplit("/", 1)[-1] + ".zip"
     response = Response(stream_with_context(zip_chunks(members)), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -48,7 +47,7 @@ def api_zip():
 
 @bp.post("/api/images/trash")
 def api_trash():
-    done, missing = gallery().trash_many(selected_keys())
+    done, missing = services().library.trash_many(selected_keys())
     return jsonify({"trashed": done, "missing": missing})
 
 
@@ -60,6 +59,6 @@ def selection_submit():
     if action == "zip":
         return zip_response(keys)
     if action == "trash":
-        done, _ = gallery().trash_many(keys)
+        done, _ = services().library.trash_many(keys)
         return redirect(url_for("pages.gallery_page", trashed=len(done)), code=303)
     raise InvalidParameter("Choose what to do with the selection: download it or move it to the trash.")
