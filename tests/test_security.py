@@ -123,7 +123,7 @@ def test_session_cookie_flags(tmp_path):
 def test_secure_cookies_forced_and_behind_a_proxy(tmp_path):
     forced = build(tmp_path, GALLERY_SECURE_COOKIES=True).test_client()
     assert "Secure" in forced.get("/upload").headers["Set-Cookie"]
-    proxied = build(tmp_path, GALLERY_PROXY_COUNT=1).test_client()
+    proxied = build(tmp_path, GALLERY_PROXY_COUNT=1, GALLERY_API_TOKENS="t").test_client()  # writes need a credential
     cookie = proxied.get("/upload", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
     assert "Secure" in cookie
     # Without a trusted proxy the header is ignored (anyone could send it).

@@ -64,3 +64,17 @@ def test_more_checks_are_functions_in_one_list():
 
     with pytest.raises(StartupError, match="- set SECRET_KEY"):
         run_checks(load_settings({}, environ={}), {}, [*CHECKS, secret_key_set])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [({"HOST": "0.0.0.0"}, "HOST=0.0.0.0"), ({"GALLERY_PROXY_COUNT": "1"}, "Behind a proxy (GALLERY_PROXY_COUNT)")],
+)
+def test_a_server_facing_the_network_refuses_anonymous_writes(overrides, named):
+    # EC2: gunicorn on loopback behind nginx (GALLERY_PROXY_COUNT=1), or `make run HOST=0.0.0.0`.
+    message = problems(overrides, {})
+    assert named in message and "GALLERY_API_TOKENS" in message and "GALLERY_ALLOW_ANONYMOUS_WRITES=1" in message
+    for protected in ({"GALLERY_API_TOKENS": "a-token"}, {"GALLERY_ALLOW_ANONYMOUS_WRITES": "1"}):
+        run_checks(load_settings({**overrides, **protected}, environ={}), {})
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        run_checks(load_settings({"HOST": loopback}, environ={}), {})
