@@ -81,6 +81,18 @@ class Settings:
         "`gallery purge` removes them; `0` keeps nothing.",
         "Limits",
     )
+    max_versions_per_key: int = option(
+        20,
+        "Most versions one key keeps, the current one included: a replacement beyond it removes the oldest "
+        "earlier versions for good (the history says how many); `0` sets no cap.",
+        "Limits",
+    )
+    quota_gb: float = option(
+        0.0,
+        "Storage quota in GB (originals of current images, earlier versions and the trash); an upload that "
+        "would go over it is refused with 507, changing nothing. `0`: no quota.",
+        "Limits",
+    )
     # -- Work budget
     work_budget: float = option(
         8.0,
@@ -244,6 +256,10 @@ class Settings:
     @property
     def redirect_over_bytes(self) -> int | None:
         return megabytes(self.redirect_over_mb) if self.redirect_over_mb > 0 else None
+
+    @property
+    def quota_bytes(self) -> int | None:
+        return int(self.quota_gb * 1024**3) if self.quota_gb > 0 else None
 
     @property
     def max_decoded_bytes(self) -> int:

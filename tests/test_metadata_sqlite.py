@@ -188,9 +188,11 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     assert hashlib.sha256(data).hexdigest() == final.sha256
     assert data in bodies and final.width == 16 + bodies.index(data)
     assert is_stored(gallery.blobs, blob_name(THUMB, final))
-    # Every replaced version is in the history, its blobs kept.
+    # The newest replaced versions are in the history, up to the per-key cap (20 versions with the
+    # current one), their blobs kept; the 4 oldest went for good, blobs included, and are counted.
     current, history = gallery.history.versions("contended")
-    assert len(history) == 23 and len({r.record.version for r in history} | {current.version}) == 24
+    assert len(history) == 19 and len({r.record.version for r in history} | {current.version}) == 20
+    assert gallery.metadata.dropped_versions("contended") == 4
     blob_files = [name for _, _, names in os.walk(gallery.blobs.root) for name in names]
-    assert len(blob_files) == len(VARIANTS) * 24  # every variant of every version
+    assert len(blob_files) == len(VARIANTS) * 20  # every variant of every version kept
     assert gallery.images.get_original("contended").data == data

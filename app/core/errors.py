@@ -63,6 +63,13 @@ class OverBudget(GalleryError):
     code = "over_budget"
 
 
+class QuotaExceeded(GalleryError):
+    """The gallery's storage quota (GALLERY_QUOTA_GB) is full: delete images or empty the trash first."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class BackendUnavailable(GalleryError):
     """A storage, cache or recognition backend is unavailable."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..core.conflicts import check_on_conflict
 from ..core.cursors import CursorCodec
@@ -10,6 +11,17 @@ from ..core.keys import validate_key
 from ..metadata.base import ImageRecord, Retired
 from .images import Images
 from .retention import Freed, Retention
+
+
+@dataclass
+class VersionPage:
+    """One page of an image's history: the current record, earlier versions most recently replaced
+    first, the cursor of the next page, and how many the per-key cap removed for good."""
+
+    current: ImageRecord
+    items: list[Retired]
+    next_cursor: str | None
+    dropped: int
 
 
 class History:
@@ -26,6 +38,16 @@ class History:
         """The current record and its history, most recently replaced first."""
         current = self.images.get_record(key)
         return current, self.images.metadata.versions(current.key)
+
+    def version_page(self, key: str, limit: int | None = None, cursor: str | None = None) -> VersionPage:
+        """The current record and one page of its history (the cursor is bound to this key)."""
+        current = self.images.get_record(key)
+        listing = f"versions:{current.key}"
+        metadata = self.images.metadata
+        items, after = metadata.history_page(
+            current.key, limit=limit or self.page_size, after=self.cursors.decode(listing, cursor)
+        )
+        return VersionPage(current, items, self.cursors.encode(listing, after), metadata.dropped_versions(current.key))
 
     def get_version(self, key: str, version: str) -> ImageRecord:
         return self.images.get_version(key, version)

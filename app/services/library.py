@@ -80,6 +80,7 @@ class Library:
         on_conflict = check_on_conflict(on_conflict)
         batch = search.check_batch(batch)
         images.check_size(data, self.settings.max_upload_bytes)
+        self.retention.check_room(len(data))  # before any work or byte: a full gallery changes nothing
         analysed = self.work.analyse(data)
         requested = key
         if on_conflict == "rename":
@@ -118,6 +119,8 @@ class Library:
             raise
         if previous is not None and self.retention.keep_until() is None:
             self.images.remove_blobs(previous)
+        if previous is not None:
+            self.retention.trim(record.key)
         self.retention.maybe_purge()
         return record, previous is not None
 

@@ -56,14 +56,16 @@ def trash_json(item: Retired) -> dict:
 
 # -- API ---------------------------------------------------------------------------------
 @bp.get("/api/images/<path:key>/versions")
+@bp.arguments(schemas.VersionsQuery, location="query")
 @bp.response(200, answers.Versions)
 @bp.errors(400, 404)
-def list_versions(key: str):
-    """An image's versions, newest first, the current one included"""
-    current, history = services().history.versions(key)
-    items = [version_json(current, None, True)]
-    items += [version_json(r.record, r.retired_at, False) for r in history]
-    return {"key": current.key, "items": items}
+def list_versions(query: dict, key: str):
+    """An image's versions, newest first by cursor, the current one first on the first page"""
+    cursor = query.get("cursor")
+    page = services().history.version_page(key, limit=query["limit"], cursor=cursor)
+    items = [] if cursor else [version_json(page.current, None, True)]
+    items += [version_json(r.record, r.retired_at, False) for r in page.items]
+    return {"key": page.current.key, "items": items, "next_cursor": page.next_cursor, "dropped": page.dropped}
 
 
 @bp.post("/api/images/<path:key>/versions/<version>/restore")

@@ -196,8 +196,9 @@ def browse():
         recent, _ = services().catalog.list(limit=12)
         return render_template("browse.html", key="", record=None, recent=recent)
     version = request.args.get("version", "").strip()
+    history_cursor = request.args.get("history") or None  # a page of the version history
     try:
-        current, history = services().history.versions(key)
+        page = services().history.version_page(key, cursor=history_cursor)
     except (NotFound, InvalidKey) as exc:
         if version:  # a deleted image's version (from the trash, or a "Made from" link)
             record = services().history.get_version(key, version)
@@ -207,13 +208,18 @@ def browse():
             return render_template("browse.html", key=key, record=None, matches=matches, more=more)
         g.error_context = {"missing_key": key, "suggestions": similar_keys(key)}
         raise NotFound(f"There is no image with the key {key!r}.") from exc
+    current = page.current
     record = services().history.get_version(key, version) if version and version != current.version else current
     return render_template(
         "browse.html",
         key=key,
         record=record,
         current=current,
-        history=history,
+        history=page.items,
+        history_cursor=history_cursor,
+        history_next=page.next_cursor,
+        dropped=page.dropped,
+        max_versions=services().retention.max_versions,
         restored=request.args.get("restored"),
         steps=describe_steps(record.provenance),
     )
@@ -267,6 +273,8 @@ def cache_page():
         chart_size=(charts.WIDTH, charts.HEIGHT),
         usage=services().catalog.usage(),
         retention_days=services().library.retention_days,
+        quota_bytes=services().retention.quota_bytes,
+        max_versions=services().retention.max_versions,
     )
 
 

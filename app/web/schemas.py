@@ -124,6 +124,10 @@ class TrashQuery(Request):
     cursor = fields.String()
 
 
+class VersionsQuery(TrashQuery):
+    """One page of an image's versions (the same limit and cursor as the trash)."""
+
+
 class Selection(Request):
     keys = fields.List(
         Key(),

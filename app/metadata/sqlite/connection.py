@@ -23,6 +23,7 @@ class Connection:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE's deletes keep the counters too
             self._local.db = db
         return db
 

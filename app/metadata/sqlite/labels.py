@@ -25,7 +25,3 @@ class Labels(CurrentImages):
         )
         keys = [r[0] for r in rows[:limit]]
         return keys, (keys[-1] if len(rows) > limit else None)
-
-    def all_labels(self) -> list[tuple[str, int]]:
-        rows = self._connect().execute("SELECT label, COUNT(*) FROM labels GROUP BY label ORDER BY label")
-        return [(r[0], r[1]) for r in rows]

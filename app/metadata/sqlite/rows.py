@@ -23,8 +23,8 @@ class Rows(Connection):
     @staticmethod
     def _set_current(db, record: ImageRecord) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO images (key, updated_at, taken, record) VALUES (?, ?, ?, ?)",
-            (record.key, record.updated_at, record.taken_time(), json.dumps(record.to_dict())),
+            "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
+            (record.key, record.updated_at, record.taken_time(), record.bytes, json.dumps(record.to_dict())),
         )
         Rows._index(db, record)
 
@@ -39,6 +39,23 @@ class Rows(Connection):
         db.executemany("INSERT INTO words (word, key) VALUES (?, ?)", [(w, record.key) for w in record_words(record)])
         if not record.labelled:
             db.execute("INSERT INTO unlabelled (key) VALUES (?)", (record.key,))
+
+    @staticmethod
+    def _insert_rows(db, records: list[ImageRecord]) -> None:
+        """The rows of many current records at once (their keys' old index rows already gone)."""
+        db.executemany(
+            "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
+            [(r.key, r.updated_at, r.taken_time(), r.bytes, json.dumps(r.to_dict())) for r in records],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)",
+            [(label, r.key) for r in records for label in set(r.labels)],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO words (word, key) VALUES (?, ?)",
+            [(w, r.key) for r in records for w in record_words(r)],
+        )
+        db.executemany("INSERT INTO unlabelled (key) VALUES (?)", [(r.key,) for r in records if not r.labelled])
 
     @staticmethod
     def _retire(db, record: ImageRecord, state: str, expires_at: float) -> None:
