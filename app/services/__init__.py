@@ -75,9 +75,7 @@ def build_services(
         )
     images = Images(blobs, metadata, cache)
     work = ImageWork(settings)
-    retention = Retention(
-        images, settings.retention_days, clock, settings.max_versions_per_key, settings.quota_bytes
-    )
+    retention = Retention(images, settings.retention_days, clock, settings.max_versions_per_key, settings.quota_bytes)
     cursors = CursorCodec(secret or settings.secret_key or "gallery")  # the app passes its secret
     recognition = Recognition(images, work, detector, settings.max_upload_bytes)
     labeller = recognition.labels_for_upload if settings.label_on_upload else None

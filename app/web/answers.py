@@ -106,7 +106,9 @@ class Version(Schema):
 class Versions(Schema):
     key = fields.String()
     items = fields.List(fields.Nested(Version), metadata={"description": "The current version first (first page only)"})
-    next_cursor = fields.String(allow_none=True, metadata={"description": "The next page's cursor; null: the last page"})
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "The next page's cursor; null: the last page"}
+    )
     dropped = fields.Integer(
         metadata={"description": "Earlier versions removed for good by the per-key cap (GALLERY_MAX_VERSIONS_PER_KEY)"}
     )

@@ -68,28 +68,28 @@ class CurrentImages(Schema):
         return dropped
 
     def _put_batch(self, records: list[ImageRecord], keep_until: float | None) -> list[ImageRecord]:
-        by_key = {record.key: record for record in records}  # the last one of a key wins, like puts in a row
         dropped = []
         with self._write() as db:
-            keys = list(by_key)
-            previous = {}
+            keys = list(dict.fromkeys(record.key for record in records))
+            current: dict[str, ImageRecord] = {}  # each key's current record as the batch goes on
             for i in range(0, len(keys), 500):  # SQLite takes at most 32,766 parameters
                 part = keys[i : i + 500]
                 marks = ", ".join("?" * len(part))
                 sql = f"SELECT record FROM images WHERE key IN ({marks})"  # noqa: S608 - only placeholders
-                previous.update((r.key, r) for r in (self._row(row[0]) for row in db.execute(sql, part)))
-            for key, old in previous.items():
-                record = by_key[key]
-                record.created_at = old.created_at
-                record.lineage = old.lineage = old.lineage or record.lineage or uuid.uuid4().hex
+                current.update((r.key, r) for r in (self._row(row[0]) for row in db.execute(sql, part)))
+            for key in list(current):  # their index rows make way for the new record's
                 for table in ("labels", "words", "unlabelled"):
                     db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608 - fixed names
-                if keep_until is not None:
-                    self._retire(db, old, "history", keep_until)
-                else:
-                    dropped.append(old)
-            fresh = list(by_key.values())
-            for record in fresh:
+            for record in records:  # a key given twice: the later one replaces the earlier, as with puts
+                old = current.get(record.key)
+                if old is not None:
+                    record.created_at = old.created_at
+                    record.lineage = old.lineage = old.lineage or record.lineage or uuid.uuid4().hex
+                    if keep_until is not None:
+                        self._retire(db, old, "history", keep_until)
+                    else:
+                        dropped.append(old)
                 record.lineage = record.lineage or uuid.uuid4().hex
-            self._insert_rows(db, fresh)
+                current[record.key] = record
+            self._insert_rows(db, [current[key] for key in keys])
         return dropped
