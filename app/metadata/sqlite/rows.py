@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from ...core.search import record_words
+from ...core.search import batch_word, record_words, search_texts, words
 from ..base import ImageRecord
 from .connection import Connection
 
@@ -16,6 +16,12 @@ class Rows(Connection):
     def _row(record_json: str) -> ImageRecord:
         return ImageRecord.from_dict(json.loads(record_json))
 
+    @staticmethod
+    def _json(record: ImageRecord) -> str:
+        """The record as stored: its fields as JSON (``vars``, not ``asdict``, which deep-copies and
+        costs more than the rest of a bulk write together)."""
+        return json.dumps(vars(record))
+
     def _current(self, db, key: str) -> ImageRecord | None:
         row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
         return self._row(row[0]) if row else None
@@ -24,7 +30,7 @@ class Rows(Connection):
     def _set_current(db, record: ImageRecord) -> None:
         db.execute(
             "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
-            (record.key, record.updated_at, record.taken_time(), record.bytes, json.dumps(record.to_dict())),
+            (record.key, record.updated_at, record.taken_time(), record.bytes, Rows._json(record)),
         )
         Rows._index(db, record)
 
@@ -42,18 +48,21 @@ class Rows(Connection):
 
     @staticmethod
     def _insert_rows(db, records: list[ImageRecord]) -> None:
-        """The rows of many current records at once (their keys' old index rows already gone)."""
+        """The rows of many current records at once (their keys' old index rows already gone), each
+        table's rows in its primary key's order, so the B-trees grow at few places at a time."""
+        records = sorted(records, key=lambda r: r.key)
         db.executemany(
             "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
-            [(r.key, r.updated_at, r.taken_time(), r.bytes, json.dumps(r.to_dict())) for r in records],
+            [(r.key, r.updated_at, r.taken_time(), r.bytes, Rows._json(r)) for r in records],
         )
         db.executemany(
             "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)",
-            [(label, r.key) for r in records for label in set(r.labels)],
+            sorted((label, r.key) for r in records for label in set(r.labels)),
         )
+        words = WordCache()
         db.executemany(
             "INSERT OR IGNORE INTO words (word, key) VALUES (?, ?)",
-            [(w, r.key) for r in records for w in record_words(r)],
+            sorted((w, r.key) for r in records for w in words.of(r)),
         )
         db.executemany("INSERT INTO unlabelled (key) VALUES (?)", [(r.key,) for r in records if not r.labelled])
 
@@ -70,6 +79,27 @@ class Rows(Connection):
                 time.time(),
                 expires_at,
                 record.bytes,
-                json.dumps(record.to_dict()),
+                Rows._json(record),
             ),
         )
+
+
+class WordCache:
+    """``record_words`` for many records that share folders, camera models and labels: a text's
+    words are the union of its "/"-separated parts' (a word never spans a "/"), each part's found
+    once per batch."""
+
+    def __init__(self):
+        self._parts: dict[str, set[str]] = {}
+
+    def of(self, record: ImageRecord) -> set[str]:
+        found: set[str] = set()
+        for text in search_texts(record):
+            for part in text.split("/"):
+                known = self._parts.get(part)
+                if known is None:
+                    known = self._parts[part] = words(part)
+                found |= known
+        if record.batch:
+            found.add(batch_word(record.batch))
+        return found

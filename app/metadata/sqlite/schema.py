@@ -90,8 +90,7 @@ CREATE TRIGGER IF NOT EXISTS count_unlabelled_out AFTER DELETE ON unlabelled BEG
     UPDATE counters SET n = n - 1 WHERE name = 'unlabelled';
 END;
 CREATE TRIGGER IF NOT EXISTS count_label_in AFTER INSERT ON labels BEGIN
-    INSERT OR IGNORE INTO counters (name) VALUES ('label#' || NEW.label);
-    UPDATE counters SET n = n + 1 WHERE name = 'label#' || NEW.label;
+    INSERT INTO counters (name, n) VALUES ('label#' || NEW.label, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER IF NOT EXISTS count_label_out AFTER DELETE ON labels BEGIN
     UPDATE counters SET n = n - 1 WHERE name = 'label#' || OLD.label;

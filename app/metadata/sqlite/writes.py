@@ -8,6 +8,9 @@ from ..base import Conflict, ImageRecord, amended
 from .schema import Schema
 
 
+BULK_CACHE_KIB = -262144  # page cache of a bulk write: 256 MiB (negative: in KiB)
+
+
 class CurrentImages(Schema):
     def put(self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None):
         with self._write() as db:
@@ -58,13 +61,19 @@ class CurrentImages(Schema):
         replaced records whose blobs may go (those not kept)."""
         dropped: list[ImageRecord] = []
         chunk: list[ImageRecord] = []
-        for record in records:
-            chunk.append(record)
-            if len(chunk) >= batch_size:
+        db = self._connect()
+        cache_size = db.execute("PRAGMA cache_size").fetchone()[0]
+        db.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")  # the indexes' pages stay in memory meanwhile
+        try:
+            for record in records:
+                chunk.append(record)
+                if len(chunk) >= batch_size:
+                    dropped += self._put_batch(chunk, keep_until)
+                    chunk = []
+            if chunk:
                 dropped += self._put_batch(chunk, keep_until)
-                chunk = []
-        if chunk:
-            dropped += self._put_batch(chunk, keep_until)
+        finally:
+            db.execute(f"PRAGMA cache_size = {int(cache_size)}")
         return dropped
 
     def _put_batch(self, records: list[ImageRecord], keep_until: float | None) -> list[ImageRecord]:

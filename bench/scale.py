@@ -1,0 +1,228 @@
+"""Scale benchmark: every page at N photos against the same page at 10,000 (issue 19 points 1-2).
+
+Run: .venv/bin/python bench/scale.py --records 1000000 [--repeat 7] [--keep DIR]
+
+Builds a library of N realistic records with the metadata store's bulk write (``put_many``):
+camera dumps and events in dated folders, camera names (EXIF model), 0-3 label groups, dates
+taken with a share of undated photos, some keys replaced a few times (version history) and
+some deleted (trash). Records only: pages link thumbnails but never read them, so no blob is
+written. Each route is timed as server time (the WSGI app called with a prepared environ and
+its whole body consumed, as in bench/gallery.py), median of ``--repeat``, on the big library
+and on a 10,000-record one built the same way, with the ratio. Targets: every route <= 50 ms
+at N and <= 2x its time at 10,000; the library builds in <= 5 minutes at 1,000,000.
+
+``--keep DIR`` builds the big library in DIR and leaves it there, so the app can be started on
+it (``GALLERY_DATA_DIR=DIR make run``); without it everything goes in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from werkzeug.test import EnvironBuilder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import create_app  # noqa: E402
+from app.metadata.base import ImageRecord  # noqa: E402
+
+SMALL = 10_000
+NAMES = ["katherine", "oliver", "amelia", "noah", "isla", "leo", "grandma", "max", "sophie", "jack"]
+EVENTS = ["holidays", "birthday", "wedding", "garden", "pets", "trips", "school", "work", "misc", "christmas"]
+CAMERAS = [  # (make, model, file name pattern)
+    ("Canon", "Canon EOS 5D Mark IV", "IMG_{:04d}.JPG"),
+    ("Apple", "iPhone 13 Pro", "IMG_{:04d}.HEIC"),
+    ("NIKON CORPORATION", "NIKON D750", "DSC_{:04d}.JPG"),
+    ("SONY", "ILCE-7M3", "DSC{:05d}.ARW.jpg"),
+    ("FUJIFILM", "X-T4", "DSCF{:04d}.JPG"),
+    ("samsung", "Galaxy S21", "{:08d}_120000.jpg"),
+    ("Panasonic", "DMC-GH4", "P10{:05d}.JPG"),
+]
+LABELS = [
+    ["dog", "pet", "mammal", "animal"],
+    ["cat", "pet", "mammal", "animal"],
+    ["person"],
+    ["car", "motor vehicle", "vehicle", "transportation"],
+    ["horse", "mammal", "animal"],
+    ["bicycle", "vehicle", "transportation"],
+    ["potted plant", "plant"],
+    ["teddy bear", "toy"],
+    ["bird", "animal"],
+    ["boat", "vehicle"],
+]
+UNDATED = 0.12  # share of photos without a date taken (scans, screenshots, stripped EXIF)
+REPLACED = 0.02  # share of keys replaced 1-3 times (their earlier versions are the history)
+TRASHED = 0.005  # share of keys deleted into the trash
+YEAR = 365.25 * 86400
+
+
+def library(n: int, seed: int = 19) -> Iterator[ImageRecord]:
+    """``n`` current records (and the earlier versions of replaced ones, just before them)."""
+    rng = random.Random(seed)
+    now = time.time()
+    first_taken = 1_104_537_600.0  # 2005-01-01
+    i = 0
+    while i < n:
+        # A folder of one event or dump: same camera, same day, a run of numbered files.
+        make, model, pattern = rng.choice(CAMERAS)
+        taken_day = first_taken + rng.random() * (now - first_taken - 86400)
+        year = time.gmtime(taken_day).tm_year
+        folder = f"{year}/{rng.choice(EVENTS)}-{rng.choice(NAMES)}-{rng.randrange(1000):03d}"
+        start = rng.randrange(10_000)
+        uploaded = now - rng.random() * 3 * YEAR
+        for j in range(min(rng.randint(20, 400), n - i)):
+            labels = sorted({label for group in rng.sample(LABELS, rng.choice((0, 1, 1, 1, 2, 3))) for label in group})
+            undated = rng.random() < UNDATED
+            taken = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(taken_day + j * 37))
+            record = ImageRecord(
+                key=f"{folder}/{pattern.format(start + j)}",
+                content_type="image/jpeg",
+                bytes=rng.randint(1_500_000, 9_000_000),
+                width=4000,
+                height=3000,
+                sha256=f"{i:064x}",
+                created_at=uploaded + j,
+                updated_at=uploaded + j,
+                version=f"{seed:04x}{i:028x}",
+                thumb_width=360,
+                thumb_height=270,
+                labels=labels,
+                labelled=rng.random() > 0.01,
+                taken_at=None if undated else taken,
+                exif={} if undated else {"make": make, "model": model, "width": 4000, "height": 3000},
+            )
+            if rng.random() < REPLACED:
+                for k in range(rng.randint(1, 3)):  # earlier versions, replaced by the next
+                    older = ImageRecord.from_dict(record.to_dict())
+                    older.version = f"{seed:04x}{i:026x}{k:02x}"
+                    older.updated_at = record.updated_at - (3 - k) * 3600
+                    older.bytes = rng.randint(1_500_000, 9_000_000)
+                    yield older
+            yield record
+            i += 1
+
+
+def build(data_dir: str, n: int) -> tuple[object, dict]:
+    """An app on ``data_dir`` holding a library of ``n`` records; returns it with build figures."""
+    app = create_app({"GALLERY_DATA_DIR": data_dir, "SECRET_KEY": "bench", "GALLERY_LABEL_ON_UPLOAD": False})
+    services = app.extensions["services"]
+    store = services.metadata
+    if store.count() >= n:
+        return app, {"records": store.count(), "seconds": 0.0, "reused": True}
+    started = time.perf_counter()
+    keep = services.retention.keep_until()
+    store.put_many(library(n), keep_until=keep)
+    wrote = time.perf_counter() - started
+    rng = random.Random(7)
+    doomed = []
+    after = None
+    while len(doomed) < n * TRASHED:  # delete a spread of keys (the newest ones, a page at a time)
+        items, after = store.list(limit=500, after=after)
+        doomed += [r.key for r in items if rng.random() < 0.2]
+        if after is None:
+            break
+    for key in doomed[: int(n * TRASHED)]:
+        store.delete(key, trash_until=keep)
+    seconds = time.perf_counter() - started
+    return app, {"records": store.count(), "seconds": seconds, "put_many_per_s": n / wrote, "reused": False}
+
+
+class Server:
+    def __init__(self, app):
+        self.app = app
+
+    def get(self, path: str, query: dict | None = None) -> tuple[int, bytes]:
+        environ = EnvironBuilder(path=path, query_string=query or {}).get_environ()
+        status = []
+        body = b"".join(self.app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s)))
+        return int(status[0].split()[0]), body
+
+
+def routes(app) -> list[tuple[str, str, dict]]:
+    """(name, path, query) of every page the targets name, found in this library."""
+    services = app.extensions["services"]
+    _, cursor = services.catalog.list(limit=services.catalog.page_size)
+    canon = services.metadata.list(limit=1, words=["canon"])[0]  # a camera folder to type part of
+    partial = canon[0].key.rsplit("/", 1)[0] + "/IMG_1" if canon else "2020/"
+    history_key, after = "", None
+    while not history_key:  # a key with a version history: one of the first pages holds one
+        items, after = services.metadata.list(limit=500, after=after)
+        history_key = next((r.key for r in items if services.metadata.versions(r.key)), "")
+        if after is None:
+            break
+    return [
+        ("gallery, first page", "/gallery", {}),
+        ("gallery, next page", "/gallery", {"cursor": cursor}),
+        ("API list, first page", "/api/images", {}),
+        ("search: common word (img)", "/gallery", {"q": "img"}),
+        ("search: prefix (kath)", "/gallery", {"q": "kath"}),
+        ("search: two words (birthday dog)", "/gallery", {"q": "birthday dog"}),
+        ("search: no match (zebra)", "/gallery", {"q": "zebra"}),
+        ("label filter (horse)", "/gallery", {"label": "horse"}),
+        ("sorted by date taken", "/gallery", {"sort": "taken"}),
+        ("search sorted by date taken (img)", "/gallery", {"q": "img", "sort": "taken"}),
+        ("Browse, partial key", "/browse", {"key": partial}),
+        ("trash", "/trash", {}),
+        ("version history (Browse)", "/browse", {"key": history_key}),
+        ("version history (API)", f"/api/images/{history_key}/versions", {}),
+        ("status page", "/cache", {}),
+    ]
+
+
+def median_ms(server: Server, path: str, query: dict, repeat: int) -> float:
+    status, _ = server.get(path, query)
+    assert status == 200, (path, query, status)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        server.get(path, query)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(app, repeat: int) -> dict[str, float]:
+    server = Server(app)
+    return {name: median_ms(server, path, query, repeat) for name, path, query in routes(app)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--keep", metavar="DIR", help="build the big library here and leave it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        big_dir = os.path.abspath(args.keep) if args.keep else os.path.join(tmp, "big")
+        big, built = build(big_dir, args.records)
+        if built["reused"]:
+            print(f"N = {built['records']:,} records (reused from {big_dir})")
+        else:
+            print(
+                f"N = {built['records']:,} current records built in {built['seconds']:.1f} s "
+                f"(put_many: {built['put_many_per_s']:,.0f} records/s); usage {big.extensions['services'].metadata.usage()}"
+            )
+        small, _ = build(os.path.join(tmp, "small"), SMALL)
+        at_n, at_small = measure(big, args.repeat), measure(small, args.repeat)
+    print(f"\nServer time, median of {args.repeat} (ms):")
+    print(f"  {'route':36}{f'{args.records:,}':>12}{f'{SMALL:,}':>10}{'ratio':>8}")
+    ok = True
+    for name, ms in at_n.items():
+        ratio = ms / at_small[name]
+        # Sub-millisecond differences are noise, not growth: the ratio counts from 2 ms up.
+        fine = ms <= 50 and (ratio <= 2 or ms <= 2)
+        ok &= fine
+        print(f"  {name:36}{ms:>12.2f}{at_small[name]:>10.2f}{ratio:>8.2f}{'' if fine else '  <-- over target'}")
+    print(f"\n{'every route within target' if ok else 'SOME ROUTES OVER TARGET'} (<= 50 ms at N, <= 2x at {SMALL:,})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
