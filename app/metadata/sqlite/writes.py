@@ -7,7 +7,6 @@ import uuid
 from ..base import Conflict, ImageRecord, amended
 from .schema import Schema
 
-
 BULK_CACHE_KIB = -262144  # page cache of a bulk write: 256 MiB (negative: in KiB)
 
 
