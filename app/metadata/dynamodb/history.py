@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...core.errors import NotFound
 from ..base import ImageRecord, Retired, moved
-from .layout import HISTORY, IMAGES
+from .layout import HISTORY, IMAGES, _s
 from .writes import CurrentImages
 
 
@@ -49,3 +49,50 @@ class History(CurrentImages):
 
         previous = self._transact(key, build)
         return chosen["record"], previous
+
+    def history_page(self, key: str, limit: int = 48, after=None):
+        current = self.get(key)
+        if current is None or not current.lineage:
+            return [], None
+        limit = max(1, int(limit))
+        query = {
+            "TableName": self.table,
+            "IndexName": "by_lineage",
+            "KeyConditionExpression": "hist = :l",
+            "ExpressionAttributeValues": {":l": _s(current.lineage)},
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = self._start(after, "by_lineage", "hist", current.lineage, "rorder")
+        items = self._call("list", "query", **query).get("Items", [])
+        more = len(items) > limit
+        items = items[:limit]
+        position = self._position(items[-1], "by_lineage", "hist", "rorder") if more else None
+        return [self._retired(item) for item in items], position
+
+    def trim_history(self, key: str, keep: int) -> list[ImageRecord]:
+        current = self.get(key)
+        if current is None or not current.lineage:
+            return []
+        dropped = []
+        for retired in self._lineage(current.lineage)[max(0, keep) :]:  # newest first: the oldest go
+            if self._drop(retired.record, HISTORY):
+                dropped.append(retired.record)
+        if dropped:
+            self._call(
+                "write",
+                "update_item",
+                TableName=self.table,
+                Key={"pk": _s(f"dropped#{current.lineage}")},
+                UpdateExpression="ADD n :d",
+                ExpressionAttributeValues={":d": {"N": str(len(dropped))}},
+            )
+        return dropped
+
+    def dropped_versions(self, key: str) -> int:
+        current = self.get(key)
+        if current is None or not current.lineage:
+            return 0
+        item = self._call("read", "get_item", TableName=self.table, Key={"pk": _s(f"dropped#{current.lineage}")})
+        return int(item.get("Item", {}).get("n", {}).get("N", "0"))

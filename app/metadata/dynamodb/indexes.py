@@ -31,6 +31,7 @@ class IndexItems(Counters):
                     "pk": _s(f"word#{start}#{key}"),
                     "wstart": _s(start),
                     "order": _s(_order(new.updated_at, key)),
+                    "torder": _s(_torder(new)),
                     "key": _s(key),
                     "words": _s(every),
                 }

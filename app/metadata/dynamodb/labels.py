@@ -38,7 +38,10 @@ class Labels(CurrentImages):
         items = self._query_all(
             IndexName="by_key",
             KeyConditionExpression="feed = :f",
-            FilterExpression="n > :z",
-            ExpressionAttributeValues={":f": _s(LABELS), ":z": {"N": "0"}},
+            ExpressionAttributeValues={":f": _s(LABELS)},
         )
-        return [(item["key"]["S"], int(item["n"]["N"])) for item in items]
+        totals: dict[str, int] = {}
+        for item in items:  # a label's counter shards, next to each other in key order
+            label = item["key"]["S"]
+            totals[label] = totals.get(label, 0) + int(item["n"]["N"])
+        return [(label, n) for label, n in totals.items() if n > 0]

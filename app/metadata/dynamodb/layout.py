@@ -9,12 +9,18 @@ IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
 HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
+# Items per counter, summed on read (see counters): every upload adds to the usage counters; a
+# label's counter takes only the uploads showing it, and the label list reads all its shards.
+COUNTER_SHARDS = 8
+LABEL_COUNTER_SHARDS = 4
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
 # 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
 # unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
 MAX_LABELS = 16
 MAX_WORD_STARTS = 15
-INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this
+# Image items carry ix = the index version they were written with: 1 added the search and unlabelled
+# indexes, 2 the date-taken order of search (word items' torder); ``gallery init`` brings older ones up.
+INDEX_VERSION = "2"
 
 
 def _s(value: str) -> dict:
@@ -37,6 +43,7 @@ def _torder(record: ImageRecord) -> str:
 
 # The GSI and its range attribute for each listing order, without and with a label.
 _ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_label_taken", "torder")}
+WORD_ORDERS = {"uploaded": ("by_word", "order"), "taken": ("by_word_taken", "torder")}  # search, likewise
 
 
 def word_start(word: str) -> str:
@@ -83,6 +90,12 @@ _INDEXES = (  # name, hash, range, projection
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
     ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+    (
+        "by_word_taken",
+        "wstart",
+        "torder",
+        {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]},
+    ),
 )
 
 

@@ -36,13 +36,13 @@ class Listings(WordSearch):
         """Newest first by upload or by date taken (``sort``). With a prefix: one Query of the key index
         first (no key has it: done), and at most FILTERED_PAGES pages read, so a page may hold fewer
         items than ``limit`` (even none) while a next position says where to go on. A search
-        (``words``) reads the word index, which is in upload order whatever ``sort`` asks."""
+        (``words``) reads the word index of the same order."""
         if sort not in _ORDERS:
             raise InvalidParameter(f"sort must be one of {', '.join(_ORDERS)}; got {sort!r}.")
         limit = max(1, int(limit))
         label = (label or "").lower()
         if words:
-            return self._search(list(words), prefix, label, limit, after)
+            return self._search(list(words), prefix, label, limit, after, sort)
         feed_index, label_index, range_name = _ORDERS[sort]
         if prefix and after is None and not self.suggest(prefix, 1):
             return [], None

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ...core.errors import BackendUnavailable
 from ..base import ImageRecord
 from .indexes import IndexItems
-from .layout import _ATTRIBUTES, _INDEXES, IMAGES, _gsi, _s
+from .layout import _ATTRIBUTES, _INDEXES, IMAGES, INDEX_VERSION, _gsi, _s
 from .records import ImageItems
 
 
@@ -86,24 +86,24 @@ class Provisioning(IndexItems, ImageItems):
             done.append(f"added index {spec[0]} to {self.table}")
         indexed = self._index_older_items()
         if indexed:
-            done.append(f"indexed {indexed} image(s) written before search and labelling status existed")
+            done.append(f"indexed {indexed} image(s) written before the current search and labelling indexes")
         return done
 
     def _index_older_items(self) -> int:
-        """Give images written by an earlier version their search items and unlabelled status, once."""
+        """Bring images written by an earlier version up to this one's indexes, once: search items
+        and unlabelled status (no ``ix``), search items in the date-taken order (``ix`` below 2)."""
         items = self._query_all(
             IndexName="newest",
             KeyConditionExpression="feed = :f",
-            FilterExpression="attribute_not_exists(ix)",
-            ExpressionAttributeValues={":f": _s(IMAGES)},
+            FilterExpression="attribute_not_exists(ix) OR ix < :ix",
+            ExpressionAttributeValues={":f": _s(IMAGES), ":ix": {"N": INDEX_VERSION}},
         )
         done = 0
         for item in items:
             record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
-            put = self._image_put(record, int(item["ver"]["N"]))
-            put["Put"]["ConditionExpression"] += " AND attribute_not_exists(ix)"  # not indexed meanwhile
+            put = self._image_put(record, int(item["ver"]["N"]))  # conditioned on its version: not changed meanwhile
             actions = [put, *self._word_actions(None, record)]
-            if not record.labelled:
+            if "ix" not in item and not record.labelled:
                 actions.append(self._counter("count#unlabelled", 1))
             try:
                 self.client.transact_write_items(TransactItems=actions)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from ...core import search
 from ..base import ImageRecord
-from .layout import _s, word_start
+from .layout import WORD_ORDERS, _s, word_start
 from .table import DynamoTable
 
 
 class WordSearch(DynamoTable):
-    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after):
-        """Images with a word starting with each of ``wanted``: one ``by_word`` partition, filtered."""
+    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, sort: str = "uploaded"):
+        """Images with a word starting with each of ``wanted``: one partition of the word index of
+        ``sort``'s order (``by_word`` or ``by_word_taken``), filtered."""
+        index, range_name = WORD_ORDERS[sort]
         entry = min(wanted, key=lambda w: (not w.startswith("@"), -len(w)))  # a batch is read exactly
         start_value = word_start(entry)
         names = {"#w": "words"}
@@ -30,14 +32,14 @@ class WordSearch(DynamoTable):
             conditions.append("contains(#l, :l)")
         query = {
             "TableName": self.table,
-            "IndexName": "by_word",
+            "IndexName": index,
             "KeyConditionExpression": "wstart = :s",
             "FilterExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
-        start = self._start(after, "by_word", "wstart", start_value, "order") if after is not None else None
+        start = self._start(after, index, "wstart", start_value, range_name) if after is not None else None
         found: list[dict] = []
         while True:
             page = dict(query, Limit=max(limit + 1 - len(found), 100))
@@ -52,7 +54,7 @@ class WordSearch(DynamoTable):
         found = found[:limit]
         # An index item may trail its image for a moment (GSIs are eventually consistent).
         records = [r for r in self._records(found) if _matches(r, wanted, prefix, label)]
-        return records, (self._position(found[-1], "by_word", "wstart", "order") if more and found else None)
+        return records, (self._position(found[-1], index, "wstart", range_name) if more and found else None)
 
 
 def _matches(record: ImageRecord, wanted: list[str], prefix: str, label: str) -> bool:

@@ -95,3 +95,84 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
 
         self._transact(key, build)
         return outcome["amended"]
+
+    def put_many(self, records, *, keep_until: float | None = None, batch_size: int = 100) -> list[ImageRecord]:
+        """``put`` for many records, batched: keys not taken yet are written with BatchWriteItem
+        (25 items a request, no transaction: an import's records are new) and their counters added
+        once per batch; a taken or repeated key goes through ``put``'s transaction. Returns the
+        replaced records that were not kept."""
+        dropped: list[ImageRecord] = []
+        chunk: list[ImageRecord] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= batch_size:
+                dropped += self._put_batch(chunk, keep_until)
+                chunk = []
+        if chunk:
+            dropped += self._put_batch(chunk, keep_until)
+        return dropped
+
+    def _put_batch(self, records: list[ImageRecord], keep_until: float | None) -> list[ImageRecord]:
+        taken = self._existing({record.key for record in records})
+        fresh: dict[str, ImageRecord] = {}
+        slow: list[ImageRecord] = []
+        for record in records:
+            if record.key in taken or record.key in fresh:
+                slow.append(record)
+            else:
+                fresh[record.key] = record
+        items, counters = [], {}
+        for record in fresh.values():
+            record = self._clean(record)
+            record.lineage = record.lineage or uuid.uuid4().hex
+            for action in [self._image_put(record, 0), *self._index_actions(None, record)]:
+                if "Put" in action:
+                    items.append({"PutRequest": {"Item": action["Put"]["Item"]}})
+                else:  # a counter: added up, written once per batch
+                    update = action["Update"]
+                    name = update["Key"]["pk"]["S"].rsplit("#", 1)[0]
+                    counters.setdefault(name, [update, 0])[1] += int(update["ExpressionAttributeValues"][":d"]["N"])
+        for i in range(0, len(items), 25):
+            self._batch_write(items[i : i + 25])
+        if fresh:
+            size = sum(r.bytes for r in fresh.values())
+            self._call("write", "update_item", **self._usage(IMAGES, len(fresh), size)["Update"])
+        for update, total in counters.values():
+            update["ExpressionAttributeValues"][":d"] = {"N": str(total)}
+            self._call("write", "update_item", **update)
+        dropped = []
+        for record in slow:
+            previous = self.put(record, keep_until=keep_until)
+            if previous is not None and keep_until is None:
+                dropped.append(previous)
+        return dropped
+
+    def _existing(self, keys: set[str]) -> set[str]:
+        """Which of ``keys`` have a current image (BatchGetItem of their keys only)."""
+        found, ordered = set(), sorted(keys)
+        for i in range(0, len(ordered), 100):
+            request = {
+                self.table: {
+                    "Keys": [{"pk": _s(f"image#{k}")} for k in ordered[i : i + 100]],
+                    "ProjectionExpression": "#k",
+                    "ExpressionAttributeNames": {"#k": "key"},
+                }
+            }
+            for attempt in range(_RETRIES):
+                response = self._call("read", "batch_get_item", RequestItems=request)
+                found.update(item["key"]["S"] for item in response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
+
+    def _batch_write(self, requests: list[dict]) -> None:
+        pending = {self.table: requests}
+        for attempt in range(_RETRIES):
+            response = self._call("write", "batch_write_item", RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)  # throttled: back off, then send what is left
+        raise BackendUnavailable("Image metadata: DynamoDB kept refusing a batch write. Try again.")

@@ -15,7 +15,7 @@ class History(CurrentImages):
         if current is None or not current.lineage:
             return []
         rows = db.execute(
-            "SELECT record, retired_at, expires_at FROM retired WHERE lineage = ? AND state = 'history'"
+            "SELECT record, retired_at, expires_at FROM retired INDEXED BY retired_lineage WHERE lineage = ? AND state = 'history'"
             " ORDER BY retired_at DESC, version DESC",
             (current.lineage,),
         )
@@ -57,7 +57,7 @@ class History(CurrentImages):
         current = self._current(db, key)
         if current is None or not current.lineage:
             return [], None
-        sql = "SELECT record, retired_at, expires_at FROM retired WHERE lineage = ? AND state = 'history'"
+        sql = "SELECT record, retired_at, expires_at FROM retired INDEXED BY retired_lineage WHERE lineage = ? AND state = 'history'"
         args: list = [current.lineage]
         if after is not None:
             retired_at, version = _position(after, ("retired_at", "version"))

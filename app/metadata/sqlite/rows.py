@@ -4,11 +4,14 @@ not yet labelled), and its retired versions."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from ...core.search import batch_word, record_words, search_texts, words
 from ..base import ImageRecord
 from .connection import Connection
+
+_BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
 
 
 class Rows(Connection):
@@ -85,20 +88,20 @@ class Rows(Connection):
 
 
 class WordCache:
-    """``record_words`` for many records that share folders, camera models and labels: a text's
-    words are the union of its "/"-separated parts' (a word never spans a "/"), each part's found
-    once per batch."""
+    """``record_words`` for many records that share folders, file name parts, camera models and
+    labels: a text's words are the union of its letter/digit runs' words (a word never spans a run),
+    each run's found once per batch."""
 
     def __init__(self):
-        self._parts: dict[str, set[str]] = {}
+        self._runs: dict[str, set[str]] = {}
 
     def of(self, record: ImageRecord) -> set[str]:
         found: set[str] = set()
         for text in search_texts(record):
-            for part in text.split("/"):
-                known = self._parts.get(part)
+            for run in _BETWEEN_RUNS.split(text):
+                known = self._runs.get(run)
                 if known is None:
-                    known = self._parts[part] = words(part)
+                    known = self._runs[run] = words(run) if run else set()
                 found |= known
         if record.batch:
             found.add(batch_word(record.batch))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from ..base import Conflict, ImageRecord, amended
@@ -63,6 +64,9 @@ class CurrentImages(Schema):
         db = self._connect()
         cache_size = db.execute("PRAGMA cache_size").fetchone()[0]
         db.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")  # the indexes' pages stay in memory meanwhile
+        # Every index row written here belongs to an images row of the same transaction: checking
+        # each one's key against ``images`` (a quarter of the time) proves nothing more.
+        db.execute("PRAGMA foreign_keys = OFF")
         try:
             for record in records:
                 chunk.append(record)
@@ -72,6 +76,7 @@ class CurrentImages(Schema):
             if chunk:
                 dropped += self._put_batch(chunk, keep_until)
         finally:
+            db.execute("PRAGMA foreign_keys = ON")
             db.execute(f"PRAGMA cache_size = {int(cache_size)}")
         return dropped
 
@@ -97,7 +102,7 @@ class CurrentImages(Schema):
                         self._retire(db, old, "history", keep_until)
                     else:
                         dropped.append(old)
-                record.lineage = record.lineage or uuid.uuid4().hex
+                record.lineage = record.lineage or os.urandom(16).hex()  # as uuid4().hex, a third of the time
                 current[record.key] = record
             self._insert_rows(db, [current[key] for key in keys])
         return dropped
