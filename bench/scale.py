@@ -150,8 +150,8 @@ def routes(app) -> list[tuple[str, str, dict]]:
     """(name, path, query) of every page the targets name, found in this library."""
     services = app.extensions["services"]
     _, cursor = services.catalog.list(limit=services.catalog.page_size)
-    canon = services.metadata.list(limit=1, words=["canon"])[0]  # a camera folder to type part of
-    partial = canon[0].key.rsplit("/", 1)[0] + "/IMG_1" if canon else "2020/"
+    newest = services.metadata.list(limit=1)[0]
+    partial = newest[0].key[:-7] if newest else "2020/"  # part of a file name, as someone types it
     history_key, after = "", None
     while not history_key:  # a key with a version history: one of the first pages holds one
         items, after = services.metadata.list(limit=500, after=after)
