@@ -193,12 +193,128 @@ def measure(app, repeat: int) -> dict[str, float]:
     return {name: median_ms(server, path, query, repeat) for name, path, query in routes(app)}
 
 
+class ItemMeter:
+    """Items each DynamoDB call reads and writes, counted with botocore's event hooks: a Query's
+    ``ScannedCount`` (what it reads, and what DynamoDB bills) and its read bytes, items got by
+    GetItem/BatchGetItem, items written by each kind of write."""
+
+    def __init__(self, client):
+        self.reset()
+        client.meta.events.register("before-parameter-build.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def reset(self) -> None:
+        self.read = self.returned_by_queries = self.written = self.calls = self.scans = 0
+        self.read_units = self.write_units = 0.0
+
+    def _before(self, model, params, **_):
+        self.calls += 1
+        name = model.name
+        if name == "TransactWriteItems":
+            self.written += len(params["TransactItems"])
+            self.write_units += 2 * sum(_units(a, 1024) for a in params["TransactItems"])  # 2x: transactional
+        elif name == "BatchWriteItem":
+            requests = [r for reqs in params["RequestItems"].values() for r in reqs]
+            self.written += len(requests)
+            self.write_units += sum(_units(r, 1024) for r in requests)
+        elif name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.written += 1
+            self.write_units += _units(params, 1024)
+        elif name == "Scan":
+            self.scans += 1
+
+    def _after(self, model, parsed, **_):
+        name = model.name
+        if name in ("Query", "Scan"):
+            self.read += parsed.get("ScannedCount", 0)
+            self.returned_by_queries += parsed.get("Count", 0)
+            self.read_units += _units(parsed.get("Items", []), 4096) / 2  # eventually consistent
+        elif name == "GetItem":
+            self.read += 1
+            self.read_units += max(1.0, _units(parsed.get("Item", {}), 4096))  # strongly consistent
+        elif name == "BatchGetItem":
+            items = [i for found in parsed.get("Responses", {}).values() for i in found]
+            self.read += len(items)
+            self.read_units += sum(max(1.0, _units(i, 4096)) / 2 for i in items)
+
+
+def _units(value, unit: int) -> float:
+    """Capacity units of ``value`` (its JSON size stands for DynamoDB's item size), rounded up per item."""
+    import json  # noqa: PLC0415 - only the DynamoDB run needs it
+
+    size = len(json.dumps(value, default=str))
+    return float(-(-size // unit))
+
+
+def dynamodb_run(n: int) -> None:
+    """The same routes on DynamoDB (moto, in process): items read per request against items shown,
+    and the items and capacity units of an upload; moto's times say nothing about AWS."""
+    from moto import mock_aws  # noqa: PLC0415 - the SQLite run does without it
+
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    with mock_aws(), tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {
+                "GALLERY_DATA_DIR": tmp,
+                "SECRET_KEY": "bench",
+                "GALLERY_METADATA": "dynamodb",
+                "GALLERY_DYNAMODB_TABLE": "bench",
+                "GALLERY_LABEL_ON_UPLOAD": False,
+                "GALLERY_WORK_PROCESSES": 0,
+            }
+        )
+        services = app.extensions["services"]
+        store = services.metadata
+        store.provision(wait=False)
+        meter = ItemMeter(store.client)
+        started = time.perf_counter()
+        store.put_many(library(n), keep_until=services.retention.keep_until())
+        print(
+            f"\nDynamoDB (moto): {store.count():,} records, bulk write: {meter.written / n:.1f} items "
+            f"and {meter.write_units / n:.1f} write units per record ({time.perf_counter() - started:.0f} s on moto)"
+        )
+        for key in [r.key for r in store.list(limit=40)[0][::8]]:
+            store.delete(key, trash_until=services.retention.keep_until())
+        server = Server(app)
+        print(f"  {'route':36}{'shown':>7}{'read':>7}{'index':>7}{'calls':>7}{'RCU':>7}")
+        for name, path, query in routes(app):
+            meter.reset()
+            status, body = server.get(path, query)
+            assert status == 200, (name, status)
+            shown = body.count(b'class="tile') if not path.startswith("/api/") else body.count(b'"version"')
+            print(
+                f"  {name:36}{shown:>7}{meter.read:>7}{meter.returned_by_queries:>7}{meter.calls:>7}"
+                f"{meter.read_units:>7.1f}{'  SCAN' if meter.scans else ''}"
+            )
+        photo = Path(__file__).resolve().parents[1] / "tests" / "data" / "dog.jpg"
+        data = photo.read_bytes()
+        for label, action in (
+            ("upload (new key)", lambda: services.library.upload("new/dog.jpg", data)),
+            ("upload (replacement, kept)", lambda: services.library.upload("new/dog.jpg", data)),
+            ("delete (to the trash)", lambda: services.library.delete("new/dog.jpg")),
+        ):
+            meter.reset()
+            action()
+            print(
+                f"  {label:36} wrote {meter.written} items, {meter.write_units:.0f} WCU; read {meter.read} items, "
+                f"{meter.read_units:.1f} RCU; {meter.calls} calls"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="build the big library here and leave it")
+    parser.add_argument(
+        "--dynamodb", type=int, default=0, metavar="N", help="also count DynamoDB's items per route on moto"
+    )
+    parser.add_argument("--only-dynamodb", action="store_true", help="skip the SQLite run")
     args = parser.parse_args()
+    if args.dynamodb:
+        dynamodb_run(args.dynamodb)
+    if args.only_dynamodb:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         big_dir = os.path.abspath(args.keep) if args.keep else os.path.join(tmp, "big")
         big, built = build(big_dir, args.records)

@@ -1,11 +1,13 @@
 """Listings: newest first by upload or by date taken, by prefix, label and search words; suggestions.
 
-A filtered page costs the same in a library of any size because its plan is chosen per request
-from how many images each filter matches (counted up to ``DRIVE_LIMIT``, or read from the label
-counters): the most selective filter under the limit *drives* (its matches are fetched by index
-and only their order keys sorted), else the order's index is *walked* newest first and each row
-probed against the filters (all match at least DRIVE_LIMIT images, so a page fills after about
-``limit × library / DRIVE_LIMIT`` rows at worst)."""
+A filtered page stays cheap in a library of any size because its plan is chosen per request from
+how many images each filter matches (counted up to ``COUNT_LIMIT``, or read from the label
+counters): either the most selective filter *drives* (its matches are found by index and only
+their order keys sorted: cost ~ its matches), or the order's index is *walked* newest first and
+each row probed against the filters (cost ~ the rows walked until a page fills: the page size
+divided by the filters' joint share of the library, taken as independent). The cheaper wins; a
+filter matching COUNT_LIMIT or more never drives, so a walk reads at most about
+``page × library / COUNT_LIMIT`` rows for one word (2,400 for a page of 48 in a million)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,7 @@ from .positions import _position
 from .rows import Rows
 from .schema import ORDER_COLUMN, ORDER_INDEX, WORD_END
 
-# Where driving by a filter's matches (fetch and sort them) costs as much as walking the order
-# index: sqrt(page × library) for a million images is about 7,000.
-DRIVE_LIMIT = 8000
+COUNT_LIMIT = 20_000  # matches counted per filter (a covering index range: about a millisecond)
 
 
 @dataclass
@@ -30,25 +30,40 @@ class Filter:
 
 
 class Listings(Rows):
-    def _at_most(self, sql: str, args: tuple) -> int:
-        """How many rows ``sql`` finds, counting no further than DRIVE_LIMIT."""
-        return self._connect().execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {DRIVE_LIMIT})", args).fetchone()[0]
+    def _driver(self, filters: list[Filter], limit: int) -> Filter | None:
+        """The filter whose matches to sort, or None to walk the order's index (see the module doc)."""
+        if not filters:
+            return None
+        best = min(filters, key=lambda f: f.matches)
+        if best.matches >= COUNT_LIMIT:
+            return None
+        images = self._connect().execute("SELECT n FROM counters WHERE name = 'images'").fetchone()[0]
+        walked = limit + 1.0
+        for f in filters:  # the rows a walk reads: the page over the filters' joint share
+            walked *= images / max(f.matches, 1)
+        return best if best.matches <= walked else None
 
-    def _filters(self, prefix: str, label: str, words) -> list[Filter]:
+    def _at_most(self, sql: str, args: tuple, most: int) -> int:
+        """How many rows ``sql`` finds, counting no further than ``most``."""
+        return self._connect().execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(most)})", args).fetchone()[0]
+
+    def _filters(self, prefix: str, label: str, words, most: int) -> list[Filter]:
         filters = []
         for word in words:  # a range on the words' primary key: every word that starts with it
             args = (word, word + WORD_END)
             filters.append(
                 Filter(
                     "images.key IN (SELECT key FROM words WHERE word >= ? AND word < ?)",
-                    "EXISTS (SELECT 1 FROM words WHERE key = images.key AND word >= ? AND word < ?)",
+                    # By the image's own words (a dozen): the primary key would read every match of the range.
+                    "EXISTS (SELECT 1 FROM words INDEXED BY words_by_key WHERE key = images.key"
+                    " AND word >= ? AND word < ?)",
                     args,
-                    self._at_most("SELECT 1 FROM words WHERE word >= ? AND word < ?", args),
+                    self._at_most("SELECT 1 FROM words WHERE word >= ? AND word < ?", args, most),
                 )
             )
         if prefix:  # a range on the primary key instead of LIKE, whose '_' would be a wildcard
             args = (prefix, prefix + "\U0010ffff")
-            matches = self._at_most("SELECT 1 FROM images WHERE key >= ? AND key < ?", args)
+            matches = self._at_most("SELECT 1 FROM images WHERE key >= ? AND key < ?", args, most)
             filters.append(
                 Filter("images.key >= ? AND images.key < ?", "images.key >= ? AND images.key < ?", args, matches)
             )
@@ -69,10 +84,8 @@ class Listings(Rows):
         column = ORDER_COLUMN.get(sort)
         if column is None:
             raise InvalidParameter(f"sort must be one of {', '.join(ORDER_COLUMN)}; got {sort!r}.")
-        filters = self._filters(prefix, label, words)
-        driver = min(filters, key=lambda f: f.matches, default=None)
-        if driver is not None and driver.matches >= DRIVE_LIMIT:
-            driver = None
+        filters = self._filters(prefix, label, words, COUNT_LIMIT)
+        driver = self._driver(filters, limit)
         where, args = [], []
         for f in filters:
             where.append(f.drive if f is driver else f.probe)
@@ -81,16 +94,20 @@ class Listings(Rows):
             moment, key = _position(after, (column, "key"))
             where.append(f"(images.{column} < ? OR (images.{column} = ? AND images.key < ?))")
             args += [moment, moment, key]
-        sql = f"SELECT record, {column} FROM images"
-        if filters and driver is None:
-            sql += f" INDEXED BY {ORDER_INDEX[sort]}"  # walk the order, probing each row
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        if driver is not None:  # '+': sort the driver's few matches rather than walk the order's index
-            sql += f" ORDER BY +images.{column} DESC, +images.key DESC LIMIT ?"
+        conditions = (" WHERE " + " AND ".join(where)) if where else ""
+        order = f"ORDER BY {column} DESC, key DESC"
+        if driver is not None:
+            # Sort the driver's matches by their order keys alone ('+': not by walking the order's
+            # index), then read the page's records.
+            sql = (
+                f"SELECT record, {column} FROM images WHERE key IN (SELECT key FROM images{conditions}"
+                f" ORDER BY +{column} DESC, +key DESC LIMIT ?) {order}"
+            )
+        elif filters:
+            sql = f"SELECT record, {column} FROM images INDEXED BY {ORDER_INDEX[sort]}{conditions} {order} LIMIT ?"
         else:
-            sql += f" ORDER BY {column} DESC, key DESC LIMIT ?"
-        rows = self._connect().execute(sql, (*args, limit + 1)).fetchall()
+            sql = f"SELECT record, {column} FROM images{conditions} {order} LIMIT ?"
+        rows = self._connect().execute(sql, (*args, limit + 1)).fetchall()  # noqa: S608 - fixed names
         items = [self._row(r[0]) for r in rows[:limit]]
         next_after = [rows[limit - 1][1], items[-1].key] if len(rows) > limit else None
         return items, next_after
