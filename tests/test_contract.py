@@ -221,6 +221,23 @@ def test_conflicts_rename_or_fail_without_changing_anything(api, service):
     assert api.client.get("/images/photos/IMG_0001-3.jpg").data == second
 
 
+def test_find_by_sha256_names_the_current_image_with_those_bytes(api, service):
+    first, second, third = image(15), image(16), image(17)
+    find = service.metadata.find_by_sha256
+    assert find(sha(first)) is None
+    assert upload(api, "trips/b.png", first).status_code == 201
+    assert upload(api, "trips/a.png", first).status_code == 201  # the same bytes twice: the first key answers
+    assert upload(api, "other.png", second).status_code == 201
+    found = find(sha(first))
+    assert (found.key, found.sha256) == ("trips/a.png", sha(first))
+    assert find(sha(second)).key == "other.png"
+    assert upload(api, "other.png", third).status_code == 200  # replaced: the old bytes are history, not current
+    assert find(sha(second)) is None and find(sha(third)).key == "other.png"
+    assert api.delete("trips/a.png").status_code == 204
+    assert find(sha(first)).key == "trips/b.png"
+    assert find("0" * 64) is None
+
+
 def test_restore_an_earlier_version_byte_for_byte(api, service):
     first, second = image(13), image(14)
     upload(api, "v.png", first)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import MetadataStore
 from .counts import Counts
+from .digests import Digests
 from .history import History
 from .labels import Labels
 from .listing import Listings
@@ -11,5 +12,5 @@ from .state import SharedState
 from .trash import Trash
 
 
-class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, SharedState, MetadataStore):
+class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, Digests, SharedState, MetadataStore):
     kind = "sqlite"
