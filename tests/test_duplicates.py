@@ -62,3 +62,31 @@ def test_the_choice_is_in_the_api_document(tmp_path):
     fields = upload_doc["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert fields["on_duplicate"]["enum"] == ["keep", "skip"] and fields["on_duplicate"]["default"] == "keep"
     assert "duplicate_of" in doc["components"]["schemas"]["ImageRecord"]["properties"]
+
+
+def post_page(api, files: dict[str, bytes], **fields):
+    form = {"file": [(io.BytesIO(data), name) for name, data in files.items()], "csrf_token": api.token, **fields}
+    return api.client.post("/upload", data=form, content_type="multipart/form-data")
+
+
+def test_the_upload_form_skips_a_stored_photo_and_says_where_it_is(api, gallery):
+    data = make_image("PNG", color=(5, 6, 7))
+    assert upload(api, "kept/original.png", data).status_code == 201
+    fresh = make_image("PNG", color=(5, 99, 7))
+    page = post_page(api, {"again.png": data, "new.png": fresh}, on_duplicate="skip", prefix="up/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "1 stored" in text and "1 already in the gallery (skipped)" in text
+    assert "<code>up/again.png</code> is already in the gallery as" in text and "kept/original.png" in text
+    assert gallery.metadata.get("up/again.png") is None and gallery.metadata.get("up/new.png") is not None
+
+
+def test_the_upload_form_keeps_both_when_asked_and_refuses_an_unknown_choice(api, gallery):
+    data = make_image("PNG", color=(8, 9, 10))
+    assert upload(api, "a.png", data).status_code == 201
+    assert post_page(api, {"b.png": data}, on_duplicate="keep").status_code == 200
+    assert gallery.metadata.get("b.png").sha256 == gallery.metadata.get("a.png").sha256
+    before = snapshot(gallery)
+    refused = post_page(api, {"c.png": data}, on_duplicate="maybe")
+    assert refused.status_code == 400 and "already in the gallery" in refused.get_data(as_text=True)
+    assert snapshot(gallery) == before
