@@ -20,12 +20,10 @@ from waitress.utilities import RequestEntityTooLarge
 from app.config import load_settings
 from wsgi import app
 
-MIB = 1024 * 1024
-
 settings = load_settings()
-# The app's own limit (MAX_CONTENT_LENGTH: the body limit + 64 KiB) answers with its JSON 413;
-# waitress stops reading bodies past a MiB more, and the app answers those too (below).
-body_limit = app.config["MAX_CONTENT_LENGTH"] + MIB
+# The app's own limit (MAX_CONTENT_LENGTH: the body limit + 64 KiB). waitress stops reading a
+# body past it (one with a larger Content-Length is never read) and the app answers (below).
+body_limit = app.config["MAX_CONTENT_LENGTH"] + 1  # waitress refuses lengths >= its limit
 
 
 class RefusedBodyTask(WSGITask):
@@ -39,6 +37,15 @@ class RefusedBodyTask(WSGITask):
             return ErrorTask.execute(self)
         self.set_close_on_finish()
         return super().execute()
+
+    def get_environment(self):
+        environ = super().get_environment()
+        # A chunked body has no length to refuse by: say the one waitress stopped at, so the app
+        # refuses it as well instead of reading an empty body as the whole request.
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        declared = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["CONTENT_LENGTH"] = str(max(declared, self.channel.server.adj.max_request_body_size))
+        return environ
 
 
 class GalleryChannel(HTTPChannel):
