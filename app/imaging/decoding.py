@@ -127,9 +127,7 @@ def jpeg_scans(data: bytes, limit: int = MAX_JPEG_SCANS) -> int:
     while True:
         segments += 1
         if segments > structure.MAX_JPEG_SEGMENTS:  # APP segments between scans: each a step of this loop
-            raise structure.too_much(
-                "JPEG", segments, "segments", structure.MAX_JPEG_SEGMENTS, "cameras write about 15."
-            )
+            raise structure.too_much("JPEG", "segments", structure.MAX_JPEG_SEGMENTS, "cameras write about 15.")
         i = int(np.searchsorted(candidates, pos))
         if i == len(candidates):
             return scans

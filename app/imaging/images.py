@@ -2,7 +2,7 @@
 
 Uploads are trusted only after Pillow has identified the format from the bytes and decoded
 them completely; the container's structure is counted first (``structure``: pages, segments,
-chunks, frames, an AVIF's real frame size), before Pillow walks it, and the pixel, frame,
+chunks, frames, the real size of an AVIF or HEIC picture), before Pillow walks it, and the pixel, frame,
 decoded-size and JPEG-scan limits are checked from the header (``decoding``), before decoding, so
 a decompression bomb costs a few bytes of reading, not gigabytes of memory or minutes of CPU.
 

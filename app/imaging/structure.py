@@ -4,7 +4,8 @@ Pillow reads a file's structure in Python, and some of its walks cost far more t
 suggest: a TIFF's page list is searched once per page (100,000 tiny pages: a minute of CPU),
 a JPEG's segments before the first scan are read one by one into lists (6.5 million empty APP
 segments: over a minute and a gigabyte), a PNG's chunks and a GIF's data sub-blocks are each a
-few Python calls (23 MB of one-byte ones: seconds). :func:`check` walks the same structure here,
+few Python calls (23 MB of one-byte ones: seconds); an AVIF's or HEIC's header may hide its real
+size (``heif``). :func:`check` walks the same structure here,
 with plain ``struct`` arithmetic over the bytes, once, and stops at a cap no real image comes
 near: refusing such a file costs milliseconds, whatever its size. It decides nothing else: a
 file it cannot follow is left to the decoder, which refuses it as before.
@@ -16,7 +17,7 @@ import re
 import struct
 
 from ..core.errors import BadImage, TooLarge
-from . import avif
+from . import heif
 
 # Segments before a JPEG's first scan, and in its whole first image: cameras write about 15,
 # a 64 KB-chunked ICC profile or extended XMP a few hundred more.
@@ -49,7 +50,7 @@ def check(data: bytes, max_pixels: int, max_frames: int) -> None:
     elif data[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
         tiff_pages(data, max_frames)
     elif data[4:8] == b"ftyp":
-        avif.check(data, max_pixels)
+        heif.check(data, max_pixels)
 
 
 def too_much(kind: str, what: str, cap: int, why: str) -> BadImage:
@@ -81,9 +82,7 @@ def jpeg_segments(data: bytes) -> int:
             else:
                 pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if segments > MAX_JPEG_SEGMENTS:
-            raise too_much(
-                "JPEG", segments, "segments before its picture", MAX_JPEG_SEGMENTS, "cameras write about 15."
-            )
+            raise too_much("JPEG", "segments before its picture", MAX_JPEG_SEGMENTS, "cameras write about 15.")
         if stray > MAX_JPEG_STRAY_BYTES:
             raise BadImage(
                 f"The JPEG file has more than {MAX_JPEG_STRAY_BYTES:,} stray bytes between its segments; "

@@ -1,12 +1,13 @@
-"""An AVIF's real picture size, read from its AV1 bitstream rather than from its header.
+"""An AVIF's or HEIC's real picture size, read from its bitstream rather than from its header.
 
-Pillow reports an AVIF's size from the container's ``ispe`` box, which is only a claim: a file
-whose ``ispe`` says 64×64 over a 12000×12000 AV1 frame passes every limit, and libavif then
-decodes the whole frame (Pillow gives no way to set libavif's own size limit). The frame's
-size is in the AV1 sequence header at the start of each image item's data, found through the
-``meta`` box's item list (``iinf``) and item locations (``iloc``). :func:`check` reads it there
-and refuses a frame over the pixel limit or larger than any size the header declares.
-(HEIC needs none of this: libheif refuses a frame larger than its ``ispe`` before decoding.)
+Pillow reports their size from the container's ``ispe`` box, which is only a claim: an AVIF
+whose ``ispe`` says 64×64 over a 12000×12000 AV1 frame passed every limit, and libavif then
+decoded the whole frame (Pillow gives no way to set libavif's own size limit); libheif refuses
+such a HEIC itself, but only when decoding. The coded size is in the AV1 sequence header at the
+start of each AV1 item's data (found through the ``meta`` box's item list, ``iinf``, and item
+locations, ``iloc``) and in the HEVC sequence parameter set of each ``hvcC`` property.
+:func:`check` reads them there and refuses a frame over the pixel limit, or larger than every
+size the header declares (a grid's tiles are each smaller than the grid).
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ import struct
 from ..core.errors import BadImage, TooLarge
 
 _MAX_BOXES = 10_000  # boxes read in all; a real file has a few dozen
-_MAX_OBUS = 16  # OBUs before the sequence header: a temporal delimiter, some metadata
+_MAX_OBUS = 16
+# A coded HEVC picture is padded to whole coding blocks (up to 64 px) and cropped when decoded.
+_PADDING = 64  # OBUs before the sequence header: a temporal delimiter, some metadata
 
 
 def check(data: bytes, max_pixels: int) -> None:
-    """Refuse an AVIF whose AV1 frames exceed ``max_pixels`` or what its ``ispe`` boxes declare."""
+    """Refuse an AVIF or HEIC whose coded frames exceed ``max_pixels`` or what its ``ispe`` boxes declare."""
     meta = _child(data, 0, len(data), b"meta")
     if meta is None:
         return
     start, end = meta[0] + 4, meta[1]  # meta is a full box: version and flags first
+    ipco = _ipco(data, start, end) or (0, 0)
+    frames = [size for box in _children(data, *ipco, b"hvcC") if (size := hevc_size(data[box[0] : box[1]]))]
     types = _item_types(data, _child(data, start, end, b"iinf"))
     av1_items = {item for item, kind in types.items() if kind == b"av01"}
-    if not av1_items:
-        return
     idat = _child(data, start, end, b"idat")
-    frames = []
     for item, (method, offset, length) in _item_locations(data, _child(data, start, end, b"iloc")).items():
         if item not in av1_items:
             continue
@@ -45,12 +47,13 @@ def check(data: bytes, max_pixels: int) -> None:
     width, height = max(frames, key=lambda s: s[0] * s[1])
     if width * height > max_pixels:
         raise TooLarge(
-            f"The AVIF picture is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels."
+            f"The picture is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels."
         )
-    declared = [_ispe(data, box) for box in _children(data, *(_ipco(data, start, end) or (0, 0)), b"ispe")]
-    if width * height > max((w * h for w, h in declared), default=0):
+    declared = [_ispe(data, box) for box in _children(data, *ipco, b"ispe")]
+    widest, tallest = max((w for w, _ in declared), default=0), max((h for _, h in declared), default=0)
+    if any(w > widest + _PADDING or h > tallest + _PADDING for w, h in frames):
         raise BadImage(
-            f"The AVIF file is damaged: its picture is {width}×{height} pixels, larger than its header says."
+            f"The image file is damaged: its picture is {width}×{height} pixels, larger than its header says."
         )
 
 
@@ -245,3 +248,54 @@ def _sequence_header_size(payload: bytes) -> tuple[int, int]:
                 bits.read(4)
     width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
     return bits.read(width_bits) + 1, bits.read(height_bits) + 1
+
+
+# -- HEVC ------------------------------------------------------------------------------------------
+def hevc_size(hvcc: bytes) -> tuple[int, int] | None:
+    """The picture size of the first sequence parameter set (NAL type 33) in an ``hvcC`` payload."""
+    if len(hvcc) < 23:
+        return None
+    pos = 23
+    for _ in range(hvcc[22]):  # arrays of NAL units, by type
+        if pos + 3 > len(hvcc):
+            return None
+        kind, count = hvcc[pos] & 0x3F, int.from_bytes(hvcc[pos + 1 : pos + 3], "big")
+        pos += 3
+        for _ in range(count):
+            length = int.from_bytes(hvcc[pos : pos + 2], "big")
+            nal = hvcc[pos + 2 : pos + 2 + length]
+            pos += 2 + length
+            if kind == 33:
+                try:
+                    return _sps_size(nal[2:].replace(b"\0\0\3", b"\0\0"))  # emulation prevention
+                except IndexError:
+                    return None
+    return None
+
+
+def _ue(bits: _Bits) -> int:
+    zeros = 0
+    while not bits.read(1):
+        zeros += 1
+        if zeros > 31:
+            raise IndexError("not an Exp-Golomb code")
+    return (1 << zeros) - 1 + bits.read(zeros)
+
+
+def _sps_size(rbsp: bytes) -> tuple[int, int]:
+    """pic_width_in_luma_samples and pic_height_in_luma_samples of an HEVC SPS (H.265 7.3.2.2)."""
+    bits = _Bits(rbsp)
+    bits.read(4)  # sps_video_parameter_set_id
+    sub_layers = bits.read(3)  # sps_max_sub_layers_minus1
+    bits.read(1)
+    bits.read(96)  # general profile, tier and level
+    present = [(bits.read(1), bits.read(1)) for _ in range(sub_layers)]
+    if sub_layers:
+        bits.read(2 * (8 - sub_layers))
+    for profile, level in present:
+        bits.read(88 if profile else 0)
+        bits.read(8 if level else 0)
+    _ue(bits)  # sps_seq_parameter_set_id
+    if _ue(bits) == 3:  # chroma_format_idc
+        bits.read(1)
+    return _ue(bits), _ue(bits)
