@@ -88,3 +88,14 @@ def test_a_lying_avif_header_is_caught_from_the_av1_sequence_header():
         heif.check(data, 50_000_000)
     with pytest.raises(TooLarge, match="2000×2000 = 4,000,000 pixels"):
         heif.check(data, 1_000_000)
+
+
+def test_animation_frames_are_counted_from_the_container():
+    frames = [corpus.gradient((8, 8)).rotate(90 * i) for i in range(3)]
+    webp = corpus.encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=50)
+    apng = corpus.encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=50)
+    assert structure.webp_frames(webp, 1000) == 3
+    for data in (webp, apng, corpus.gif_frames(3)):
+        structure.check(data, 50_000_000, 3)
+        with pytest.raises(BadImage, match="more than 2 frames"):
+            structure.check(data, 50_000_000, 2)
