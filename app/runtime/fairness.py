@@ -3,11 +3,13 @@
 Costly image work waits for a worker in a bounded queue kept per client, and the workers are
 handed out round-robin between the clients that wait, not first come first served: a client
 sending many requests at once holds at most ``per_client`` workers and has at most
-``client_queue`` pieces waiting behind them (more are a 429 with Retry-After); a client arriving
-later waits for one turn of each other waiting client, not for everything they queued. When the
-queue as a whole is full, new work is refused at once with a 503 and Retry-After, and work that
-waits longer than ``wait`` seconds is refused the same way (a 429 when the client's own work is
-what it waits for).
+``client_queue`` pieces waiting behind them (more are a 429 with Retry-After). A free worker goes
+to the waiting client served longest ago (one not served for a minute, or never, first; ties in
+the order they came): clients looping on costly work take turns, and a client who comes now and
+then waits for the next free worker, not behind the loops' queued work. When the queue as a
+whole is full, new work is refused at once with a 503 and Retry-After, and work that waits longer
+than ``wait`` seconds is refused the same way (a 429 when the client's own work is what it waits
+for).
 
 A client whose work was stopped at the hard limit (CPU, wall time, memory) is refused image work
 (429 with Retry-After) for ``backoff`` seconds, doubled for each further stop that follows before
@@ -35,6 +37,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 
 from ..core.errors import WorkBackoff, WorkBusy, WorkersBusy
+
+SERVED_MEMORY = 60.0  # seconds a client's last turn counts against it in the order of service
 
 _client: ContextVar[str | None] = ContextVar("image_work_client", default=None)
 
@@ -96,8 +100,10 @@ class FairQueue:
     _cond: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
     _free: int = field(default=0, init=False)
     _running: dict[str | None, list[Turn]] = field(default_factory=dict, init=False, repr=False)
-    # Clients with work waiting, in the order they are served: the one served last goes to the end.
+    # Clients with work waiting, in the order they came (ties of the order below).
     _waiting: OrderedDict[str | None, deque[Turn]] = field(default_factory=OrderedDict, init=False, repr=False)
+    # When each client was last given a worker, oldest first; forgotten after SERVED_MEMORY.
+    _served: dict[str | None, float] = field(default_factory=dict, init=False, repr=False)
     _strikes: dict[str, Strikes] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
@@ -186,19 +192,22 @@ class FairQueue:
         turn.granted, turn.started = True, now
         self._running.setdefault(turn.client, []).append(turn)
         self._free -= 1
+        self._served.pop(turn.client, None)
+        self._served[turn.client] = now  # kept in the order of service: the oldest are first
+        while next(iter(self._served.values())) < now - SERVED_MEMORY:
+            del self._served[next(iter(self._served))]
 
     def _dispatch(self) -> None:
-        """Hand free workers to waiting clients in turn, skipping those holding their share."""
+        """Hand free workers to the waiting clients served longest ago, skipping those holding their share."""
         handed = False
         while self._free:
-            client = next((c for c in self._waiting if len(self._running.get(c, ())) < self.per_client), _NOBODY)
-            if client is _NOBODY:
+            eligible = [c for c in self._waiting if len(self._running.get(c, ())) < self.per_client]
+            if not eligible:
                 break
+            client = min(eligible, key=lambda c: self._served.get(c, -math.inf))  # min(): the first of ties
             waiting = self._waiting[client]
             self._grant(waiting.popleft(), self.clock())
-            if waiting:
-                self._waiting.move_to_end(client)
-            else:
+            if not waiting:
                 del self._waiting[client]
             handed = True
         if handed:
@@ -245,6 +254,3 @@ class FairQueue:
         return WorkersBusy(
             f"Every image worker is busy and {why}. Try again in {retry} s (see the Retry-After header).", retry
         )
-
-
-_NOBODY = object()
