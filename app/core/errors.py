@@ -72,8 +72,7 @@ class BackendUnavailable(GalleryError):
 
 
 class WorkBusy(GalleryError):
-    """This client's earlier image work still holds its share of the image workers (one client gets a
-    fair share, not all of them): wait for it; the Retry-After header says about how long."""
+    """This client's earlier image work still holds its share of the image workers: wait (see Retry-After)."""
 
     status = 429
     code = "work_in_progress"
@@ -84,8 +83,7 @@ class WorkBusy(GalleryError):
 
 
 class WorkBackoff(GalleryError):
-    """Image work from this client was stopped at its hard limit recently, so its image work is
-    refused for a while (longer after each stop): resize first; the Retry-After header says how long."""
+    """This client's image work was stopped at its hard limit lately: refused for a while (see Retry-After)."""
 
     status = 429
     code = "work_backoff"
@@ -96,8 +94,7 @@ class WorkBackoff(GalleryError):
 
 
 class WorkersBusy(GalleryError):
-    """Every image worker is busy and the queue for them is full (or the wait for one ran out): try
-    again after the Retry-After header's seconds."""
+    """Every image worker is busy and the queue for them is full: try again after Retry-After seconds."""
 
     status = 503
     code = "workers_busy"
