@@ -239,10 +239,10 @@ class FairQueue:
     def _busy_client(self, client: str | None, now: float, waiting: int = 0) -> WorkBusy:
         mine = self._running.get(client, ())
         soonest = min((self._expected(t, now) for t in mine), default=self.limit)
-        what = f"{waiting} more waiting" if waiting else "nothing freed in time"
+        what = f"{waiting} of yours already waiting" if waiting else f"{len(mine)} of yours running"
         return WorkBusy(
-            f"Your earlier image work is still running ({len(mine)} at a time per client, {what}). "
-            "Wait for it to finish (see the Retry-After header), then try again.",
+            f"Your earlier image work is still running or waiting for a worker ({what}; each client gets "
+            f"{self.per_client} at a time). Wait for it to finish (see the Retry-After header), then try again.",
             max(1, math.ceil(soonest)),
         )
 
