@@ -169,3 +169,13 @@ def test_the_curl_examples_work_as_written_over_https(tmp_path):
     protected = make_app(tmp_path / "protected", GALLERY_API_TOKENS=API_TOKEN)
     stored = replay(protected.test_client(), bearer_way[0], {"site": SITE, "GALLERY_TOKEN": API_TOKEN}, tmp_path)
     assert stored.status_code == 201, stored.get_json()
+
+
+def test_every_path_the_docs_name_exists():
+    """A file or folder written as code (`app/runtime/work.py`, `tests/test_x.py::test_y`, a glob) is there."""
+    path = re.compile(r"(?<![\w/.-])((?:app|bench|tests|deploy|static|templates|docs)/[\w./*-]*\w/?)")
+    missing = []
+    for page in pages():
+        for span in re.findall(r"`([^`\n]+)`", without_code(page.read_text())):
+            missing += [f"{page.name}: {p}" for p in path.findall(span) if not any(ROOT.glob(p.rstrip("/")))]
+    assert not missing, "\n".join(missing)
