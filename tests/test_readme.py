@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import CSRF_META, make_app, make_image
 
-from app.config import markdown_table
+from app.config import OPTIONS, markdown_table
 from app.processing import OPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,3 +179,15 @@ def test_every_path_the_docs_name_exists():
         for span in re.findall(r"`([^`\n]+)`", without_code(page.read_text())):
             missing += [f"{page.name}: {p}" for p in path.findall(span) if not any(ROOT.glob(p.rstrip("/")))]
     assert not missing, "\n".join(missing)
+
+
+def test_every_setting_the_docs_name_is_declared():
+    """A `GALLERY_*` variable in the README or docs/ is an option of app/config.py (`GALLERY_RATE_LIMIT_*`:
+    some are; `$GALLERY_TOKEN`, a shell variable of an example, is not a setting)."""
+    declared = {option.name for option in OPTIONS}
+    unknown = set()
+    for page in pages():
+        for name, wildcard in re.findall(r"(?<!\$)\b(GALLERY_[A-Z0-9_]*[A-Z0-9])(_\*)?", page.read_text()):
+            if not (any(d.startswith(name + "_") for d in declared) if wildcard else name in declared):
+                unknown.add(f"{page.name}: {name}{wildcard}")
+    assert not unknown, "\n".join(sorted(unknown))
