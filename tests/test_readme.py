@@ -1,6 +1,8 @@
-"""README.md and docs/ stay true: the configuration table is generated from app/config.py, every
-page of docs/ is linked from the README, every relative link resolves, the layout in
-docs/architecture.md names exactly the packages under app/, and the API's curl examples work."""
+"""README.md and docs/ stay true: the configuration table is generated from app/config.py, the README
+stays short and links every page of docs/, every relative link and anchor resolves, every path,
+setting and make target they name exists, the layout in docs/architecture.md names exactly the
+packages under app/, the operation table the registered operations, and the API's curl examples
+work as written."""
 
 import io
 import re
@@ -26,7 +28,7 @@ def pages() -> list[Path]:
 
 def without_code(text: str) -> str:
     """The text outside fenced code blocks (a link or heading shown as code is not one)."""
-    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.sub(r"^ *```.*?^ *```", "", text, flags=re.S | re.M)
 
 
 def links(page: Path) -> list[str]:
