@@ -341,11 +341,15 @@ function showSummary(stored, batch, total) {
 // A file's path inside a dropped or chosen folder ("" for a loose file).
 const relativePath = (file) => file.relativePath || file.webkitRelativePath || "";
 
+// As the server's upload_targets: the prefix is a folder in front of everything; inside it one
+// file goes under the typed key, several under their names in the folder the key names. A file
+// from a folder keeps its path in that folder, folders included.
+const asFolder = (name) => (name && !name.endsWith("/") ? `${name}/` : name);
 function targets(files, key, prefix) {
-  if (files.length === 1 && key && !relativePath(files[0])) return [key];
-  let folder = key || prefix;
-  if (folder && !folder.endsWith("/")) folder += "/";
-  return Array.from(files, (file) => folder + (relativePath(file) ? keyFromPath(relativePath(file)) : keyFromName(file.name)));
+  const folder = asFolder(prefix);
+  if (files.length === 1 && key && !relativePath(files[0])) return [folder + key];
+  const name = (file) => (relativePath(file) ? keyFromPath(relativePath(file)) : keyFromName(file.name));
+  return Array.from(files, (file) => folder + asFolder(key) + name(file));
 }
 
 async function uploadAll(files) {
@@ -370,21 +374,21 @@ async function uploadAll(files) {
   const stored = [];
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
+  const summary = document.getElementById("upload-summary");
+  summary.textContent = files.length === 1 ? "Uploading 1 file…" : `Uploading ${files.length} files…`;
+  bringIntoView(summary); // on a phone the progress rows start below the screen
   // Two at a time: fast on a LAN, gentle on the server.
   const queue = Array.from(files, (file, i) => [file, keys[i]]);
   const outcomes = [];
   const summarise = () => {
     const count = (what) => outcomes.filter((o) => o === what).length;
-    const summary = document.getElementById("upload-summary");
-    if (summary) {
-      summary.textContent =
-        `${count("stored") + count("replaced")} stored` +
-        (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
-        (count("duplicate") ? `, ${count("duplicate")} already in the gallery (skipped)` : "") +
-        (count("skipped") ? `, ${count("skipped")} skipped` : "") +
-        (count("failed") ? `, ${count("failed")} failed` : "") +
-        ".";
-    }
+    summary.textContent =
+      `${count("stored") + count("replaced")} stored` +
+      (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
+      (count("duplicate") ? `, ${count("duplicate")} already in the gallery (skipped)` : "") +
+      (count("skipped") ? `, ${count("skipped")} skipped` : "") +
+      (count("failed") ? `, ${count("failed")} failed` : "") +
+      ".";
     showSummary(stored, batch, files.length);
   };
   // A duplicate kept after all changes the counts once its upload ends.
@@ -401,6 +405,7 @@ async function uploadAll(files) {
   await Promise.all([worker(), worker()]);
   button.disabled = false;
   summarise();
+  bringIntoView(summary);
 }
 
 document.getElementById("upload-details").addEventListener("click", (event) => {
