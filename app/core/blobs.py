@@ -23,7 +23,8 @@ DISPLAY = "display"  # what pages show instead of the original (GALLERY_DISPLAY_
 # rendition (see services.media): most photos are never zoomed, so most never need one.
 LARGE = "large"
 LARGE_CONTENT_TYPE = "image/webp"
-VARIANTS = (ORIGINAL, THUMB, THUMB2X, DISPLAY, LARGE)
+VARIANTS = (ORIGINAL, THUMB, THUMB2X, DISPLAY)  # written with every upload
+ALL_VARIANTS = (*VARIANTS, LARGE)  # what removing a version removes
 RENDITIONS = (THUMB2X, DISPLAY)  # made at upload, or by ``gallery renditions`` for older images
 # Uploads wait here: direct browser uploads until committed, and uploads whose key is taken until
 # their owner answers. The bucket's lifecycle rule (S3) or a sweep (local) expires what is left.
