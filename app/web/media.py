@@ -95,7 +95,9 @@ class MediaFastPath:
         path = environ.get("PATH_INFO", "")
         prefix = next((p for p in PREFIXES if path.startswith(p)), None)
         # A request with credentials goes through Flask's check, which refuses a wrong token (401).
-        if prefix is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
+        # A large rendition may have to be made: that work is queued for the client Flask names
+        # (fairness), and zooms are rare enough not to need the shortcut.
+        if prefix in (None, "/large/") or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
             return self.next(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if "download" in query or "version" in query:
