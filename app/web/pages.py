@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..core import timeline
@@ -22,12 +23,16 @@ from .common import services
 from .describe import describe_steps
 from .limits import page_limits
 from .schemas import MAX_SELECTION, ON_DUPLICATE
+from .tiles import alt_text, tile_styles
 
 bp = Blueprint("pages", __name__)
 bp.app_context_processor(page_limits)  # every page, not only this blueprint's
 # For templates: `records | timeline(sort, "month")` gives headed groups, `exif_rows(record.exif)` rows.
 bp.add_app_template_filter(timeline.groups, "timeline")
 bp.add_app_template_global(exif.summary, "exif_rows")
+bp.add_app_template_global(alt_text, "alt_text")
+# What names one gallery page: its filters and its place in the listing (forms acting on it come back).
+GALLERY_STATE = ("q", "prefix", "label", "batch", "sort", "cursor")
 
 
 @bp.get("/")
@@ -44,7 +49,9 @@ def gallery_page():
         items, next_cursor = services().catalog.list(cursor=cursor, **filters)
     except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
-    return render_template(
+    kept = {name: value for name, value in filters.items() if value}  # for the pager's links
+    styles = tile_styles(items)
+    page = render_template(
         "gallery.html",
         total=services().catalog.usage()["images"],
         items=items,
@@ -53,13 +60,25 @@ def gallery_page():
         sorts=SORTS,
         cursor=cursor,
         filters=filters,
-        kept={name: value for name, value in filters.items() if value},  # for the pager's links
+        kept=kept,
+        back=urlencode({**kept, "cursor": cursor} if cursor else kept),
+        styles=styles,
         error=error,
         labels=services().catalog.labels(),
         # A label filter cannot find what detection has not seen yet: say how much that is.
         unlabelled=services().catalog.unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,
-    ), status
+    )
+    response = make_response(page, status)
+    response.headers["Content-Security-Policy"] = styles.policy  # allows the tiles' <style> block
+    return response
+
+
+def gallery_url(back: str, **notice: str) -> str:
+    """The gallery page a form was sent from (``back``: that page's query string, as the gallery
+    renders it into its forms) with ``notice`` added; anything else in ``back`` is ignored."""
+    kept = {name: value for name, value in parse_qsl(back or "") if name in GALLERY_STATE and value}
+    return url_for("pages.gallery_page", **kept, **notice)
 
 
 # -- upload ------------------------------------------------------------------------------
@@ -288,7 +307,7 @@ def delete_confirm(key: str):
 @bp.post("/delete/<path:key>")
 def delete_submit(key: str):
     services().library.delete(key)
-    return redirect(url_for("pages.gallery_page", deleted=key), code=303)
+    return redirect(gallery_url(request.form.get("back", ""), deleted=key), code=303)
 
 
 # -- cache status ------------------------------------------------------------------------
