@@ -52,6 +52,32 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# What puts a test in the slow tier (``make check`` leaves it out, ``make test`` runs it): a browser
+# or a started server says so with its marker; the cloud backends are found by what a test asks for,
+# a fixture that starts moto or memcached or a fixture parameter naming an AWS backend.
+CLOUD_FIXTURES = frozenset(
+    {
+        "moto_server",
+        "aws",
+        "memcached_pool",
+        "memcached_servers",
+        "own_memcached_pool",
+        "own_moto",
+        "split_aws",
+        "tls_node",
+    }
+)
+CLOUD_PARAMS = frozenset({"s3", "dynamodb", "memcached", "cloud"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = {v for v in params.params.values() if isinstance(v, str)} if params else set()
+        if CLOUD_FIXTURES.intersection(item.fixturenames) or CLOUD_PARAMS & values:
+            item.add_marker("cloud")
+
+
 def make_app(tmp_path, **overrides):
     """An app on embedded defaults with its data under ``tmp_path``; ``overrides`` win."""
     config = {

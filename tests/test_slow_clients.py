@@ -23,6 +23,8 @@ from servers import gunicorn
 
 from app.buffered_worker import ChunkedBody, RequestBytes
 
+pytestmark = pytest.mark.server
+
 READ_TIMEOUT = 3.0
 STALLED = 50
 TOKEN = "slow-clients-token"
