@@ -26,9 +26,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 ## run: start the app on embedded defaults (local files, SQLite, in-process cache, local model)
+# waitress (serve.py) faces clients itself: slow ones hold no thread. gunicorn is for behind nginx.
 run: $(VENV)/.runtime
 	@echo "Cloud Image Gallery on http://$(HOST):$(PORT)/"
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python serve.py
 
 ## dev: Flask's reloading development server with the debugger (never expose it)
 dev: $(VENV)/.runtime

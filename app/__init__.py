@@ -29,10 +29,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     go to Flask's own config."""
     from .cache import create_cache
     from .cli import init_app as register_cli
-    from .gallery import Gallery
     from .metadata import create_metadata_store
     from .recognition import detector_factory
     from .runtime.startup import run_checks
+    from .services import build_services
     from .storage import create_blob_store
     from .web import register
     from .web.extensions import csrf, limiter, limiter_config
@@ -63,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    app.extensions["gallery"] = Gallery(
+    services = build_services(
         blobs=create_blob_store(settings, app.instance_path),
         metadata=create_metadata_store(settings, app.instance_path),
         cache=create_cache(settings),
@@ -71,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings=settings,
         secret=app.config["SECRET_KEY"],
     )
+    app.extensions["services"] = services
     register(app)
     register_cli(app)
     return app

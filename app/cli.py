@@ -8,6 +8,12 @@ from flask.cli import AppGroup
 
 from .core.errors import GalleryError
 
+
+def services():
+    """The app's use-case services (see ``app.services``)."""
+    return current_app.extensions["services"]
+
+
 gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backends.")
 
 
@@ -15,7 +21,7 @@ gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backend
 def init_command():
     """Create the S3 bucket and DynamoDB table if missing (local backends need nothing) and say what was done."""
     try:
-        for line in current_app.extensions["gallery"].provision():
+        for line in services().admin.provision():
             click.echo(line)
     except GalleryError as exc:
         raise click.ClickException(exc.message) from exc
@@ -25,16 +31,15 @@ def init_command():
 @click.option("--trash", is_flag=True, help="Also empty the whole trash, whatever its retention.")
 def purge_command(trash: bool):
     """Remove for good the replaced versions and deleted images whose retention has passed."""
-    service = current_app.extensions["gallery"]
     try:
-        freed = service.purge()
+        freed = services().history.purge()
         if trash:
-            emptied = service.empty_trash()
+            emptied = services().history.empty_trash()
             freed.versions, freed.bytes = freed.versions + emptied.versions, freed.bytes + emptied.bytes
     except GalleryError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"purged {freed.versions} version(s), freed {freed.bytes / 1048576:.1f} MB")
-    usage = service.usage()
+    usage = services().catalog.usage()
     click.echo(
         f"kept: {usage['images']} image(s) {usage['current_bytes'] / 1048576:.1f} MB, "
         f"{usage['history']} earlier version(s) {usage['history_bytes'] / 1048576:.1f} MB, "
@@ -46,12 +51,11 @@ def purge_command(trash: bool):
 def renditions_command():
     """Make the display rendition, 2x thumbnail, colour and EXIF facts of images stored before
     they existed. Safe to stop and run again: images that have them are passed over."""
-    service = current_app.extensions["gallery"]
     counts = {"made": 0, "had": 0, "gone": 0, "failed": 0}
     try:
-        total = service.usage()["images"]
+        total = services().catalog.usage()["images"]
         with click.progressbar(length=total, label="Renditions", show_pos=True, show_eta=True) as bar:
-            for _, outcome in service.backfill_renditions():
+            for _, outcome in services().admin.backfill_renditions():
                 counts[outcome] += 1
                 bar.update(1)
     except GalleryError as exc:
@@ -70,12 +74,11 @@ def label_command(missing: bool):
     before labelling on upload). Each result is saved at once: stop it any time and run it again."""
     if not missing:
         raise click.UsageError("Say which images to label: --missing.")
-    service = current_app.extensions["gallery"]
     try:
-        total = service.unlabelled_count()
+        total = services().catalog.unlabelled_count()
         done, failed = 0, []
         with click.progressbar(length=total, label="Labelling", show_pos=True) as bar:
-            for key, error in service.label_missing():
+            for key, error in services().recognition.label_missing():
                 if error is None:
                     done += 1
                 else:

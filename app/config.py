@@ -260,23 +260,29 @@ class Settings:
     )
     allow_anonymous_writes: bool = option(
         False,
-        "On AWS Lambda, start even though no password hash or API token protects writes (the default refuses).",
+        "Start on AWS Lambda, on a non-loopback `HOST` or behind a proxy (`GALLERY_PROXY_COUNT`) even though no "
+        "password hash or API token protects writes (the default refuses).",
         "Security",
     )
-    # -- Server (read by gunicorn.conf.py)
-    host: str = option("127.0.0.1", "Address gunicorn listens on (`make run HOST=0.0.0.0`).", "Server", env="HOST")
-    port: int = option(8000, "Port gunicorn listens on.", "Server", env="PORT", minimum=0, maximum=65535)
+    # -- Server (read by gunicorn.conf.py and serve.py)
+    host: str = option(
+        "127.0.0.1",
+        "Address the server listens on (`make run HOST=0.0.0.0`); other than loopback, writes need a credential.",
+        "Server",
+        env="HOST",
+    )
+    port: int = option(8000, "Port the server listens on.", "Server", env="PORT", minimum=0, maximum=65535)
     workers: int = option(
         1,
         "gunicorn worker processes. One keeps a single in-process cache; raise it with memcached.",
         "Server",
         minimum=1,
     )
-    threads: int = option(8, "Threads per worker process.", "Server", minimum=1)
+    threads: int = option(8, "Threads per gunicorn worker process, and of `make run`'s server.", "Server", minimum=1)
     read_timeout: float = option(
         30.0,
-        "Seconds a client has to send a request's headers and body (plus 1 s per 64 KiB received); "
-        "then 408 and the connection is closed, so stalled clients hold no thread.",
+        "Seconds `make run`'s server (waitress) keeps a connection that neither sends nor accepts a byte "
+        "(half-way through a request, or with its response waiting); then it is closed. Behind nginx, nginx's timeouts apply (docs/deploy.md).",
         "Server",
         minimum=0,
     )

@@ -54,7 +54,7 @@ def timed_get(client, url: str, expected: bytes) -> float:
 
 def hit_vs_miss(servers: list[str], images: int, rounds: int) -> None:
     from app import create_app
-    from app.gallery import ORIGINAL, version_cache_key
+    from app.core.blobs import ORIGINAL, version_cache_key
 
     with tempfile.TemporaryDirectory() as data_dir:
         app = create_app(
@@ -71,11 +71,11 @@ def hit_vs_miss(servers: list[str], images: int, rounds: int) -> None:
         )
         result = app.test_cli_runner().invoke(args=["gallery", "init"])
         assert result.exit_code == 0, result.output
-        service, client = app.extensions["gallery"], app.test_client()
+        service, client = app.extensions["services"], app.test_client()
         stored = {}
         for i in range(images):
             data = sample_jpeg(i)
-            record, _ = service.upload(f"bench/{i}.jpg", data)
+            record, _ = service.library.upload(f"bench/{i}.jpg", data)
             stored[f"bench/{i}.jpg"] = (data, record.version)
         hits, versioned_hits, misses = [], [], []
         for _ in range(rounds):
@@ -97,7 +97,7 @@ def hit_vs_miss(servers: list[str], images: int, rounds: int) -> None:
 
 def key_movement(pool: MemcachedPool, keys: int) -> None:
     from app.cache.memcached import MemcachedCache
-    from app.gallery import ORIGINAL, version_cache_key
+    from app.core.blobs import ORIGINAL, version_cache_key
 
     names = [version_cache_key(ORIGINAL, f"{i:032x}") for i in range(keys)]
     three = MemcachedCache(pool.servers, timeout=1.0)

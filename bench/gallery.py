@@ -76,12 +76,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"GALLERY_DATA_DIR": tmp, "SECRET_KEY": "bench", "GALLERY_CACHE_CAPACITY_MB": 256})
-        gallery = app.extensions["gallery"]
+        gallery = app.extensions["services"]
         client = Server(app)
 
         # 20 real uploads (bytes, thumbnails, metadata) ...
         photo = photo_bytes()
-        real = [gallery.upload(f"photos/real-{i:02d}.jpg", photo)[0] for i in range(20)]
+        real = [gallery.library.upload(f"photos/real-{i:02d}.jpg", photo)[0] for i in range(20)]
         # ... then metadata for the rest, cloned from them: the gallery page reads only metadata.
         start = time.time()
         for i in range(args.records - len(real)):
@@ -94,7 +94,7 @@ def main() -> None:
         status, page = client.get("/gallery")
         assert status == 200, status
         html_kb = len(page) / 1024
-        second_url = "/gallery?cursor=" + gallery.list()[1]
+        second_url = "/gallery?cursor=" + gallery.catalog.list()[1]
         gallery_ms = median_ms(lambda: client.get("/gallery"), args.repeat)
         gallery_next_ms = median_ms(lambda: client.get(second_url), args.repeat)
         prefix_ms = median_ms(lambda: client.get("/gallery?prefix=photos/09"), args.repeat)

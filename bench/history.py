@@ -96,8 +96,8 @@ def upload_and_restore(rounds: int, tmp: str, sample: list[bytes]) -> dict:
     medians = {k: statistics.median(v) for k, v in times.items()}
 
     kept = apps[30]
-    gallery = kept.extensions["gallery"]
-    current, earlier = gallery.versions("same.jpg")
+    gallery = kept.extensions["services"]
+    current, earlier = gallery.history.versions("same.jpg")
     versions = [earlier[0].record.version, current.version]  # restoring one makes the other an earlier one
     restores = []
     for i in range(max(rounds * 3, 50)):
@@ -106,7 +106,7 @@ def upload_and_restore(rounds: int, tmp: str, sample: list[bytes]) -> dict:
         restores.append(ms)
     return {
         "upload": medians,
-        "history_versions": len(gallery.versions("same.jpg")[1]),
+        "history_versions": len(gallery.history.versions("same.jpg")[1]),
         "restore_median": statistics.median(restores),
         "restore_p95": percentile(restores, 0.95),
         "restores": len(restores),
@@ -160,7 +160,7 @@ def main() -> None:
         history = upload_and_restore(args.rounds, tmp, sample)
 
         data_dir = f"{tmp}/zip"
-        store = create_app({"GALLERY_DATA_DIR": data_dir, "SECRET_KEY": "bench"}).extensions["gallery"]
+        store = create_app({"GALLERY_DATA_DIR": data_dir, "SECRET_KEY": "bench"}).extensions["services"]
         keys = [store.upload(f"zip/{path.name}", path.read_bytes())[0].key for path in files]
         total_mb = sum(path.stat().st_size for path in files) / MB
         runs = {n: [] for n in sizes}

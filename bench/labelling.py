@@ -35,18 +35,18 @@ def main() -> None:
         services = {
             labelled: create_app(
                 {"GALLERY_DATA_DIR": f"{tmp}/{labelled}", "SECRET_KEY": "bench", "GALLERY_LABEL_ON_UPLOAD": labelled}
-            ).extensions["gallery"]
+            ).extensions["services"]
             for labelled in (False, True)
         }
         for service in services.values():  # warm-up: model load, first forwards
             for name, data in photos.items():
-                service.upload(f"warm/{name}", data)
+                service.library.upload(f"warm/{name}", data)
         times = {(name, on): [] for name in photos for on in (False, True)}
         for i in range(args.rounds):
             for name, data in photos.items():
                 for on, service in services.items():
                     started = time.perf_counter()
-                    record, _ = service.upload(f"round{i}/{name}", data)
+                    record, _ = service.library.upload(f"round{i}/{name}", data)
                     times[name, on].append((time.perf_counter() - started) * 1000)
                     assert record.labelled is on
         labels = services[True].get_record(f"round0/{PHOTOS[0]}").labels

@@ -113,8 +113,8 @@ def main() -> None:
     big = photo((6000, 4000), quality=95)
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"GALLERY_DATA_DIR": tmp, "SECRET_KEY": "bench", "GALLERY_MAX_UPLOAD_MB": 64})
-        gallery, client = app.extensions["gallery"], app.test_client()
-        record, _ = gallery.upload("camera/IMG_0001.jpg", big)
+        gallery, client = app.extensions["services"], app.test_client()
+        record, _ = gallery.library.upload("camera/IMG_0001.jpg", big)
         grid = client.get("/gallery").get_data(as_text=True)
         tile = re.search(r"<img [^>]*IMG_0001[^>]*>", grid).group(0)
         page = client.get("/browse?key=camera/IMG_0001.jpg").get_data(as_text=True)

@@ -118,15 +118,15 @@ def median_ms(fn, repeat: int) -> float:
 
 def measure(app, repeat: int, scanned=None) -> list[tuple[str, int, float, float, int | None]]:
     """Per query: name, results on the first page, ms for the API, ms for the gallery page, items read."""
-    server, gallery = Server(app), app.extensions["gallery"]
+    server, gallery = Server(app), app.extensions["services"]
     rows = []
     for name, query in QUERIES:
         status, _ = server.get("/api/images", query)
         assert status == 200, (name, status)
-        items, cursor = gallery.list(limit=48, **query)
+        items, cursor = gallery.catalog.list(limit=48, **query)
         if scanned is not None:
             scanned[0] = 0
-            gallery.list(limit=48, **query)
+            gallery.catalog.list(limit=48, **query)
         read = scanned[0] if scanned is not None else None
         api_ms = median_ms(lambda q=query: server.get("/api/images", {**q, "limit": 48}), repeat)
         page_ms = median_ms(lambda q=query: server.get("/gallery", q), repeat)
@@ -149,7 +149,7 @@ def report(title: str, rows, target: float | None) -> bool:
 def sqlite_run(n: int, repeat: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"GALLERY_DATA_DIR": tmp, "SECRET_KEY": "bench", "GALLERY_LABEL_ON_UPLOAD": False})
-        store = app.extensions["gallery"].metadata
+        store = app.extensions["services"].metadata
         started = time.perf_counter()
         for record in records(n):
             store.put(record)
@@ -184,7 +184,7 @@ def dynamodb_run(n: int, repeat: int) -> None:
                 "GALLERY_LABEL_ON_UPLOAD": False,
             }
         )
-        store = app.extensions["gallery"].metadata
+        store = app.extensions["services"].metadata
         store.provision()
         load(store, records(n))
         print(f"\nDynamoDB (moto, in process): {n:,} records")

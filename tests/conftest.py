@@ -165,7 +165,7 @@ def client(app):
 
 @pytest.fixture
 def gallery(app):
-    return app.extensions["gallery"]
+    return app.extensions["services"]
 
 
 def csrf_token(client) -> str:

@@ -1,9 +1,11 @@
-"""The shipped server and a browser, started as the tests that need them start them: gunicorn with
-``gunicorn.conf.py`` on a free loopback port (stopped by its pid), and Debian's Chromium driven by
-Playwright (never a downloaded browser)."""
+"""The shipped servers and a browser, started as the tests that need them start them: gunicorn with
+``gunicorn.conf.py`` on a free loopback port (stopped by its pid), Debian's nginx with the shipped
+``deploy/nginx.conf`` in front of it, and Debian's Chromium driven by Playwright (never a
+downloaded browser)."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -59,6 +61,53 @@ def gunicorn(data_dir: Path, log_path: Path, args: tuple[str, ...] = (), **env: 
         yield base
     finally:
         stop(process, timeout=20)  # its graceful_timeout, then SIGKILL
+
+
+def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> str:
+    """``deploy/nginx.conf`` with only what ties it to a machine changed: its ports, the pid file,
+    logs and temporary folders under ``workdir``, and the user (a user's files stay its own)."""
+    user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""  # otherwise ignored, with a warning
+    temp = "".join(
+        f"\n    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    changes = {
+        "user www-data;": user,
+        "pid /run/nginx.pid;": f"pid {workdir / 'nginx.pid'};",
+        "error_log /var/log/nginx/error.log;": f"error_log {workdir / 'error.log'};",
+        "access_log /var/log/nginx/access.log;": f"access_log {workdir / 'access.log'};{temp}",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+        "listen [::]:80;": "",
+        "server 127.0.0.1:8000 ": f"server 127.0.0.1:{upstream_port} ",
+    }
+    for shipped_text, test_text in changes.items():
+        assert shipped.count(shipped_text) == 1, f"deploy/nginx.conf no longer has one {shipped_text!r}"
+        shipped = shipped.replace(shipped_text, test_text)
+    return shipped
+
+
+@contextmanager
+def nginx(upstream: str, workdir: Path) -> Iterator[str]:
+    """Debian's nginx with ``deploy/nginx.conf`` (see ``nginx_config``) in front of ``upstream``
+    (a base URL from ``gunicorn``), on a free loopback port, in the foreground and stopped by its
+    pid; yields its base URL. Skips (fails under CI=true) when nginx is not installed."""
+    from cloud import free_port, stop, wait_for_port
+
+    binary = require_binary("nginx", "/usr/sbin/nginx", install="apt-get install nginx-light")
+    port = free_port()
+    config = workdir / "nginx.conf"
+    shipped = (ROOT / "deploy" / "nginx.conf").read_text()
+    config.write_text(nginx_config(shipped, port, int(upstream.rsplit(":", 1)[1]), workdir))
+    with open(workdir / "nginx.out", "wb") as out:
+        command = [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")]
+        process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_for_port(port, process, seconds=START_SECONDS)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}:\n{(workdir / 'error.log').read_text()[-3000:]}") from exc
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process, timeout=10)  # SIGTERM: nginx's fast shutdown
 
 
 @contextmanager

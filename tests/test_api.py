@@ -13,7 +13,7 @@ from conftest import Api, make_app, make_image, snapshot
 from PIL import ImageFile
 from test_images import png_bomb
 
-from app.gallery import VARIANTS
+from app.core.blobs import VARIANTS
 
 RECORD_FIELDS = {"key", "content_type", "bytes", "width", "height", "sha256", "created_at", "updated_at"}
 
@@ -137,7 +137,7 @@ def test_over_the_byte_limit_is_413_whichever_layer_catches_it(tmp_path):
     """A small limit keeps this fast: 0.05 MB. Just over it is caught by the gallery's own
     check; far over it, by the request size limit before the body is parsed."""
     app = make_app(tmp_path, GALLERY_MAX_UPLOAD_MB=0.05)
-    api, gallery = Api(app.test_client()), app.extensions["gallery"]
+    api, gallery = Api(app.test_client()), app.extensions["services"]
     limit = int(0.05 * 1024 * 1024)
     fits = make_image("BMP", size=(120, 120))  # 43 KB
     assert len(fits) < limit
@@ -155,7 +155,7 @@ def test_over_the_byte_limit_is_413_whichever_layer_catches_it(tmp_path):
 
 
 def test_a_real_30_mb_upload_is_413_at_the_default_limit(api, gallery, seeded):
-    assert gallery.settings.max_upload_mb == 25
+    assert gallery.library.settings.max_upload_mb == 25
     big = make_image("PNG") + os.urandom(30 * 1024 * 1024)
     before = snapshot(gallery)
     error = assert_error(api.upload("existing", big, filename="big.png"), 413, "too_large")

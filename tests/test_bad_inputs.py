@@ -33,7 +33,7 @@ def corpus_bytes(name: str) -> bytes:
 # -- state ---------------------------------------------------------------------------------
 def snapshot(app) -> dict:
     """Blob files, records and cache entries (not the counters: a refused read may count a miss)."""
-    return conftest.snapshot(app.extensions["gallery"], stats=False)
+    return conftest.snapshot(app.extensions["services"], stats=False)
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_bad_upload_is_refused_and_changes_nothing(app, api, seeded, name):
     # (in the page's words where the API's carry a decoder's detail).
     shown = message
     try:  # (a body over the request limit never reaches the service)
-        app.extensions["gallery"].upload("corpus/" + name.replace(".", "-"), corpus_bytes(name))
+        app.extensions["services"].library.upload("corpus/" + name.replace(".", "-"), corpus_bytes(name))
     except GalleryError as refused:
         shown = refused.page_message if refused.message == message else message
     page = api.client.post(
@@ -289,4 +289,4 @@ def test_writes_without_a_csrf_token_are_refused_and_change_nothing(app, api, se
         else:
             assert "CSRF" in body and "Reload the page and try again" in body, name
         assert snapshot(app) == seeded, name
-    assert api.client.application.extensions["gallery"].cache.stats()["capacity_bytes"] > 1024 * 1024
+    assert api.client.application.extensions["services"].cache.stats()["capacity_bytes"] > 1024 * 1024

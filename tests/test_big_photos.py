@@ -60,9 +60,9 @@ def s3_app(aws, tmp_path):
 
 def test_a_large_original_is_a_redirect_whose_location_is_the_exact_bytes(s3_app, five_mb):
     app = s3_app()
-    gallery = app.extensions["gallery"]
-    record, _ = gallery.upload("big/noise.png", five_mb)
-    gallery.upload("small.png", make_image("PNG"))
+    gallery = app.extensions["services"]
+    record, _ = gallery.library.upload("big/noise.png", five_mb)
+    gallery.library.upload("small.png", make_image("PNG"))
     client = app.test_client()
 
     for _ in range(2):  # the fast path, then again (nothing large was cached)
@@ -84,7 +84,7 @@ def test_a_large_original_is_a_redirect_whose_location_is_the_exact_bytes(s3_app
     assert requests.get(version.headers["Location"], timeout=10).content == five_mb
 
     # Processing reads (and caches) the original; serving it still redirects.
-    assert gallery.get_original("big/noise.png").data == five_mb
+    assert gallery.images.get_original("big/noise.png").data == five_mb
     assert client.get("/images/big/noise.png").status_code == 302
 
     # Thumbnails and small originals pass through the app as before.
@@ -96,14 +96,14 @@ def test_a_large_original_is_a_redirect_whose_location_is_the_exact_bytes(s3_app
 def test_pages_let_images_load_from_the_bucket(s3_app):
     app = s3_app()
     csp = app.test_client().get("/gallery").headers["Content-Security-Policy"]
-    origin = app.extensions["gallery"].download_origin()
+    origin = app.extensions["services"].media.download_origin()
     assert origin.startswith("http://127.0.0.1:")
     assert f"img-src 'self' {origin} data: blob:" in csp
 
 
 def test_redirects_can_be_turned_off(s3_app, five_mb):
     app = s3_app(GALLERY_REDIRECT_OVER_MB="0")
-    app.extensions["gallery"].upload("big.png", five_mb)
+    app.extensions["services"].library.upload("big.png", five_mb)
     response = app.test_client().get("/images/big.png")
     assert response.status_code == 200 and response.data == five_mb
 

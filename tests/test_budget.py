@@ -16,7 +16,6 @@ from conftest import make_app, snapshot
 
 from app import processing
 from app.processing import budget
-from app.processing.ops import RUN
 from app.runtime import work
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "corpus"))
@@ -40,11 +39,9 @@ def process(client, data: bytes, steps: list[dict], **fields):
 
 
 def test_every_operation_declares_its_cost():
-    for name in processing.OPS:
-        cost = getattr(RUN[name], "cost", None)
-        assert cost is not None, f"{name}: add @costs(...) above its function in ops.py"
+    for name, operation in processing.OPS.items():
         step = processing.normalize_step({"op": name, **({"width": 10} if name == "resize" else {})})
-        assert cost.ns(step) > 0 and cost.memory(step) > 0 and cost.channels(3, step) in (1, 3, 4)
+        assert operation.cpu_ns(step) > 0 and operation.memory(step) > 0 and operation.channels(3, step) in (1, 3, 4)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +82,7 @@ def test_16bit_and_alpha_cost_more_than_8bit_rgb():
 def test_an_over_budget_pipeline_is_a_422_that_suggests_resizing_first(tmp_path):
     app = make_app(tmp_path)
     client = app.test_client()
-    before = snapshot(app.extensions["gallery"], stats=False)
+    before = snapshot(app.extensions["services"], stats=False)
     data, bilateral = noise_png(1000, 1000), [{"op": "blur", "kind": "bilateral", "size": 25}] * 10
     response = process(client, data, bilateral)
     assert response.status_code == 422
@@ -100,7 +97,7 @@ def test_an_over_budget_pipeline_is_a_422_that_suggests_resizing_first(tmp_path)
     # The suggestion fits the budget (estimated only: running it would take seconds).
     resized = processing.prepare(data, [{"op": "resize", "width": suggested}, *bilateral[1:]])
     assert budget.check(resized, len(data), 8, 768 * 2**20).seconds <= 8
-    assert snapshot(app.extensions["gallery"], stats=False) == before  # the result cache was only asked
+    assert snapshot(app.extensions["services"], stats=False) == before  # the result cache was only asked
 
 
 def test_the_memory_budget_is_a_422_too(tmp_path):
@@ -134,14 +131,14 @@ def in_workers(monkeypatch):
 
 def test_processing_upload_and_recognition_run_in_workers_with_the_same_results(tmp_path, in_workers):
     app = make_app(tmp_path, GALLERY_WORK_PROCESSES="1")
-    gallery = app.extensions["gallery"]
+    gallery = app.extensions["services"]
     client = app.test_client()
     photo = (Path(__file__).resolve().parent / "data" / "dog.jpg").read_bytes()
     steps = [{"op": "resize", "width": 200}, {"op": "sharpen", "radius": 2}]
     response = process(client, photo, steps, format="png")
     assert response.status_code == 200
     assert response.data == processing.run(photo, steps, "png").data
-    assert gallery.work.pids(), "a worker did the work"
+    assert gallery.work.pool.pids(), "a worker did the work"
     from conftest import csrf_token
 
     upload = client.post(
@@ -155,7 +152,7 @@ def test_processing_upload_and_recognition_run_in_workers_with_the_same_results(
         "/api/recognize", data={"source_key": "dog.jpg"}, headers={"X-CSRFToken": csrf_token(client)}
     ).json
     assert "Dog" in {label["Name"] for label in labels["Labels"]}
-    gallery.work.close()
+    gallery.work.pool.close()
 
 
 def test_work_that_overruns_the_deadline_is_stopped_with_a_422_and_the_next_request_runs(tmp_path, in_workers):
@@ -167,14 +164,14 @@ def test_work_that_overruns_the_deadline_is_stopped_with_a_422_and_the_next_requ
     assert response.json["error"]["code"] == "over_budget"
     assert "was stopped" in response.json["error"]["message"]
     assert process(client, noise_png(100, 100), [{"op": "resize", "width": 50}]).status_code == 200
-    app.extensions["gallery"].work.close()
+    app.extensions["services"].work.pool.close()
 
 
 def test_only_costly_results_of_uploads_go_through_the_cache(tmp_path):
     """Hashing an upload costs about as much as a cheap pipeline on it, so a cheap one is simply
     run again; a costly one is cached, as is every result of a stored image."""
     app = make_app(tmp_path)
-    client, cache = app.test_client(), app.extensions["gallery"].cache
+    client, cache = app.test_client(), app.extensions["services"].cache
     cheap, data = [{"op": "resize", "width": 32}], noise_png(64, 64)
     assert [process(client, data, cheap).headers["X-Cache"] for _ in range(2)] == ["miss", "miss"]
     assert cache.stats()["requests"] == 0

@@ -157,9 +157,9 @@ def test_api_returns_the_series(client, gallery):
 
 def test_cache_none_keeps_nothing_and_counts_misses(tmp_path):
     app = make_app(tmp_path, GALLERY_CACHE="none")
-    gallery, client = app.extensions["gallery"], app.test_client()
-    gallery.upload("a.png", make_image())
+    gallery, client = app.extensions["services"], app.test_client()
+    gallery.library.upload("a.png", make_image())
     assert client.get("/images/a.png").status_code == 200 and client.get("/images/a.png").status_code == 200
-    stats = gallery.cache_stats()
+    stats = gallery.admin.cache_stats()
     assert (stats["backend"], stats["items"], stats["hits"], stats["misses"]) == ("none", 0, 0, 2)
     assert client.get("/cache").status_code == 200

@@ -12,7 +12,7 @@ import pytest
 from conftest import Api, make_image
 
 from app import create_app
-from app.gallery import ORIGINAL, THUMB, CachedBlob, version_cache_key
+from app.core.blobs import ORIGINAL, THUMB, CachedBlob, version_cache_key
 
 pytest_plugins = ["cloud"]
 
@@ -65,13 +65,13 @@ def stored_names(variant: str, key: str) -> list[str]:
 
 def test_dead_memcached_node_costs_misses_not_errors(split_aws, own_memcached_pool, tmp_path):
     app = cloud_app(tmp_path, own_memcached_pool.servers)
-    api, service = Api(app.test_client()), app.extensions["gallery"]
+    api, service = Api(app.test_client()), app.extensions["services"]
     images = {f"photos/{i}.png": image(i) for i in range(12)}
     for key, data in images.items():
         assert api.upload(key, data).status_code == 201
         assert api.client.get(f"/images/{key}").data == data  # warm the cache
     victim = own_memcached_pool.nodes[0]
-    versions = [service.get_record(k).version for k in images]
+    versions = [service.catalog.get_record(k).version for k in images]
     assert any(service.cache.node_for(version_cache_key(ORIGINAL, v)) == victim.address for v in versions)
     victim.kill()
 
@@ -90,7 +90,7 @@ def test_dead_memcached_node_costs_misses_not_errors(split_aws, own_memcached_po
 
 def test_s3_failure_writes_no_metadata_and_says_503(split_aws, memcached_servers, tmp_path):
     app = cloud_app(tmp_path, memcached_servers)
-    api, service = Api(app.test_client()), app.extensions["gallery"]
+    api, service = Api(app.test_client()), app.extensions["services"]
     assert api.upload("kept.png", image(1)).status_code == 201
     split_aws["s3"].stop()
 
@@ -99,12 +99,12 @@ def test_s3_failure_writes_no_metadata_and_says_503(split_aws, memcached_servers
     error = response.get_json()["error"]
     assert error["code"] == "backend_unavailable" and "Image storage is unavailable" in error["message"]
     assert service.metadata.get("lost.png") is None
-    assert [r.key for r in service.list()[0]] == ["kept.png"] and service.metadata.count() == 1
+    assert [r.key for r in service.catalog.list()[0]] == ["kept.png"] and service.metadata.count() == 1
 
 
 def test_dynamodb_failure_after_s3_put_leaves_nothing_behind(split_aws, memcached_servers, tmp_path, monkeypatch):
     app = cloud_app(tmp_path, memcached_servers)
-    api, service = Api(app.test_client()), app.extensions["gallery"]
+    api, service = Api(app.test_client()), app.extensions["services"]
     assert api.upload("kept.png", image(1)).status_code == 201
     put = service.blobs.put
 
@@ -135,20 +135,20 @@ def test_eight_concurrent_overwrites_agree(combo, request, tmp_path):
                 "TESTING": True,
             }
         )
-    service, client = app.extensions["gallery"], app.test_client()
-    service.upload("race.png", image(0))
+    service, client = app.extensions["services"], app.test_client()
+    service.library.upload("race.png", image(0))
     uploads = {hashlib.sha256(image(i)).hexdigest(): image(i) for i in range(1, 9)}
     errors, done = [], threading.Event()
 
     def writer(data):
         try:
-            service.upload("race.png", data)
+            service.library.upload("race.png", data)
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
     def reader():
         while not done.is_set():
-            blob = service.read(ORIGINAL, "race.png")  # every read is one whole version
+            blob = service.images.read(ORIGINAL, "race.png")  # every read is one whole version
             if hashlib.sha256(blob.data).hexdigest() != blob.etag:
                 errors.append(AssertionError("torn read"))
 
@@ -163,7 +163,7 @@ def test_eight_concurrent_overwrites_agree(combo, request, tmp_path):
         t.join()
     assert not errors, errors
 
-    record = service.get_record("race.png")
+    record = service.catalog.get_record("race.png")
     assert record.sha256 in uploads
     served = client.get("/images/race.png")
     assert served.status_code == 200 and served.data == uploads[record.sha256]

@@ -21,8 +21,8 @@ from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
+from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.core.errors import NotFound
-from app.gallery import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.storage.local import LocalBlobStore
 from app.web.selection import MAX_SELECTION
 
@@ -59,7 +59,7 @@ def backend_app(request, tmp_path):
 
 @pytest.fixture
 def service(backend_app):
-    return backend_app.extensions["gallery"]
+    return backend_app.extensions["services"]
 
 
 @pytest.fixture
@@ -92,17 +92,17 @@ def test_upload_then_get_bytes_thumb_and_record(api, service):
     assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/webp"
     stats = api.client.get("/api/cache/stats").get_json()
     assert stats["hits"] >= 1 and stats["misses"] >= 1
-    assert service.blobs.get(blob_name(ORIGINAL, service.get_record("trips/beach.png"))) == data
+    assert service.blobs.get(blob_name(ORIGINAL, service.catalog.get_record("trips/beach.png"))) == data
 
 
 def test_overwrite_serves_the_new_bytes_and_drops_the_old(api, service):
     first, second = image(1), image(2, size=(32, 80))
     assert api.upload("k.png", first).status_code == 201
-    old = service.get_record("k.png")
+    old = service.catalog.get_record("k.png")
     assert api.client.get("/images/k.png").data == first  # now cached
     response = api.upload("k.png", second)
     assert response.status_code == 200 and response.get_json()["replaced"] is True
-    new = service.get_record("k.png")
+    new = service.catalog.get_record("k.png")
     assert (new.width, new.height, new.created_at) == (32, 80, old.created_at) and new.version != old.version
     assert api.client.get("/images/k.png").data == second
     versions = api.client.get("/api/images/k.png/versions").get_json()["items"]
@@ -114,7 +114,7 @@ def test_overwrite_serves_the_new_bytes_and_drops_the_old(api, service):
 def test_list_newest_first_with_cursors(api, service):
     keys = [f"album/{i:02d}.png" for i in range(7)]
     for i, key in enumerate(keys):
-        service.upload(key, image(i))
+        service.library.upload(key, image(i))
     seen, cursor = [], None
     while True:
         query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
@@ -125,12 +125,12 @@ def test_list_newest_first_with_cursors(api, service):
         if not cursor:
             break
     assert seen == keys[::-1]
-    assert service.list(limit=100) == (list(reversed([service.get_record(k) for k in keys])), None)
+    assert service.catalog.list(limit=100) == (list(reversed([service.catalog.get_record(k) for k in keys])), None)
 
 
 def test_prefix_and_label_filters(api, service):
     for i, key in enumerate(["cats/a.png", "cats/b.png", "dogs/a.png", "dogsled.png"]):
-        service.upload(key, image(i))
+        service.library.upload(key, image(i))
     service.metadata.set_labels("cats/b.png", ["cat", "person"])
     service.metadata.set_labels("dogs/a.png", ["dog", "person"])
 
@@ -154,7 +154,7 @@ def test_prefix_and_label_filters(api, service):
 def test_delete_removes_record_bytes_and_cache(api, service):
     data = image(3)
     api.upload("gone.png", data)
-    record = service.get_record("gone.png")
+    record = service.catalog.get_record("gone.png")
     assert api.client.get("/images/gone.png").data == data
     assert api.delete("gone.png").status_code == 204
     assert api.client.get("/images/gone.png").status_code == 404
@@ -186,7 +186,7 @@ def test_bad_uploads_are_4xx_and_change_nothing(api, service, key, data, status,
     response = api.upload(key, data or image(6))
     assert response.status_code == status, response.get_json()
     assert response.get_json()["error"]["code"] == code
-    assert [r.key for r in service.list()[0]] == ["keep.png"]
+    assert [r.key for r in service.catalog.list()[0]] == ["keep.png"]
     assert service.metadata.count() == 1
 
 
@@ -255,13 +255,13 @@ def test_trash_restore_with_and_without_conflict(api, service):
 def test_purge_removes_expired_versions_and_their_bytes(api, service, monkeypatch):
     upload(api, "p.png", image(17))
     upload(api, "p.png", image(18))
-    old = service.versions("p.png")[1][0].record
-    assert service.purge().versions == 0  # nothing has expired yet
-    later = service.clock() + 31 * 86400
-    monkeypatch.setattr(service, "clock", lambda: later)
-    freed = service.purge()
+    old = service.history.versions("p.png")[1][0].record
+    assert service.history.purge().versions == 0  # nothing has expired yet
+    later = service.retention.clock() + 31 * 86400
+    monkeypatch.setattr(service.retention, "clock", lambda: later)
+    freed = service.history.purge()
     assert (freed.versions, freed.bytes) == (1, old.bytes)
-    assert service.versions("p.png")[1] == []
+    assert service.history.versions("p.png")[1] == []
     with pytest.raises(NotFound):
         service.blobs.get(blob_name(ORIGINAL, old))
 
@@ -322,10 +322,10 @@ def seeded(api, service):
     upload(api, "v.png", image(30))
     upload(api, "v.png", image(31))
     upload(api, "t.png", image(32))
-    trashed = service.get_record("t.png").version
+    trashed = service.catalog.get_record("t.png").version
     assert api.delete("t.png").status_code == 204
     upload(api, "t.png", image(33))
-    earlier = service.versions("v.png")[1][0].record.version
+    earlier = service.history.versions("v.png")[1][0].record.version
     for path in ("/images/v.png", "/thumbs/v.png", f"/images/v.png?version={earlier}"):
         assert api.client.get(path).status_code == 200
     return {"earlier": earlier, "trashed": trashed}
@@ -427,9 +427,9 @@ def test_renditions_and_the_taken_order(api, service):
         if not cursor:
             break
     assert pages == ["t/undated.png", "t/2021.jpg", "t/2019.jpg"]
-    record = service.get_record("t/2019.jpg")
+    record = service.catalog.get_record("t/2019.jpg")
     api.delete("t/2019.jpg")
-    service.empty_trash()
+    service.history.empty_trash()
     for variant in RENDITIONS:
         with pytest.raises(NotFound):
             service.blobs.get(blob_name(variant, record))

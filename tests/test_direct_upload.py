@@ -74,7 +74,7 @@ def test_concurrent_commits_of_one_upload_store_it_once(s3_app, monkeypatch):
     grant = clients[0].post("/api/uploads", json={"key": "race/a.png", "content_type": "image/png", "bytes": len(data)})
     grant = grant.get_json()
     assert browser_post(grant, data, "image/png") in (200, 201, 204)
-    blobs = s3_app.extensions["gallery"].blobs
+    blobs = s3_app.extensions["services"].blobs
     read = blobs.get
     monkeypatch.setattr(blobs, "get", lambda name: (time.sleep(0.5), read(name))[1])  # a slow commit
     with ThreadPoolExecutor(4) as pool:

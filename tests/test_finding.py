@@ -23,7 +23,7 @@ def keys_of(response) -> list[str]:
 @pytest.fixture
 def seeded(gallery):
     for key in ["people/katherine.jpg", "holidays/IMG_0001.jpg", "holidays/IMG_0002.png", "kathmandu/street.jpg"]:
-        gallery.upload(key, make_image("PNG", size=(40, 30)))
+        gallery.library.upload(key, make_image("PNG", size=(40, 30)))
     gallery.metadata.set_labels("holidays/IMG_0001.jpg", ["dog"])
     return gallery
 
@@ -72,9 +72,9 @@ def test_gallery_search_box(client, seeded):
 
 def test_gallery_pages_keep_the_search(tmp_path):
     app = make_app(tmp_path, GALLERY_PAGE_SIZE=2)
-    client, gallery = app.test_client(), app.extensions["gallery"]
+    client, gallery = app.test_client(), app.extensions["services"]
     for i in range(3):
-        gallery.upload(f"walk/p{i}.png", make_image("PNG", size=(40, 30)))
+        gallery.library.upload(f"walk/p{i}.png", make_image("PNG", size=(40, 30)))
     page = client.get("/gallery?q=walk").get_data(as_text=True)
     older = re.search(r'rel="next" href="([^"]+)"', page).group(1).replace("&amp;", "&")
     assert "q=walk" in older
@@ -91,7 +91,7 @@ def test_label_filter_says_how_many_are_not_labelled(client, seeded):
 
 def test_upload_is_labelled_by_default_and_a_failed_detection_keeps_it(tmp_path, monkeypatch):
     app = make_app(tmp_path, GALLERY_LABEL_ON_UPLOAD=True)
-    gallery, api = app.extensions["gallery"], Api(app.test_client())
+    gallery, api = app.extensions["services"], Api(app.test_client())
     dog = (DATA / "dog.jpg").read_bytes()
     assert api.upload("pets/rex.jpg", dog).get_json()["labelled"] is True
     assert keys_of(api.client.get("/api/images?label=dog")) == ["pets/rex.jpg"]
@@ -99,10 +99,10 @@ def test_upload_is_labelled_by_default_and_a_failed_detection_keeps_it(tmp_path,
     def broken(*args, **kwargs):
         raise BackendUnavailable("The detector is down.")
 
-    monkeypatch.setattr(gallery.detector, "detect_prepared", broken)
+    monkeypatch.setattr(gallery.recognition.detector, "detect_prepared", broken)
     response = api.upload("pets/rover.jpg", dog)
     assert response.status_code == 201 and response.get_json()["labelled"] is False
-    assert gallery.unlabelled_count() == 1
+    assert gallery.catalog.unlabelled_count() == 1
     assert "1 photo is not labelled yet" in api.client.get("/gallery?label=dog").get_data(as_text=True)
 
     failed = app.test_cli_runner().invoke(args=["gallery", "label", "--missing"])
@@ -112,7 +112,7 @@ def test_upload_is_labelled_by_default_and_a_failed_detection_keeps_it(tmp_path,
     assert done.exit_code == 0, done.output
     assert "labelled 1 image(s); 0 failed" in done.output
     assert keys_of(api.client.get("/api/images?label=dog")) == ["pets/rover.jpg", "pets/rex.jpg"]
-    assert gallery.unlabelled_count() == 0
+    assert gallery.catalog.unlabelled_count() == 0
     again = app.test_cli_runner().invoke(args=["gallery", "label", "--missing"])
     assert "labelled 0 image(s)" in again.output
 
@@ -129,7 +129,7 @@ def form_upload(client, files, **fields):
 
 
 def test_form_upload_summary_links_to_its_batch(client, gallery):
-    gallery.upload("old.png", make_image("PNG"))
+    gallery.library.upload("old.png", make_image("PNG"))
     files = [(f"p{i}.png", make_image("PNG", size=(30 + i, 20))) for i in range(3)] + [("bad.jpg", b"text")]
     page = form_upload(client, files, prefix="trip/").get_data(as_text=True)
     assert "3 stored · 1 failed." in page
@@ -143,7 +143,7 @@ def test_form_upload_summary_links_to_its_batch(client, gallery):
 
 
 def test_held_uploads_join_the_batch_of_their_first_page(client, gallery):
-    gallery.upload("trip/p0.png", make_image("PNG"))
+    gallery.library.upload("trip/p0.png", make_image("PNG"))
     files = [("p0.png", make_image("PNG", size=(50, 20))), ("p1.png", make_image("PNG"))]
     asked = form_upload(client, files, prefix="trip/").get_data(as_text=True)
     batch = re.search(r'name="batch" value="([0-9a-f]{16})"', asked).group(1)
@@ -153,7 +153,7 @@ def test_held_uploads_join_the_batch_of_their_first_page(client, gallery):
         data={"csrf_token": csrf_token(client), "token": token, "choice-0": "replace", "batch": batch},
     ).get_data(as_text=True)
     assert f"/gallery?batch={batch}" in resolved
-    assert sorted(r.key for r in gallery.list(batch=batch)[0]) == ["trip/p0.png", "trip/p1.png"]
+    assert sorted(r.key for r in gallery.catalog.list(batch=batch)[0]) == ["trip/p0.png", "trip/p1.png"]
 
 
 def test_api_upload_takes_a_batch(api, gallery):
@@ -178,8 +178,10 @@ def test_recognition_page_speaks_of_photos_not_fields(client, api):
 
 
 def test_browse_lists_processing_steps_as_text(client, gallery):
-    gallery.upload("src.png", make_image("PNG", size=(64, 48)))
-    gallery.process([{"op": "resize", "width": 32}, {"op": "color", "mode": "gray"}], key="src.png", save_as="out.png")
+    gallery.library.upload("src.png", make_image("PNG", size=(64, 48)))
+    gallery.processing.process(
+        [{"op": "resize", "width": 32}, {"op": "color", "mode": "gray"}], key="src.png", save_as="out.png"
+    )
     page = client.get("/browse?key=out.png").get_data(as_text=True)
     assert "Resize: width 32 px" in page and "Color: mode gray" in page
     assert "{&#34;op&#34;" not in page and '{"op"' not in page

@@ -8,10 +8,10 @@ import pytest
 from conftest import make_image
 from PIL import Image
 
-from app.gallery import DIRECT_UPLOAD_TYPES as CONTENT_TYPES
 from app.imaging import formats, images
 from app.processing import FORMATS, probe
 from app.recognition.rekognition import S3_FORMATS
+from app.services.uploads import DIRECT_UPLOAD_TYPES as CONTENT_TYPES
 
 
 def test_every_listed_format_is_accepted_and_stored_with_its_mime_type():

@@ -11,8 +11,8 @@ import pytest
 from conftest import is_stored, make_app, make_image
 
 from app.core import packing
+from app.core.blobs import ORIGINAL, THUMB, VARIANTS, CachedBlob, blob_name, version_cache_key
 from app.core.errors import InvalidKey, NotAnImage, NotFound
-from app.gallery import ORIGINAL, THUMB, VARIANTS, CachedBlob, blob_name, version_cache_key
 
 
 def blob_files(gallery) -> list[str]:
@@ -22,7 +22,7 @@ def blob_files(gallery) -> list[str]:
 @pytest.fixture
 def gallery0(tmp_path):
     """A gallery that keeps no history and no trash (GALLERY_RETENTION_DAYS=0)."""
-    return make_app(tmp_path, GALLERY_RETENTION_DAYS=0).extensions["gallery"]
+    return make_app(tmp_path, GALLERY_RETENTION_DAYS=0).extensions["services"]
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def blue():
 
 
 def test_upload_stores_bytes_thumbnail_and_record(gallery, red):
-    record, replaced = gallery.upload("a/red.png", red, provenance={"source_key": "x"})
+    record, replaced = gallery.library.upload("a/red.png", red, provenance={"source_key": "x"})
     assert not replaced
     assert (record.key, record.content_type, record.bytes, record.width, record.height) == (
         "a/red.png",
@@ -46,26 +46,26 @@ def test_upload_stores_bytes_thumbnail_and_record(gallery, red):
         48,
     )
     assert record.sha256 == hashlib.sha256(red).hexdigest()
-    assert gallery.get_record("a/red.png") == record
+    assert gallery.catalog.get_record("a/red.png") == record
     assert gallery.blobs.get(blob_name(ORIGINAL, record)) == red
     assert gallery.blobs.get(blob_name(THUMB, record))[:4] == b"RIFF"
-    assert gallery.get_record("a/red.png").provenance == {"source_key": "x"}
+    assert gallery.catalog.get_record("a/red.png").provenance == {"source_key": "x"}
 
 
 def test_replacing_keeps_created_at_and_the_old_version_in_the_history(gallery, red, blue):
-    first, _ = gallery.upload("k", red)
-    second, replaced = gallery.upload("k", blue)
+    first, _ = gallery.library.upload("k", red)
+    second, replaced = gallery.library.upload("k", blue)
     assert replaced and second.created_at == first.created_at and second.lineage == first.lineage
-    current, history = gallery.versions("k")
+    current, history = gallery.history.versions("k")
     assert current == second and [r.record.version for r in history] == [first.version]
     assert is_stored(gallery.blobs, blob_name(ORIGINAL, first)) and len(blob_files(gallery)) == 2 * len(VARIANTS)
-    assert gallery.get_original("k").data == blue
+    assert gallery.images.get_original("k").data == blue
 
 
 def test_without_retention_replacing_removes_the_old_version(gallery0, red, blue):
     gallery = gallery0
-    first, _ = gallery.upload("k", red)
-    second, replaced = gallery.upload("k", blue)
+    first, _ = gallery.library.upload("k", red)
+    second, replaced = gallery.library.upload("k", blue)
     assert replaced
     assert second.created_at == first.created_at
     assert second.updated_at >= first.updated_at
@@ -73,7 +73,7 @@ def test_without_retention_replacing_removes_the_old_version(gallery0, red, blue
     assert not is_stored(gallery.blobs, blob_name(ORIGINAL, first))
     assert not is_stored(gallery.blobs, blob_name(THUMB, first))
     assert len(blob_files(gallery)) == len(VARIANTS)
-    assert gallery.get_original("k").data == blue
+    assert gallery.images.get_original("k").data == blue
 
 
 def test_bytes_are_written_before_the_metadata_that_points_at_them(gallery, red, monkeypatch):
@@ -85,13 +85,13 @@ def test_bytes_are_written_before_the_metadata_that_points_at_them(gallery, red,
         put(name, data, content_type)
 
     monkeypatch.setattr(gallery.blobs, "put", spying_put)
-    gallery.upload("k", red)
+    gallery.library.upload("k", red)
     assert seen == [None] * len(VARIANTS)  # neither the original nor a rendition was visible early
 
 
 def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monkeypatch):
-    old, _ = gallery.upload("k", red)
-    gallery.get_original("k")  # cached
+    old, _ = gallery.library.upload("k", red)
+    gallery.images.get_original("k")  # cached
     files = blob_files(gallery)
 
     def broken_put(record, **options):
@@ -99,7 +99,7 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
 
     monkeypatch.setattr(gallery.metadata, "put", broken_put)
     with pytest.raises(RuntimeError):
-        gallery.upload("k", blue)
+        gallery.library.upload("k", blue)
     assert blob_files(gallery) == files
     assert gallery.metadata.get("k") == old
     assert gallery.cache.get(version_cache_key(ORIGINAL, old.version)) is not None
@@ -107,9 +107,9 @@ def test_a_failed_metadata_write_leaves_nothing_behind(gallery, red, blue, monke
 
 def test_delete_removes_metadata_before_bytes_and_cache(gallery0, red, monkeypatch):
     gallery = gallery0
-    gallery.upload("k", red)
-    gallery.get_original("k")
-    gallery.read(THUMB, "k")
+    gallery.library.upload("k", red)
+    gallery.images.get_original("k")
+    gallery.images.read(THUMB, "k")
     order = []
 
     def spy(store, what):
@@ -123,80 +123,80 @@ def test_delete_removes_metadata_before_bytes_and_cache(gallery0, red, monkeypat
 
     spy(gallery.blobs, "blob")
     spy(gallery.cache, "cache")
-    gallery.delete("k")
+    gallery.library.delete("k")
     assert order and all(record is None for _, record in order)
     assert order[0][0] == "cache"  # cache entries go before the bytes they copy
     monkeypatch.undo()
     assert blob_files(gallery) == []
     assert gallery.cache.stats()["items"] == 0
     with pytest.raises(NotFound):
-        gallery.get_original("k")
+        gallery.images.get_original("k")
     with pytest.raises(NotFound):
-        gallery.delete("k")
+        gallery.library.delete("k")
 
 
 def test_read_through_second_read_is_a_hit(gallery, red):
-    gallery.upload("k", red)
+    gallery.library.upload("k", red)
     before = gallery.cache.stats()
-    first = gallery.get_original("k")
+    first = gallery.images.get_original("k")
     middle = gallery.cache.stats()
-    second = gallery.get_original("k")
+    second = gallery.images.get_original("k")
     after = gallery.cache.stats()
     assert first == second and first.data == red
     assert (middle["misses"] - before["misses"], middle["hits"] - before["hits"]) == (1, 0)
     assert (after["misses"] - middle["misses"], after["hits"] - middle["hits"]) == (0, 1)
-    thumb = gallery.read(THUMB, "k")
+    thumb = gallery.images.read(THUMB, "k")
     assert thumb.content_type == "image/webp" and thumb.etag == f"thumb-{hashlib.sha256(red).hexdigest()}"
-    assert gallery.read(THUMB, "k") == thumb
+    assert gallery.images.read(THUMB, "k") == thumb
     assert gallery.cache.stats()["items"] == 2
 
 
 def test_a_versioned_hit_touches_no_store_and_an_unversioned_one_only_reads_metadata(gallery, red, monkeypatch):
-    record, _ = gallery.upload("k", red)
-    gallery.get_original("k")
+    record, _ = gallery.library.upload("k", red)
+    gallery.images.get_original("k")
 
     def forbidden(*args):
         raise AssertionError("a cache hit must not read this store")
 
     monkeypatch.setattr(gallery.blobs, "get", forbidden)
-    assert gallery.get_original("k").data == red  # which version is current: one metadata read
+    assert gallery.images.get_original("k").data == red  # which version is current: one metadata read
     monkeypatch.setattr(gallery.metadata, "get", forbidden)
     monkeypatch.setattr(gallery.metadata, "get_version", forbidden)
-    assert gallery.read(ORIGINAL, "k", record.version).data == red
+    assert gallery.images.read(ORIGINAL, "k", record.version).data == red
 
 
 @pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
 def test_an_overwrite_is_seen_whatever_invalidations_were_lost(gallery, red, blue, variant, monkeypatch):
-    first, _ = gallery.upload("k", red)
-    old = gallery.read(variant, "k")
+    first, _ = gallery.library.upload("k", red)
+    old = gallery.images.read(variant, "k")
     monkeypatch.setattr(gallery.cache, "delete", lambda key: None)  # every invalidation is lost
-    second, _ = gallery.upload("k", blue)
-    new = gallery.read(variant, "k")
+    second, _ = gallery.library.upload("k", blue)
+    new = gallery.images.read(variant, "k")
     assert (old.version, new.version) == (first.version, second.version) and new.data != old.data
     assert new.etag.endswith(hashlib.sha256(blue).hexdigest())
-    assert gallery.read(variant, "k", second.version) == new
+    assert gallery.images.read(variant, "k", second.version) == new
     # An old versioned URL still means that version (kept in the history): it never changes meaning.
-    assert gallery.read(variant, "k", first.version).data == old.data
+    assert gallery.images.read(variant, "k", first.version).data == old.data
     # A version that is not this image's is not served under its name: the current one is.
-    gallery.upload("other", red)
-    assert gallery.read(variant, "other", second.version).version == gallery.get_record("other").version
-    assert gallery.read(variant, "k", "no-such-version") == new
+    gallery.library.upload("other", red)
+    assert gallery.images.read(variant, "other", second.version).version == gallery.catalog.get_record("other").version
+    assert gallery.images.read(variant, "k", "no-such-version") == new
 
 
 @pytest.mark.parametrize("variant", [ORIGINAL, THUMB])
 def test_delete_drops_the_entries_and_the_image_is_gone(gallery, red, variant):
-    record, _ = gallery.upload("k", red)
-    gallery.read(variant, "k")
-    gallery.delete("k")
+    record, _ = gallery.library.upload("k", red)
+    gallery.images.read(variant, "k")
+    gallery.library.delete("k")
     assert gallery.cache.get(version_cache_key(variant, record.version)) is None
     with pytest.raises(NotFound):
-        gallery.read(variant, "k")
+        gallery.images.read(variant, "k")
 
 
 def test_a_read_racing_an_overwrite_caches_nothing_stale(gallery, red, blue, monkeypatch):
     """Reader: metadata(v1), bytes(v1) … writer uploads v2 … reader caches v1 under v1's name,
     where nobody asking for the current version looks."""
-    gallery.upload("k", red)
+    gallery.library.upload("k", red)
     get = gallery.blobs.get
     calls = []
 
@@ -204,54 +204,54 @@ def test_a_read_racing_an_overwrite_caches_nothing_stale(gallery, red, blue, mon
         data = get(name)
         if not calls:
             calls.append(name)
-            gallery.upload("k", blue)  # a concurrent writer finishes here
+            gallery.library.upload("k", blue)  # a concurrent writer finishes here
         return data
 
     monkeypatch.setattr(gallery.blobs, "get", get_then_replace)
-    served = gallery.get_original("k")
+    served = gallery.images.get_original("k")
     assert served.data == red  # this request started before the replacement
-    assert gallery.get_original("k").data == blue
-    assert gallery.get_original("k").version == gallery.get_record("k").version
+    assert gallery.images.get_original("k").data == blue
+    assert gallery.images.get_original("k").version == gallery.catalog.get_record("k").version
 
 
 def test_race_guard_when_the_image_is_replaced_before_its_bytes_are_read(gallery0, red, blue, monkeypatch):
     """Reader: metadata(v1) … writer uploads v2, removing v1's blobs … reader reads bytes."""
     gallery = gallery0
-    gallery.upload("k", red)
+    gallery.library.upload("k", red)
     get = gallery.blobs.get
     calls = []
 
     def replace_then_get(name):
         if not calls:
             calls.append(name)
-            gallery.upload("k", blue)
+            gallery.library.upload("k", blue)
         return get(name)
 
     monkeypatch.setattr(gallery.blobs, "get", replace_then_get)
-    assert gallery.get_original("k").data == blue  # the old bytes are gone; the new are complete
+    assert gallery.images.get_original("k").data == blue  # the old bytes are gone; the new are complete
     monkeypatch.undo()
-    assert gallery.get_original("k").data == blue
+    assert gallery.images.get_original("k").data == blue
     assert gallery.cache.stats()["items"] == 1
 
 
 def test_a_version_removed_for_good_during_the_read_is_not_left_in_the_cache(gallery0, red, monkeypatch):
     gallery = gallery0
-    record, _ = gallery.upload("k", red)
+    record, _ = gallery.library.upload("k", red)
     get = gallery.blobs.get
 
     def get_then_delete(name):
         data = get(name)
-        gallery.delete("k")  # nothing is kept: the version is gone for good
+        gallery.library.delete("k")  # nothing is kept: the version is gone for good
         return data
 
     monkeypatch.setattr(gallery.blobs, "get", get_then_delete)
-    gallery.get_original("k")
+    gallery.images.get_original("k")
     assert gallery.cache.get(version_cache_key(ORIGINAL, record.version)) is None
     monkeypatch.undo()
     with pytest.raises(NotFound):
-        gallery.get_original("k")
+        gallery.images.get_original("k")
     with pytest.raises(NotFound):
-        gallery.read_version(ORIGINAL, "k", record.version)
+        gallery.images.read_version(ORIGINAL, "k", record.version)
 
 
 def test_cached_blob_packs_and_unpacks():
@@ -260,47 +260,47 @@ def test_cached_blob_packs_and_unpacks():
 
 
 def test_an_entry_written_before_entries_named_their_key_is_read_again(gallery, red):
-    record, _ = gallery.upload("k", red)
+    record, _ = gallery.library.upload("k", red)
     old_format = packing.pack(["image/png", record.sha256, record.version], b"not what is stored")
     gallery.cache.set(version_cache_key(ORIGINAL, record.version), old_format)
-    assert gallery.read(ORIGINAL, "k", record.version).data == red
+    assert gallery.images.read(ORIGINAL, "k", record.version).data == red
 
 
 def test_invalid_input_changes_nothing(gallery, red):
-    gallery.upload("k", red)
-    files, record = blob_files(gallery), gallery.get_record("k")
+    gallery.library.upload("k", red)
+    files, record = blob_files(gallery), gallery.catalog.get_record("k")
     with pytest.raises(InvalidKey):
-        gallery.upload("../k", red)
+        gallery.library.upload("../k", red)
     with pytest.raises(NotAnImage):
-        gallery.upload("k", b"plain text")
+        gallery.library.upload("k", b"plain text")
     with pytest.raises(InvalidKey):
-        gallery.delete("a//b")
+        gallery.library.delete("a//b")
     assert blob_files(gallery) == files
-    assert gallery.get_record("k") == record
+    assert gallery.catalog.get_record("k") == record
 
 
 def test_list_and_suggest_validate_their_arguments(gallery, red):
     for key in ["x/1", "x/2", "y/1"]:
-        gallery.upload(key, red)
-    items, cursor = gallery.list(prefix="x/")
+        gallery.library.upload(key, red)
+    items, cursor = gallery.catalog.list(prefix="x/")
     assert [r.key for r in items] == ["x/2", "x/1"] and cursor is None
-    assert gallery.suggest("x") == ["x/1", "x/2"]
+    assert gallery.catalog.suggest("x") == ["x/1", "x/2"]
     with pytest.raises(InvalidKey):
-        gallery.list(prefix="x%")
+        gallery.catalog.list(prefix="x%")
     with pytest.raises(InvalidKey):
-        gallery.suggest("<")
-    assert len(gallery.list(limit=2)[0]) == 2
+        gallery.catalog.suggest("<")
+    assert len(gallery.catalog.list(limit=2)[0]) == 2
 
 
 def test_two_answers_to_one_held_upload_store_it_once(gallery, red, monkeypatch):
-    gallery.upload("held.png", red)
-    name = gallery.stage(red)
+    gallery.library.upload("held.png", red)
+    name = gallery.library.stage(red)
     read = gallery.blobs.get
     monkeypatch.setattr(gallery.blobs, "get", lambda n: (time.sleep(0.3), read(n))[1])  # a slow answer
     with ThreadPoolExecutor(2) as pool:
-        outcomes = list(pool.map(lambda _: _try(lambda: gallery.unstage(name, "held.png", "rename")), range(2)))
+        outcomes = list(pool.map(lambda _: _try(lambda: gallery.library.unstage(name, "held.png", "rename")), range(2)))
     assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "tuple"]
-    assert sorted(r.key for r in gallery.list()[0]) == ["held-2.png", "held.png"]
+    assert sorted(r.key for r in gallery.catalog.list()[0]) == ["held-2.png", "held.png"]
 
 
 def _try(call):

@@ -66,7 +66,7 @@ def test_a_truncated_file_is_refused(api, gallery, fmt, mime, name):
 
 @pytest.mark.parametrize(("fmt", "mime", "name"), FORMATS)
 def test_processing_decodes_them_with_pillow(api, gallery, monkeypatch, fmt, mime, name):
-    gallery.upload(name, encoded(fmt, orientation=6))
+    gallery.library.upload(name, encoded(fmt, orientation=6))
 
     def no_opencv(*args):
         raise AssertionError("OpenCV cannot read this format; Pillow decodes it")
@@ -85,7 +85,7 @@ def test_processing_decodes_them_with_pillow(api, gallery, monkeypatch, fmt, mim
 
 @pytest.mark.parametrize(("fmt", "mime", "name"), FORMATS)
 def test_recognition_finds_the_dog(api, gallery, fmt, mime, name):
-    gallery.upload(name, encoded(fmt, size=(640, 480)))
+    gallery.library.upload(name, encoded(fmt, size=(640, 480)))
     response = api.post("/api/recognize", data={"source_key": name}, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_json()
     assert "dog" in response.get_json()["stored_labels"]

@@ -165,7 +165,7 @@ def test_the_package_under_python312_through_zappas_handler(aws, libraries, task
     setup = create_app({**overrides, "GALLERY_STORAGE": "s3", "GALLERY_METADATA": "dynamodb", "SECRET_KEY": "x"})
     assert setup.test_cli_runner().invoke(args=["gallery", "init"]).exit_code == 0
     big = noise_png(1300)
-    setup.extensions["gallery"].upload("big/noise.png", big)
+    setup.extensions["services"].library.upload("big/noise.png", big)
 
     config = package.stage_settings(STAGE)
     (task_root / "zappa_settings.py").write_text(package.settings_module(config, STAGE, overrides))

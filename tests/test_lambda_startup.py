@@ -39,7 +39,7 @@ def test_lambda_without_a_secret_key_refuses_to_start_and_names_the_fix(tmp_path
 def test_off_lambda_a_generated_key_is_still_fine(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     app = make_app(tmp_path, SECRET_KEY="")
-    assert len(app.runtime.secret_key) == 64
+    assert len(app.secret_key) == 64
 
 
 def test_run_reports_every_problem_at_once(monkeypatch):
@@ -54,7 +54,7 @@ def test_the_key_comes_from_ssm_and_two_containers_accept_each_others_forms(tmp_
     name = f"/gallery-test/{aws['bucket']}/secret-key"
     boto3.client("ssm").put_parameter(Name=name, Value=KEY, Type="SecureString")
     apps = [make_app(tmp_path / str(i), SECRET_KEY="", GALLERY_SECRET_KEY_SSM=name, **LAMBDA_OK) for i in (0, 1)]
-    assert [app.runtime.secret_key for app in apps] == [KEY, KEY]
+    assert [app.secret_key for app in apps] == [KEY, KEY]
     for app in apps:
         app.config["WTF_CSRF_ENABLED"] = True
     first, second = (app.test_client() for app in apps)

@@ -40,7 +40,12 @@ def test_pages_load_neither_opencv_nor_the_detector(tmp_path):
 
 
 def test_the_operations_name_the_same_flags_they_validate():
-    from app.processing import ops, params
+    import cv2
 
-    assert tuple(ops.INTERPOLATIONS) == params.INTERPOLATIONS
-    assert tuple(ops.THRESHOLDS) == params.THRESHOLDS
+    from app.processing import OPS
+    from app.processing.ops import resize, threshold
+
+    assert OPS["resize"].param("interpolation").choices == ("auto", *resize.INTERPOLATIONS)
+    assert set(OPS["threshold"].param("method").choices) == {*threshold.FIXED, "otsu", *threshold.ADAPTIVE}
+    flags = [*resize.INTERPOLATIONS.values(), *threshold.FIXED.values(), *threshold.ADAPTIVE.values()]
+    assert all(isinstance(getattr(cv2, flag, None), int) for flag in flags)

@@ -19,9 +19,9 @@ def memcached_app(tmp_path, servers, **overrides):
 
 
 def test_the_client_gets_a_verifying_tls_context_only_when_asked(tmp_path):
-    plain = memcached_app(tmp_path, ["127.0.0.1:11211"]).extensions["gallery"].cache
+    plain = memcached_app(tmp_path, ["127.0.0.1:11211"]).extensions["services"].cache
     assert plain._client.default_kwargs["tls_context"] is None
-    cache = memcached_app(tmp_path, ["127.0.0.1:11211"], GALLERY_MEMCACHED_TLS="1").extensions["gallery"].cache
+    cache = memcached_app(tmp_path, ["127.0.0.1:11211"], GALLERY_MEMCACHED_TLS="1").extensions["services"].cache
     context = cache._client.default_kwargs["tls_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
@@ -64,11 +64,11 @@ def tls_node(tmp_path):
 def test_images_are_cached_over_tls(tls_node, tmp_path):
     node, cert = tls_node
     app = memcached_app(tmp_path, [node.address], GALLERY_MEMCACHED_TLS="1", GALLERY_MEMCACHED_TLS_CA_FILE=str(cert))
-    gallery, client = app.extensions["gallery"], app.test_client()
-    gallery.upload("a.png", make_image())
+    gallery, client = app.extensions["services"], app.test_client()
+    gallery.library.upload("a.png", make_image())
     for _ in range(2):
         assert client.get("/images/a.png").status_code == 200
-    stats = gallery.cache_stats()
+    stats = gallery.admin.cache_stats()
     assert (stats["hits"], stats["misses"], stats["nodes_up"]) == (1, 1, 1)
     # Without TLS, or without trusting its certificate, the node is only ever a miss.
     assert MemcachedCache([node.address], timeout=0.3).get("anything") is None

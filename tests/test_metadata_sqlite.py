@@ -10,8 +10,8 @@ import threading
 import pytest
 from conftest import is_stored, make_image
 
+from app.core.blobs import ORIGINAL, THUMB, VARIANTS, blob_name
 from app.core.errors import InvalidParameter
-from app.gallery import ORIGINAL, THUMB, VARIANTS, blob_name
 from app.metadata.base import ImageRecord
 from app.metadata.sqlite import SqliteMetadataStore
 
@@ -173,7 +173,7 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     def upload(data):
         try:
             for _ in range(3):
-                gallery.upload("contended", data)
+                gallery.library.upload("contended", data)
         except Exception as exc:  # surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
@@ -189,8 +189,8 @@ def test_concurrent_uploads_to_one_key_leave_metadata_and_blob_agreeing(gallery)
     assert data in bodies and final.width == 16 + bodies.index(data)
     assert is_stored(gallery.blobs, blob_name(THUMB, final))
     # Every replaced version is in the history, its blobs kept.
-    current, history = gallery.versions("contended")
+    current, history = gallery.history.versions("contended")
     assert len(history) == 23 and len({r.record.version for r in history} | {current.version}) == 24
     blob_files = [name for _, _, names in os.walk(gallery.blobs.root) for name in names]
     assert len(blob_files) == len(VARIANTS) * 24  # every variant of every version
-    assert gallery.get_original("contended").data == data
+    assert gallery.images.get_original("contended").data == data

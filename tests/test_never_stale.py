@@ -54,7 +54,7 @@ def memcached_app(tmp_path, aws, servers: list[str]):
     )
     result = app.test_cli_runner().invoke(args=["gallery", "init"])
     assert result.exit_code == 0, result.output
-    app.extensions["gallery"].cache._client.dead_timeout = 1  # a node back from a pause rejoins quickly
+    app.extensions["services"].cache._client.dead_timeout = 1  # a node back from a pause rejoins quickly
     return app
 
 
@@ -94,7 +94,7 @@ def test_a_paused_memcached_node_serves_no_stale_image_after_it_resumes(aws, own
         os.kill(victim.proc.pid, signal.SIGCONT)
     time.sleep(1.2)  # past the client's dead timeout: the node is back in the ring
     stale = sum(stale_reads(api.client, key, data) for _ in range(3) for key, data in current.items())
-    ring = app.extensions["gallery"].cache._client.hasher.nodes
+    ring = app.extensions["services"].cache._client.hasher.nodes
     assert victim.address in ring
     assert stale == 0
 
@@ -103,7 +103,7 @@ def test_killed_memcached_nodes_serve_no_stale_image(aws, own_memcached_pool, tm
     """Kill a node until the client drops it (its keys go to the others, which fill in), restart it
     until it rejoins, overwrite every image, read; twice, then kill it once more."""
     app = memcached_app(tmp_path, aws, own_memcached_pool.servers)
-    api, ring = Api(app.test_client()), app.extensions["gallery"].cache._client.hasher.nodes
+    api, ring = Api(app.test_client()), app.extensions["services"].cache._client.hasher.nodes
     current = {f"photos/{i}.png": image(i) for i in range(8)}
     for key, data in current.items():
         assert api.upload(key, data).status_code == 201

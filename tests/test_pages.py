@@ -10,7 +10,7 @@ import pytest
 from conftest import CSRF_META, csrf_token, make_app, make_image, snapshot
 from test_images import png_bomb
 
-from app.gallery import VARIANTS
+from app.core.blobs import VARIANTS
 
 PAGES = ["/", "/gallery", "/upload", "/browse", "/process", "/recognize", "/cache"]
 TABS = [
@@ -140,14 +140,14 @@ def test_upload_one_file_then_replace_it(client, gallery):
 def test_a_blank_key_uses_the_file_name(client, gallery):
     response = upload_form(client, [("My Holiday (1).JPG", make_image("JPEG"))])
     assert response.status_code == 200
-    assert [r.key for r in gallery.list()[0]] == ["My-Holiday-1-.JPG"]
+    assert [r.key for r in gallery.catalog.list()[0]] == ["My-Holiday-1-.JPG"]
 
 
 def test_upload_several_files_with_a_prefix(client, gallery):
     files = [(f"img{i}.{fmt.lower()}", make_image(fmt)) for i, fmt in enumerate(["PNG", "JPEG", "WEBP"])]
     response = upload_form(client, files, prefix="trip/")
     assert response.status_code == 200
-    assert sorted(r.key for r in gallery.list(prefix="trip/")[0]) == [
+    assert sorted(r.key for r in gallery.catalog.list(prefix="trip/")[0]) == [
         "trip/img0.png",
         "trip/img1.jpeg",
         "trip/img2.webp",
@@ -162,7 +162,7 @@ def test_several_files_where_some_fail(client, gallery):
     text = page(response).plain
     assert "Some uploads failed" in text
     assert "mixed/notes.jpg: This file is not a supported image" in text
-    assert sorted(r.key for r in gallery.list()[0]) == ["mixed/good.png", "mixed/good2.bmp"]
+    assert sorted(r.key for r in gallery.catalog.list()[0]) == ["mixed/good.png", "mixed/good2.bmp"]
 
 
 def test_several_files_that_all_fail_return_the_error_status(client, gallery):
@@ -223,13 +223,13 @@ def test_an_oversized_form_upload_is_a_413_page(tmp_path):
     response = upload_form(client, [("big.bmp", make_image("BMP", size=(300, 300)))], key="big")
     assert response.status_code == 413
     assert "Too large" in page(response).plain and "0.05 MB" in page(response).plain
-    assert app.extensions["gallery"].metadata.count() == 0
+    assert app.extensions["services"].metadata.count() == 0
 
 
 # -- gallery -------------------------------------------------------------------------------
 def seed(gallery, keys):
     for key in keys:
-        gallery.upload(key, make_image("PNG", size=(40, 30)))
+        gallery.library.upload(key, make_image("PNG", size=(40, 30)))
 
 
 def tile_keys(parsed: Page) -> list[str]:
@@ -254,7 +254,7 @@ def test_gallery_thumbnails_are_lazy_sized_and_link_to_browse(client, gallery):
 
 def test_gallery_pages_by_cursor(tmp_path):
     app = make_app(tmp_path, GALLERY_PAGE_SIZE=3)
-    client, gallery = app.test_client(), app.extensions["gallery"]
+    client, gallery = app.test_client(), app.extensions["services"]
     keys = [f"img{i}" for i in range(8)]
     seed(gallery, keys)
     seen, url = [], "/gallery"
@@ -295,7 +295,7 @@ def test_gallery_deleted_notice_is_escaped(client):
 # -- browse --------------------------------------------------------------------------------
 def test_browse_shows_the_image_metadata_and_links(client, gallery):
     data = make_image("PNG", size=(64, 48))
-    record, _ = gallery.upload("pets/rex.png", data)
+    record, _ = gallery.library.upload("pets/rex.png", data)
     response = client.get("/browse?key=pets/rex.png")
     assert response.status_code == 200
     parsed = page(response)
@@ -377,7 +377,7 @@ def test_delete_through_the_confirmation_page(client, gallery):
     assert response.headers["Location"].startswith("/gallery?deleted=old")
     assert gallery.metadata.count() == 0
     assert len(snapshot(gallery)["files"]) == len(VARIANTS) and gallery.cache.stats()["items"] == 0  # kept in the trash
-    assert [item.record.key for item in gallery.trash()[0]] == ["old/photo.png"]
+    assert [item.record.key for item in gallery.history.trash()[0]] == ["old/photo.png"]
     assert "Moved old/photo.png to the trash" in page(client.get(response.headers["Location"])).plain
     assert client.get("/delete/old/photo.png").status_code == 404
 

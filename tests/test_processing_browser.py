@@ -30,8 +30,8 @@ def enlarged(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def live(app, gallery):
-    gallery.upload("photos/dog.jpg", DOG)
-    gallery.upload("photos/big.jpg", enlarged(4000, 3000))
+    gallery.library.upload("photos/dog.jpg", DOG)
+    gallery.library.upload("photos/big.jpg", enlarged(4000, 3000))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -108,7 +108,7 @@ def test_live_preview_of_three_steps_and_a_full_size_save(live, page, gallery):
 
     page.click("#proc-save")
     page.wait_for_selector("#proc-saved:has-text('photos/big-edit.jpg')")
-    saved = gallery.get_record("photos/big-edit.jpg")
+    saved = gallery.catalog.get_record("photos/big-edit.jpg")
     assert (saved.width, saved.height) == (3000, 4000)  # saved at full size
     assert [s["op"] for s in saved.provenance["ops"]] == ["rotate", "sharpen", "color"]
     assert saved.provenance["ops"][1]["amount"] == 3.5
@@ -152,7 +152,7 @@ def test_crop_drawn_on_the_image(live, page, gallery):
     page.wait_for_selector(f"#proc-result-caption:has-text('After · {w}×{h}')")
     page.click("#proc-save")
     page.wait_for_selector("#proc-saved:has-text('photos/big-edit.jpg')")
-    saved = gallery.get_record("photos/big-edit.jpg")
+    saved = gallery.catalog.get_record("photos/big-edit.jpg")
     assert (saved.width, saved.height) == (w, h)
     assert {k: saved.provenance["ops"][0][k] for k in ("x", "y")} == {"x": x, "y": y}
     assert page.errors == []
@@ -193,7 +193,7 @@ def test_a_file_from_the_device_is_sent_once_then_named_by_its_hash(live, page, 
     assert len(bodies) >= 2 and max(bodies[1:]) < 5000, bodies  # after the first, no file is sent
     page.click("#proc-save")
     page.wait_for_selector("#proc-saved:has-text('holiday-edit.jpg')")
-    assert gallery.get_record("holiday-edit.jpg").width == 500
+    assert gallery.catalog.get_record("holiday-edit.jpg").width == 500
     assert page.errors == []
 
 
@@ -202,7 +202,7 @@ def test_saving_asks_before_replacing(live, page, gallery):
     page.fill('[name="steps-0-width"]', "320")
     page.click("#proc-save")
     page.wait_for_selector("#proc-saved:has-text('photos/dog-edit.jpg')")
-    first = gallery.get_record("photos/dog-edit.jpg")
+    first = gallery.catalog.get_record("photos/dog-edit.jpg")
     assert page.input_value("#proc-save-as") == "photos/dog-edit-2.jpg"
 
     # Saving over it asks; Cancel changes nothing.
@@ -214,20 +214,20 @@ def test_saving_asks_before_replacing(live, page, gallery):
     assert page.is_hidden("#proc-saved")  # the earlier notice is gone
     page.click("#proc-conflict button:has-text('Cancel')")
     assert page.is_hidden("#proc-conflict")
-    assert gallery.get_record("photos/dog-edit.jpg").version == first.version
+    assert gallery.catalog.get_record("photos/dog-edit.jpg").version == first.version
 
     # "Save as <free key>" keeps both.
     page.click("#proc-save")
     page.click("#proc-save-free")
     page.wait_for_selector("#proc-saved:has-text('photos/dog-edit-2.jpg')")
-    assert gallery.get_record("photos/dog-edit-2.jpg").width == 200
+    assert gallery.catalog.get_record("photos/dog-edit-2.jpg").width == 200
 
     # Replace keeps the old one in the history.
     page.fill("#proc-save-as", "photos/dog-edit.jpg")
     page.click("#proc-save")
     page.click("#proc-conflict button[value='save-replace']")
     page.wait_for_selector("#proc-saved:has-text('kept in its history')")
-    assert gallery.get_record("photos/dog-edit.jpg").width == 200
+    assert gallery.catalog.get_record("photos/dog-edit.jpg").width == 200
     assert [v.record.version for v in gallery.metadata.versions("photos/dog-edit.jpg")] == [first.version]
 
     # A failed save clears the last notice; an error replaces the stale result.

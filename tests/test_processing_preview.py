@@ -98,33 +98,33 @@ def test_a_preview_refuses_what_a_save_would_refuse(big):
 
 
 def test_gallery_preview_reads_the_source_once(gallery, big, monkeypatch):
-    gallery.upload("photos/big.jpg", big)
-    shown, sha256 = gallery.preview([{"op": "color", "mode": "gray"}], key="photos/big.jpg")
-    assert sha256 == gallery.get_record("photos/big.jpg").sha256
+    gallery.library.upload("photos/big.jpg", big)
+    shown, sha256 = gallery.processing.preview([{"op": "color", "mode": "gray"}], key="photos/big.jpg")
+    assert sha256 == gallery.catalog.get_record("photos/big.jpg").sha256
     assert (shown.full_width, shown.full_height) == (4000, 3000)
     assert (shown.rendered.width, shown.rendered.height) == (1600, 1200)
 
     def no_reads(*args):
         raise AssertionError("the rendition is cached: the source is not read again")
 
-    monkeypatch.setattr(gallery, "get_original", no_reads)
-    again, _ = gallery.preview([{"op": "flip"}, {"op": "resize", "width": 400}], key="photos/big.jpg")
+    monkeypatch.setattr(gallery.images, "get_original", no_reads)
+    again, _ = gallery.processing.preview([{"op": "flip"}, {"op": "resize", "width": 400}], key="photos/big.jpg")
     assert (again.full_width, again.rendered.width) == (400, 400)
-    repeat, _ = gallery.preview([{"op": "flip"}, {"op": "resize", "width": 400}], key="photos/big.jpg")
+    repeat, _ = gallery.processing.preview([{"op": "flip"}, {"op": "resize", "width": 400}], key="photos/big.jpg")
     assert repeat.rendered.cached and repeat.rendered.data == again.rendered.data
 
 
 def test_an_upload_is_named_by_its_hash_after_its_first_preview(gallery):
-    _, sha256 = gallery.preview([], data=DOG)
-    shown, _ = gallery.preview([{"op": "resize", "width": 100}], source_sha256=sha256)
+    _, sha256 = gallery.processing.preview([], data=DOG)
+    shown, _ = gallery.processing.preview([{"op": "resize", "width": 100}], source_sha256=sha256)
     assert shown.rendered.width == 100
     gallery.cache.clear()
     with pytest.raises(NotFound, match="choose the file again"):
-        gallery.preview([], source_sha256=sha256)
+        gallery.processing.preview([], source_sha256=sha256)
     with pytest.raises(InvalidParameter, match="64"):
-        gallery.preview([], source_sha256="abc")
+        gallery.processing.preview([], source_sha256="abc")
     with pytest.raises(InvalidParameter, match="either"):
-        gallery.preview([], data=DOG, source_sha256=sha256)
+        gallery.processing.preview([], data=DOG, source_sha256=sha256)
 
 
 # ----------------------------------------------------------------------------- the API
@@ -132,7 +132,7 @@ def test_an_upload_is_named_by_its_hash_after_its_first_preview(gallery):
 
 @pytest.fixture
 def stored(gallery):
-    record, _ = gallery.upload("photos/dog.jpg", DOG)
+    record, _ = gallery.library.upload("photos/dog.jpg", DOG)
     return record
 
 
@@ -143,13 +143,13 @@ def process(api, **fields):
 
 
 def test_preview_answers_with_the_full_size_in_headers(api, gallery, big):
-    gallery.upload("photos/big.jpg", big)
+    gallery.library.upload("photos/big.jpg", big)
     response = process(api, source_key="photos/big.jpg", ops=[{"op": "rotate", "angle": 90}], preview="1")
     assert response.status_code == 200 and response.content_type == "image/jpeg"
     h = response.headers
     assert (h["X-Image-Width"], h["X-Image-Height"]) == ("1200", "1600")
     assert (h["X-Full-Width"], h["X-Full-Height"]) == ("3000", "4000")
-    assert h["X-Source-Sha256"] == gallery.get_record("photos/big.jpg").sha256
+    assert h["X-Source-Sha256"] == gallery.catalog.get_record("photos/big.jpg").sha256
     assert decoded(response.data).shape[:2] == (1600, 1200)
     json_body = api.post("/api/process", json={"source_key": "photos/big.jpg", "ops": [], "preview": True})
     assert json_body.status_code == 200 and json_body.headers["X-Full-Width"] == "4000"
@@ -185,7 +185,7 @@ def test_bad_previews_are_refused(api, gallery, stored, fields, words):
 
 def test_previews_and_cache_hits_do_not_use_up_the_processing_budget(tmp_path):
     app = make_app(tmp_path, GALLERY_RATE_LIMIT_PROCESS="2/minute", GALLERY_RATE_LIMIT_PREVIEW="3/minute")
-    app.extensions["gallery"].upload("photos/dog.jpg", DOG)
+    app.extensions["services"].library.upload("photos/dog.jpg", DOG)
     from conftest import Api
 
     api = Api(app.test_client())
@@ -216,15 +216,15 @@ def test_free_key(api, gallery, stored):
 
 def test_the_page_suggests_a_fresh_key(client, gallery, stored):
     assert 'value="photos/dog-edit.jpg"' in client.get("/process?key=photos/dog.jpg").get_data(as_text=True)
-    gallery.upload("photos/dog-edit.jpg", DOG)
+    gallery.library.upload("photos/dog-edit.jpg", DOG)
     assert 'value="photos/dog-edit-2.jpg"' in client.get("/process?key=photos/dog.jpg").get_data(as_text=True)
 
 
 def test_saving_over_a_key_with_on_conflict_fail_changes_nothing(api, gallery, stored):
-    before = gallery.get_record(stored.key)
+    before = gallery.catalog.get_record(stored.key)
     response = process(api, source_key=stored.key, ops=[{"op": "flip"}], save_as=stored.key, on_conflict="fail")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "conflict"
-    assert gallery.get_record(stored.key).version == before.version
+    assert gallery.catalog.get_record(stored.key).version == before.version
     assert gallery.metadata.versions(stored.key) == []
 
 
@@ -240,16 +240,16 @@ def test_the_plain_form_asks_before_replacing(api, gallery, stored):
     assert "There is already an image called" in page and 'value="save-replace"' in page
     assert 'Save as <span id="proc-free-key">photos/dog-2.jpg</span>' in page
     assert "data:image/jpeg;base64," in page  # the result is still shown
-    assert gallery.get_record(stored.key).version == stored.version
+    assert gallery.catalog.get_record(stored.key).version == stored.version
 
     renamed = form(api, **fields, action="save-rename")
     assert renamed.status_code == 200 and "Saved as" in renamed.get_data(as_text=True)
-    assert gallery.get_record("photos/dog-2.jpg").provenance["source_key"] == stored.key
-    assert gallery.get_record(stored.key).version == stored.version
+    assert gallery.catalog.get_record("photos/dog-2.jpg").provenance["source_key"] == stored.key
+    assert gallery.catalog.get_record(stored.key).version == stored.version
 
     replaced = form(api, **fields, action="save-replace")
     assert replaced.status_code == 200 and "kept in its history" in replaced.get_data(as_text=True)
-    assert gallery.get_record(stored.key).version != stored.version
+    assert gallery.catalog.get_record(stored.key).version != stored.version
     assert [v.record.version for v in gallery.metadata.versions(stored.key)] == [stored.version]
 
 

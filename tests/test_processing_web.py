@@ -20,7 +20,7 @@ PIPELINE = [{"op": "resize", "width": 320}, {"op": "sharpen", "amount": 1.5}, {"
 
 @pytest.fixture
 def stored(gallery):
-    record, _ = gallery.upload("photos/dog.jpg", DOG)
+    record, _ = gallery.library.upload("photos/dog.jpg", DOG)
     return record
 
 
@@ -74,7 +74,7 @@ def test_repeat_is_a_cache_hit(api, gallery, stored):
 
 def test_replacing_the_source_does_not_serve_the_old_result(api, gallery, stored):
     first = process(api, source_key=stored.key, ops=PIPELINE)
-    gallery.upload(stored.key, cv2.imencode(".png", np.zeros((100, 100, 3), np.uint8))[1].tobytes())
+    gallery.library.upload(stored.key, cv2.imencode(".png", np.zeros((100, 100, 3), np.uint8))[1].tobytes())
     second = process(api, source_key=stored.key, ops=PIPELINE)
     assert second.headers["X-Cache"] == "miss" and second.data != first.data
 
@@ -89,7 +89,7 @@ def test_save_with_provenance(api, client, gallery, stored):
     assert provenance["source_sha256"] == stored.sha256
     assert [step["op"] for step in provenance["ops"]] == ["resize", "sharpen", "rotate"]
     assert provenance["ops"][1] == {"op": "sharpen", "amount": 1.5, "radius": 1.0, "threshold": 0}
-    saved = gallery.get_record("photos/dog-small.jpg")
+    saved = gallery.catalog.get_record("photos/dog-small.jpg")
     assert saved.provenance == provenance
     page = client.get("/browse?key=photos/dog-small.jpg").get_data(as_text=True)
     assert stored.sha256 in page and "Sharpen: amount 1.5" in page
@@ -185,7 +185,7 @@ def test_plain_form_preview_and_save(api, gallery, stored):
     assert "data:image/jpeg;base64," in page and "200×150" in page
     response = form(api, **fields, action="save", save_as="photos/dog-200.jpg")
     assert response.status_code == 200
-    assert gallery.get_record("photos/dog-200.jpg").provenance["source_key"] == stored.key
+    assert gallery.catalog.get_record("photos/dog-200.jpg").provenance["source_key"] == stored.key
     bad = form(api, **{**fields, "steps-0-width": "0"}, action="save", save_as="photos/bad.jpg")
     assert bad.status_code == 400 and "width must be" in bad.get_data(as_text=True)
     assert gallery.metadata.get("photos/bad.jpg") is None

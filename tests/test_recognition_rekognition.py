@@ -159,7 +159,7 @@ def test_api_with_rekognition_and_s3_storage_end_to_end(aws, tmp_path):
     )
     client = app.test_client()
     api = Api(client)
-    detector = app.extensions["gallery"].detector
+    detector = app.extensions["services"].recognition.detector
     assert isinstance(detector, RekognitionDetector)
     sent = []
     detector.client.meta.events.register(

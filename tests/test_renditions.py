@@ -13,7 +13,7 @@ from conftest import is_stored, make_app, make_image
 from PIL import Image
 from test_exif import exif_photo
 
-from app.gallery import DISPLAY, ORIGINAL, RENDITIONS, THUMB, THUMB2X, blob_name
+from app.core.blobs import DISPLAY, ORIGINAL, RENDITIONS, THUMB, THUMB2X, blob_name
 from app.imaging import images
 from app.metadata.base import ImageRecord
 
@@ -137,7 +137,7 @@ def test_upload_stores_and_describes_the_renditions(stored, gallery):
     assert (body["thumb2x_width"], body["thumb2x_height"]) == (720, 540)
     assert re.fullmatch(r"#[0-9a-f]{6}", body["color"])
     assert body["taken_at"] == "2023-07-14T18:30:05+02:00" and body["exif"]["model"] == "Canon EOS R5"
-    record = gallery.get_record("trips/cat.jpg")
+    record = gallery.catalog.get_record("trips/cat.jpg")
     for variant in (ORIGINAL, THUMB, THUMB2X, DISPLAY):
         assert gallery.blobs.get(blob_name(variant, record))
 
@@ -176,14 +176,14 @@ def test_the_fast_path_serves_renditions_from_the_cache(client, gallery, stored,
 
 
 def test_replacing_and_deleting_drop_every_rendition(api, client, gallery, stored):
-    old = gallery.get_record("trips/cat.jpg")
+    old = gallery.catalog.get_record("trips/cat.jpg")
     before = client.get("/display/trips/cat.jpg").data
     api.upload("trips/cat.jpg", make_image("PNG", size=(300, 100)))
     assert client.get("/display/trips/cat.jpg").data != before  # no stale cache entry
     assert client.get(f"/display/trips/cat.jpg?version={old.version}").data == before  # the history keeps it
     api.delete("trips/cat.jpg")
     assert client.get("/display/trips/cat.jpg").status_code == 404
-    gallery.empty_trash()
+    gallery.history.empty_trash()
     for variant in (ORIGINAL, THUMB, THUMB2X, DISPLAY):
         assert not is_stored(gallery.blobs, blob_name(variant, old))
 
@@ -215,12 +215,12 @@ def test_grid_thumbnails_carry_a_2x_srcset(client, stored):
 # -- images stored before renditions, and the backfill -----------------------------------------------
 def make_legacy(gallery, key: str, data: bytes) -> ImageRecord:
     """An image as an older version stored it: original and thumbnail only."""
-    record, _ = gallery.upload(key, data)
+    record, _ = gallery.library.upload(key, data)
     assert gallery.metadata.amend(key, record.version, LEGACY)
     for variant in RENDITIONS:
         gallery.blobs.delete(blob_name(variant, record))
     gallery.cache.clear()  # nothing cached from before the legacy shape
-    return gallery.get_record(key)
+    return gallery.catalog.get_record(key)
 
 
 def test_older_images_fall_back_to_what_they_have(client, gallery):
@@ -237,12 +237,12 @@ def test_older_images_fall_back_to_what_they_have(client, gallery):
 
 def test_the_renditions_command_backfills_resumably_and_idempotently(tmp_path):
     app = make_app(tmp_path)
-    gallery = app.extensions["gallery"]
+    gallery = app.extensions["services"]
     old = [make_legacy(gallery, f"old/{i}.jpg", exif_photo(size=(300 + i, 200))) for i in range(5)]
-    gallery.upload("new.png", make_image("PNG"))
+    gallery.library.upload("new.png", make_image("PNG"))
     runner = app.test_cli_runner()
     calls = []
-    real = gallery.add_renditions
+    real = gallery.admin.add_renditions
 
     def interrupted(record):  # the operator stops it after two images
         if len(calls) == 2:
@@ -250,18 +250,18 @@ def test_the_renditions_command_backfills_resumably_and_idempotently(tmp_path):
         calls.append(record.key)
         return real(record)
 
-    gallery.add_renditions = interrupted
+    gallery.admin.add_renditions = interrupted
     runner.invoke(args=["gallery", "renditions"])
-    del gallery.add_renditions
-    assert sum(gallery.get_record(r.key).has_renditions for r in old) == 2
+    del gallery.admin.add_renditions
+    assert sum(gallery.catalog.get_record(r.key).has_renditions for r in old) == 2
     result = runner.invoke(args=["gallery", "renditions"])
     assert result.exit_code == 0, result.output
     assert "made 3, already had 3" in result.output and "Renditions" in result.output
     for r in old:
-        record = gallery.get_record(r.key)
+        record = gallery.catalog.get_record(r.key)
         assert record.version == r.version and record.display_width == r.width
         assert record.taken_at == "2023-07-14T18:30:05+02:00" and record.exif["make"] == "Canon"
-        assert gallery.read(DISPLAY, r.key).data[:4] == b"RIFF"
+        assert gallery.images.read(DISPLAY, r.key).data[:4] == b"RIFF"
     again = runner.invoke(args=["gallery", "renditions"])
     assert "made 0, already had 6" in again.output
 
@@ -271,37 +271,37 @@ def test_a_backfilled_image_replaced_meanwhile_keeps_no_stray_rendition(gallery)
     real = gallery.metadata.amend
 
     def replaced_first(key, version, changes):
-        gallery.upload("race.jpg", make_image("PNG"))
+        gallery.library.upload("race.jpg", make_image("PNG"))
         return real(key, version, changes)
 
     gallery.metadata.amend = replaced_first
-    assert gallery.add_renditions(old) == "gone"
+    assert gallery.admin.add_renditions(old) == "gone"
     for variant in RENDITIONS:
         assert not is_stored(gallery.blobs, blob_name(variant, old))
-    assert gallery.get_record("race.jpg").has_renditions  # the new upload made its own
+    assert gallery.catalog.get_record("race.jpg").has_renditions  # the new upload made its own
 
 
 def test_amend_refuses_identity_fields(gallery):
-    record, _ = gallery.upload("k.png", make_image("PNG"))
+    record, _ = gallery.library.upload("k.png", make_image("PNG"))
     for field in ("key", "version", "labels", "nonsense"):
         with pytest.raises(ValueError):
             gallery.metadata.amend("k.png", record.version, {field: "x"})
     assert not gallery.metadata.amend("k.png", "another-version", {"color": "#000000"})
     assert gallery.metadata.amend("k.png", record.version, {"color": "#000000"})
-    assert gallery.get_record("k.png").color == "#000000"
+    assert gallery.catalog.get_record("k.png").color == "#000000"
 
 
 def test_etags_name_the_variant(gallery, stored):
-    sha = hashlib.sha256(gallery.read(ORIGINAL, "trips/cat.jpg").data).hexdigest()
-    assert gallery.read(DISPLAY, "trips/cat.jpg").etag == f"display-{sha}"
-    assert gallery.read(THUMB2X, "trips/cat.jpg").etag == f"thumb2x-{sha}"
+    sha = hashlib.sha256(gallery.images.read(ORIGINAL, "trips/cat.jpg").data).hexdigest()
+    assert gallery.images.read(DISPLAY, "trips/cat.jpg").etag == f"display-{sha}"
+    assert gallery.images.read(THUMB2X, "trips/cat.jpg").etag == f"thumb2x-{sha}"
 
 
 def test_jpeg_display_renditions_and_a_bad_format(tmp_path):
     app = make_app(tmp_path, GALLERY_DISPLAY_FORMAT="jpeg", GALLERY_DISPLAY_SIZE="200")
-    gallery, client = app.extensions["gallery"], app.test_client()
-    opaque, _ = gallery.upload("opaque.jpg", exif_photo(size=(400, 300)))
-    clear, _ = gallery.upload("clear.png", make_image("PNG", size=(400, 300), mode="RGBA"))
+    gallery, client = app.extensions["services"], app.test_client()
+    opaque, _ = gallery.library.upload("opaque.jpg", exif_photo(size=(400, 300)))
+    clear, _ = gallery.library.upload("clear.png", make_image("PNG", size=(400, 300), mode="RGBA"))
     assert (opaque.display_content_type, opaque.display_width) == ("image/jpeg", 200)
     assert clear.display_content_type == "image/webp"  # JPEG has no transparency
     served = client.get("/display/opaque.jpg")

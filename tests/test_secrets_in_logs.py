@@ -78,7 +78,7 @@ def request_cycle(aws, secrets) -> str:
         }
     )
     assert app.test_cli_runner().invoke(args=["gallery", "init"]).exit_code == 0
-    assert app.runtime.secret_key == secrets["secret_key"]
+    assert app.secret_key == secrets["secret_key"]
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = CSRF_META.search(page).group(1)

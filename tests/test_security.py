@@ -123,7 +123,7 @@ def test_session_cookie_flags(tmp_path):
 def test_secure_cookies_forced_and_behind_a_proxy(tmp_path):
     forced = build(tmp_path, GALLERY_SECURE_COOKIES=True).test_client()
     assert "Secure" in forced.get("/upload").headers["Set-Cookie"]
-    proxied = build(tmp_path, GALLERY_PROXY_COUNT=1).test_client()
+    proxied = build(tmp_path, GALLERY_PROXY_COUNT=1, GALLERY_API_TOKENS="t").test_client()  # writes need a credential
     cookie = proxied.get("/upload", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
     assert "Secure" in cookie
     # Without a trusted proxy the header is ignored (anyone could send it).
@@ -169,7 +169,7 @@ def test_auth_matrix(tmp_path, public_read, identity):
     if identity == "session":
         assert login(client).status_code == 303
     headers = {"Authorization": f"Bearer {TOKEN}"} if identity == "bearer" else {}
-    gallery = app.extensions["gallery"]
+    gallery = app.extensions["services"]
 
     for kind, path in READS:
         response = client.get(path, headers=headers)
@@ -189,7 +189,7 @@ def test_auth_matrix(tmp_path, public_read, identity):
             assert "log in" in response.get_data(as_text=True), name
         else:
             assert response.status_code in allowed, (name, response.status_code, response.get_data(as_text=True)[:300])
-    keys = sorted(record.key for record in gallery.list()[0])
+    keys = sorted(record.key for record in gallery.catalog.list()[0])
     assert keys == (["seed.png"] if identity == "anonymous" else ["form.png", "new.png"])
 
     for open_path in ("/login", "/static/app.css", "/healthz"):
@@ -429,7 +429,7 @@ def assert_escaped(body: str, text: str = PAYLOAD):
 
 
 def test_user_text_is_escaped_everywhere(tmp_path, api):
-    client, gallery = api.client, api.client.application.extensions["gallery"]
+    client, gallery = api.client, api.client.application.extensions["services"]
     assert api.upload("safe/key.png", make_image()).status_code == 201
     gallery.metadata.set_labels("safe/key.png", [PAYLOAD])
     assert_escaped(client.get("/browse?key=safe/key.png").get_data(as_text=True))
@@ -465,7 +465,7 @@ def test_file_names_and_exif_are_escaped(client, api):
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "Some uploads failed" in body
     assert PAYLOAD not in body and "<svg" not in body
-    keys = [record.key for record in client.application.extensions["gallery"].list()[0]]
+    keys = [record.key for record in client.application.extensions["services"].catalog.list()[0]]
     assert len(keys) == 1 and re.fullmatch(r"[A-Za-z0-9._-]+", keys[0])
     for path in ("/gallery", f"/browse?key={keys[0]}", f"/api/images/{keys[0]}", "/process", "/recognize"):
         assert PAYLOAD not in client.get(path).get_data(as_text=True), path

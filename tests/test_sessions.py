@@ -10,7 +10,7 @@ from conftest import make_app
 from test_security import PASSWORD, login, token_of, upload
 from werkzeug.security import generate_password_hash
 
-from app.gallery import SESSION_EPOCH
+from app.services.admin import SESSION_EPOCH
 
 
 def logged_in_cookie(app) -> tuple[str, str]:
@@ -51,7 +51,7 @@ def test_logout_in_one_process_revokes_in_another(tmp_path):
     client.set_cookie("session", kept)
     client.post("/logout", data={"csrf_token": token})
     assert writes_with(worker_b, kept, token, "b2.png") == 401  # ...until A logs out
-    assert worker_b.extensions["gallery"].metadata.get_state(SESSION_EPOCH)
+    assert worker_b.extensions["services"].metadata.get_state(SESSION_EPOCH)
 
 
 def test_a_password_change_revokes_earlier_logins(tmp_path):

@@ -72,6 +72,20 @@ def test_more_checks_are_functions_in_one_list():
         run_checks(load_settings({}, environ={}), {}, [*CHECKS, secret_key_set])
 
 
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [({"HOST": "0.0.0.0"}, "HOST=0.0.0.0"), ({"GALLERY_PROXY_COUNT": "1"}, "Behind a proxy (GALLERY_PROXY_COUNT)")],
+)
+def test_a_server_facing_the_network_refuses_anonymous_writes(overrides, named):
+    # EC2: gunicorn on loopback behind nginx (GALLERY_PROXY_COUNT=1), or `make run HOST=0.0.0.0`.
+    message = problems(overrides, {})
+    assert named in message and "GALLERY_API_TOKENS" in message and "GALLERY_ALLOW_ANONYMOUS_WRITES=1" in message
+    for protected in ({"GALLERY_API_TOKENS": "a-token"}, {"GALLERY_ALLOW_ANONYMOUS_WRITES": "1"}):
+        run_checks(load_settings({**overrides, **protected}, environ={}), {})
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        run_checks(load_settings({"HOST": loopback}, environ={}), {})
+
+
 MISSPELT = {"GALLERY_MEMCACHED_TLS": "ture", "GALLERY_CACHE": "memcahced"}
 
 
@@ -89,12 +103,12 @@ def test_misspelt_settings_stop_create_app_naming_each(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "command",
-    [["-c", "import wsgi"], ["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]],
-    ids=["import-wsgi", "gunicorn"],
+    [["-c", "import wsgi"], ["serve.py"], ["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]],
+    ids=["import-wsgi", "make-run", "gunicorn"],
 )
 def test_misspelt_settings_stop_the_real_entry_points(tmp_path, command):
-    """What an operator runs: the WSGI module (Zappa) and the shipped gunicorn start exit with the
-    whole list on stderr, before gunicorn binds its port."""
+    """What an operator runs: the WSGI module (Zappa), `make run`'s server and the shipped gunicorn
+    exit with the whole list on stderr, before binding a port."""
     env = {**os.environ, **MISSPELT, "GALLERY_DATA_DIR": str(tmp_path), "PORT": "0"}
     done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0

@@ -23,7 +23,7 @@ def test_the_in_process_cache_is_refused_on_lambda(on_lambda, tmp_path):
 @pytest.mark.parametrize("cache", ["memcached", "none"])
 def test_a_shared_cache_or_none_starts_on_lambda(on_lambda, tmp_path, cache):
     app = make_app(tmp_path, GALLERY_CACHE=cache, GALLERY_API_TOKENS="t0ken")
-    assert app.extensions["gallery"].cache.kind == cache
+    assert app.extensions["services"].cache.kind == cache
 
 
 def test_every_problem_is_reported_at_once(on_lambda, tmp_path, monkeypatch):
@@ -35,4 +35,4 @@ def test_every_problem_is_reported_at_once(on_lambda, tmp_path, monkeypatch):
 
 def test_off_lambda_the_in_process_cache_is_the_default(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    assert make_app(tmp_path).extensions["gallery"].cache.kind == "memory"
+    assert make_app(tmp_path).extensions["services"].cache.kind == "memory"

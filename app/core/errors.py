@@ -1,5 +1,5 @@
 """Domain errors. The web layer maps each to an HTTP status and a JSON/HTML body; the API
-description (web/openapi.py) lists each class's code with its docstring. A message says what
+description (web/apidoc.py) lists each class's code with its docstring. A message says what
 happened and what to do; where the API's message names its fields (``source_key``), ``page``
 gives the words a page uses instead."""
 

@@ -1,40 +1,29 @@
 """The image operations and the pipeline that chains them.
 
 Images are numpy arrays in OpenCV's layout: ``H×W`` (gray), ``H×W×3`` (BGR) or ``H×W×4``
-(BGRA), ``uint8`` or ``uint16``. Every operation is a pure function ``ndarray -> ndarray``
-whose parameters are checked against :data:`OPS` before any pixel is touched; a bad value
-raises :class:`~app.core.errors.InvalidParameter` naming the parameter and its range.
+(BGRA), ``uint8`` or ``uint16``. Each operation is a class in ``ops/`` (one module each; see
+``operation.py`` for what it declares) registered in :data:`OPS`; its parameters are checked
+before any pixel is touched, and a bad value raises :class:`~app.core.errors.InvalidParameter`
+naming the parameter and its range.
 
 A pipeline (:func:`run`) validates every step, reads the header, checks the pixel limit for
 the source and for every intermediate size (:func:`prepare`), then decodes once, applies the
-steps and encodes once (:func:`execute`); ``budget`` estimates what that will cost first. A JPEG whose first real step downscales it is decoded at 1/2, 1/4 or 1/8
-(libjpeg's DCT scaling via ``IMREAD_REDUCED_*``), the largest reduction that still leaves
-at least the target size, so a 12 MP photo is never fully decoded to make a small one.
-
-How the colour modes that are not pictures are shown (``color`` with ``hsv``, ``lab``,
-``ycrcb``): the three components are written as the red, green and blue channels of an
-8-bit image, i.e. a false-colour picture of the components — HSV as H·255/360, S, V;
-L*a*b* as L·255/100, a+128, b+128; YCrCb as Y, Cr, Cb.
+steps and encodes once (:func:`execute`); ``budget`` estimates what that will cost first. A JPEG
+whose first real step downscales it is decoded at 1/2, 1/4 or 1/8 (libjpeg's DCT scaling via
+``IMREAD_REDUCED_*``), the largest reduction that still leaves at least the target size, so a
+12 MP photo is never fully decoded to make a small one.
 """
 
 import importlib
 
-from .params import (
-    DEFAULT_MAX_PIXELS,
-    FORMATS,
-    MAX_SIDE,
-    MAX_STEPS,
-    OPS,
-    normalize_ops,
-    normalize_output,
-    normalize_step,
-)
+from .params import DEFAULT_MAX_PIXELS, FORMATS, MAX_SIDE, MAX_STEPS, normalize_output
+from .schema import step_schema
+from .steps import OPS, apply, caption, normalize_ops, normalize_step
 
-# The pixel code (OpenCV, numpy) is imported on first use: pages and requests that never process
-# an image start without it (on Lambda that is most of a cold start).
+# The codec and the pipeline import OpenCV: loaded on first use, so pages and requests that never
+# process an image start without it (on Lambda that is most of a cold start).
 _LAZY = {
     **dict.fromkeys(("Source", "decode", "encode", "probe"), "codec"),
-    **dict.fromkeys(("apply", "blur", "color", "crop", "flip", "resize", "rotate", "sharpen", "threshold"), "ops"),
     **dict.fromkeys(
         ("Job", "Plan", "Rendered", "Result", "execute", "plan", "prepare", "result_cache_key", "run"), "pipeline"
     ),
@@ -61,23 +50,17 @@ __all__ = [
     "Result",
     "Source",
     "apply",
-    "blur",
-    "color",
-    "crop",
+    "caption",
     "decode",
     "encode",
     "execute",
-    "flip",
     "normalize_ops",
     "normalize_output",
     "normalize_step",
     "plan",
     "prepare",
     "probe",
-    "resize",
     "result_cache_key",
-    "rotate",
     "run",
-    "sharpen",
-    "threshold",
+    "step_schema",
 ]

@@ -12,8 +12,8 @@ from PIL import Image
 
 from ..core.errors import BadImage, InvalidParameter
 from ..imaging import decoding, formats, images
-from .ops import split_alpha, to_depth
 from .params import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY
+from .pixels import split_alpha, to_depth
 
 
 @dataclass

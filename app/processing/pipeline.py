@@ -13,63 +13,46 @@ from ..core import packing
 from ..core.errors import InvalidParameter
 from ..imaging import images
 from .codec import Source, decode, encode, probe
-from .ops import RUN, crop_box, resize_target, resize_to, rotated_size
-from .params import DEFAULT_MAX_PIXELS, FORMATS, normalize_ops, normalize_output
+from .operation import Size, Sizing, pixels
+from .params import DEFAULT_MAX_PIXELS, FORMATS, normalize_output
+from .steps import OPS, normalize_ops
 
 
 @dataclass
 class Plan:
-    sizes: list[tuple[int, int]]  # source size, then the size after each step
+    sizes: list[Size]  # source size, then the size after each step
     reduce: int  # JPEG DCT scaling factor for the decode (1 = full size)
     luma_only: bool = False  # JPEG whose first step drops colour: decode just the Y plane
-    resize_targets: dict[int, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)
-
-
-def _exact_quarter(p: dict) -> bool:
-    if p["op"] == "flip":
-        return True
-    return p["op"] == "rotate" and p["angle"] % 90 == 0 and (p["expand"] or p["angle"] % 180 == 0)
+    sizings: list[Sizing] = field(default_factory=list)  # what each step does to the size
+    rescaled_at: int | None = None  # the step that brings a reduced decode to its planned size
 
 
 def plan(source: Source, steps: list[dict], max_pixels: int = DEFAULT_MAX_PIXELS) -> Plan:
     """Every intermediate size (checked against the pixel limit) and how far the decode may shrink."""
-    w, h = source.width, source.height
-    sizes, targets = [(w, h)], {}
+    sizes, sizings = [(source.width, source.height)], []
     for i, p in enumerate(steps):
-        if p["op"] == "resize":
-            sw, sh, ow, oh = resize_target(w, h, p)
-            targets[i] = ((sw, sh), (ow, oh))
-            big = max(sw * sh, ow * oh)
-            if big > max_pixels:
-                raise InvalidParameter(
-                    f"Step {i + 1} (resize): the result would have {big:,} pixels; at most {max_pixels:,} are allowed."
-                )
-            w, h = ow, oh
-        elif p["op"] == "rotate":
-            w, h = rotated_size(w, h, p)
-            if w * h > max_pixels:
-                raise InvalidParameter(
-                    f"Step {i + 1} (rotate): the result would have {w * h:,} pixels; "
-                    f"at most {max_pixels:,} are allowed."
-                )
-        elif p["op"] == "crop":
-            _, _, w, h = crop_box(w, h, p, f"Step {i + 1} (crop)")
-        sizes.append((w, h))
-    reduce, luma_only = 1, False
-    if source.format == "jpeg":
-        # Exact quarter turns and flips commute with scaling and with dropping colour, so they
-        # may come before the step that lets the decoder do less.
-        first = next((i for i, p in enumerate(steps) if not _exact_quarter(p)), None)
-        step = steps[first] if first is not None else {}
-        luma_only = step.get("op") == "threshold" or (step.get("op") == "color" and step["mode"] == "gray")
-        if step.get("op") == "resize":
-            (sw, sh), _ = targets[first]
-            cw, ch = sizes[first]
-            for f in (8, 4, 2):
-                if -(-cw // f) >= sw and -(-ch // f) >= sh:
-                    reduce = f
-                    break
-    return Plan(sizes, reduce, luma_only, targets)
+        where = f"Step {i + 1} ({p['op']})"
+        sizing = OPS[p["op"]].size(sizes[-1], p, where)
+        big = pixels(sizing.largest)
+        if big > max_pixels:
+            raise InvalidParameter(
+                f"{where}: the result would have {big:,} pixels; at most {max_pixels:,} are allowed."
+            )
+        sizings.append(sizing)
+        sizes.append(sizing.output)
+    reduce, luma_only, rescaled_at = 1, False, None
+    # Exact quarter turns and flips commute with scaling and with dropping colour, so they may
+    # come before the step that lets the decoder do less.
+    first = next((i for i, p in enumerate(steps) if not OPS[p["op"]].reorients(p)), None)
+    if source.format == "jpeg" and first is not None:
+        operation, p = OPS[steps[first]["op"]], steps[first]
+        luma_only = operation.needs_only_luma(p)
+        target = operation.smallest_input(sizings[first])
+        if target is not None:
+            rescaled_at = first
+            (cw, ch), (sw, sh) = sizes[first], target
+            reduce = next((f for f in (8, 4, 2) if -(-cw // f) >= sw and -(-ch // f) >= sh), 1)
+    return Plan(sizes, reduce, luma_only, sizings, rescaled_at)
 
 
 @dataclass
@@ -120,12 +103,8 @@ def execute(data: bytes, job: Job) -> Result:
     t0 = time.perf_counter()
     img = decode(data, job.source, job.plan.reduce, job.plan.luma_only)
     t2 = time.perf_counter()
-    for i, p in enumerate(job.steps):
-        if p["op"] == "resize":
-            scaled, out = job.plan.resize_targets[i]
-            img = resize_to(img, scaled, out, p["interpolation"])
-        else:
-            img = RUN[p["op"]](img, p)
+    for p, sizing in zip(job.steps, job.plan.sizings, strict=True):
+        img = OPS[p["op"]].run_planned(img, p, sizing)
     t3 = time.perf_counter()
     encoded = encode(img, job.fmt, job.quality)
     t4 = time.perf_counter()

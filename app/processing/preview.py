@@ -10,6 +10,13 @@ adaptive block size) scale with it, and a resize goes straight to its real targe
 fits the display size, so small results (a thumbnail) are exact rather than blurred up.
 Everything is planned on the source's real size first, so a preview refuses what a save
 would refuse (a crop box past the edge, too many pixels) with the same message.
+
+A preview never works on more than the display size, whatever the source: a step that would
+grow the shown image past ``PREVIEW_SIDE`` (a rotation with ``expand``) gets the image brought
+down first so that its result fits, and the steps after it scale with the smaller image.
+:func:`plan_preview` plans that on the rendition's header, so the preview is priced
+(``budget.check(plan.job, plan.data_bytes, ...)``) on the sizes its steps really produce before
+:func:`execute_preview` (picklable arguments, for a worker process) touches a pixel.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from dataclasses import dataclass
 
 from ..core import packing
 from .codec import Source, probe
-from .ops import crop_box, resize_target
+from .operation import Size, View
 from .params import PREVIEW_SIDE, normalize_output
-from .pipeline import Rendered, plan, run
+from .pipeline import Job, Rendered, execute, plan, run
+from .steps import OPS, normalize_step
 
 RENDITION_QUALITY = 90
 
@@ -69,55 +77,37 @@ def make_rendition(data: bytes, max_pixels: int) -> Rendition:
     return Rendition(small.data, source.width, source.height, source.format)
 
 
-def _odd(value: float, lo: int) -> int:
-    n = max(lo, round(value))
-    return n if n % 2 else n + 1
+# A downscale the planner puts before a step that would outgrow the display (a step of its own,
+# so budget and execution see it like any other).
+SHRINK = {"op": "resize", "fit": "fill", "interpolation": "area"}
+FIT_ATTEMPTS = 3  # rounding (a rotation's bounds round up) may need a pixel less
 
 
-def _size_after(width: int, height: int, step: dict, max_pixels: int) -> tuple[int, int]:
-    return plan(Source("png", width, height, 1, False), [step], max_pixels).sizes[-1]
-
-
-def preview_steps(steps: list[dict], real: tuple[int, int], shown: tuple[int, int], max_pixels: int) -> list[dict]:
-    """``steps`` (normalised, valid for the ``real`` size) rewritten for an image of ``shown`` size."""
+def preview_steps(steps: list[dict], real: Size, shown: Size, max_pixels: int) -> list[dict]:
+    """``steps`` (normalised, valid for the ``real`` size) rewritten for an image of ``shown`` size,
+    with a downscale before any step that would make the shown image larger than the display."""
     out = []
-    for p in steps:
-        sx, sy = shown[0] / real[0], shown[1] / real[1]
-        s = min(1.0, sx, sy)
-        q = dict(p)
-        op = p["op"]
-        if op == "resize":
-            _, _, ow, oh = resize_target(*real, p)
-            fit = min(1.0, PREVIEW_SIDE / max(ow, oh))
-            both = p["width"] is not None and p["height"] is not None
-            q.update(
-                width=max(1, round(ow * fit)),
-                height=max(1, round(oh * fit)),
-                scale=None,
-                fit="cover" if both and p["fit"] == "cover" else "fill",
-            )
-        elif op == "crop":
-            x, y, w, h = crop_box(*real, p)
-            left, top = min(shown[0] - 1, int(x * sx)), min(shown[1] - 1, int(y * sy))
-            q.update(
-                x=left,
-                y=top,
-                width=max(1, min(shown[0] - left, round(w * sx))),
-                height=max(1, min(shown[1] - top, round(h * sy))),
-            )
-        elif s < 1 and op == "blur":
-            q.update(
-                size=_odd(p["size"] * s, 1) if p["kind"] in ("gaussian", "median") else max(1, round(p["size"] * s)),
-                sigma=p["sigma"] * s,
-                sigma_space=max(1.0, p["sigma_space"] * s),
-            )
-        elif s < 1 and op == "sharpen":
-            q["radius"] = max(0.1, p["radius"] * s)
-        elif s < 1 and op == "threshold":
-            q["block_size"] = _odd(p["block_size"] * s, 3)
-        out.append(q)
-        real = _size_after(*real, p, max_pixels)
-        shown = _size_after(*shown, q, max_pixels)
+    for i, p in enumerate(steps):
+        operation = OPS[p["op"]]
+        where = f"Step {i + 1} ({p['op']})"
+        q = operation.for_preview(p, View(real, shown, PREVIEW_SIDE))
+        grown = max(operation.size(shown, q, where).largest)
+        for _ in range(FIT_ATTEMPTS):
+            if grown <= PREVIEW_SIDE:
+                break
+            factor = PREVIEW_SIDE / grown
+            smaller = (max(1, int(shown[0] * factor)), max(1, int(shown[1] * factor)))
+            if smaller == shown:
+                smaller = (max(1, shown[0] - 1), max(1, shown[1] - 1))
+            q_smaller = operation.for_preview(p, View(real, smaller, PREVIEW_SIDE))
+            grown_smaller = max(operation.size(smaller, q_smaller, where).largest)
+            if grown_smaller >= grown:  # its size does not follow its input (a resize's target): leave it
+                break
+            out.append(normalize_step({**SHRINK, "width": smaller[0], "height": smaller[1]}))
+            shown, q, grown = smaller, q_smaller, grown_smaller
+        out.append(normalize_step(q, i))
+        real = operation.size(real, p, where).output
+        shown = operation.size(shown, q, where).output
     return out
 
 
@@ -138,14 +128,47 @@ class PreviewResult:
         return cls(Rendered.unpack(rendered), width, height)
 
 
-def render_preview(
+@dataclass
+class PreviewPlan:
+    """A preview planned from the rendition's header: what to run, priced before it runs."""
+
+    job: Job  # the steps rewritten for the rendition, planned on its size
+    full_width: int  # the size a save would have
+    full_height: int
+    data_bytes: int  # the rendition's, for ``budget.check``
+
+
+def plan_preview(
     rendition: Rendition, steps: list[dict], fmt: str | None, quality: int | None, max_pixels: int
-) -> PreviewResult:
-    """Plan on the real size (what a save would refuse is refused here), then run on the rendition."""
+) -> PreviewPlan:
+    """Plan on the real size (what a save would refuse is refused here), then on the rendition."""
     real = rendition.real_source()
     full = plan(real, steps, max_pixels).sizes[-1]
     fmt, quality = normalize_output(fmt, quality, real.format)
     shown = probe(rendition.data, max_pixels)
     scaled = preview_steps(steps, (real.width, real.height), (shown.width, shown.height), max_pixels)
-    result = run(rendition.data, scaled, fmt, quality, max_pixels)
-    return PreviewResult(Rendered.of(result), *full)
+    job = Job(scaled, fmt, quality, shown, plan(shown, scaled, max_pixels))
+    return PreviewPlan(job, *full, len(rendition.data))
+
+
+def execute_preview(data: bytes, planned: PreviewPlan) -> PreviewResult:
+    """Run a planned preview on the rendition's bytes."""
+    return PreviewResult(Rendered.of(execute(data, planned.job)), planned.full_width, planned.full_height)
+
+
+def render_preview(
+    rendition: Rendition,
+    steps: list[dict],
+    fmt: str | None,
+    quality: int | None,
+    max_pixels: int,
+    max_seconds: float | None = None,
+    max_bytes: int | None = None,
+) -> PreviewResult:
+    """Plan, price when given a budget (an ``OverBudget`` when it costs too much), run."""
+    planned = plan_preview(rendition, steps, fmt, quality, max_pixels)
+    if max_seconds is not None and max_bytes is not None:
+        from . import budget
+
+        budget.check(planned.job, planned.data_bytes, max_seconds, max_bytes)
+    return execute_preview(rendition.data, planned)

@@ -45,6 +45,24 @@ def lambda_writes_protected(settings: Settings, environ: Mapping[str, str]) -> l
     ]
 
 
+LOOPBACK = ("127.", "::1", "[::1]", "localhost")
+
+
+def network_writes_protected(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Listening on a non-loopback address, or behind a proxy that forwards outside clients (nginx on
+    EC2: gunicorn itself listens on loopback), anyone who reaches the port could write."""
+    facing = not settings.host.startswith(LOOPBACK) or settings.proxy_count > 0
+    if not facing or writes_protected(settings) or settings.allow_anonymous_writes:
+        return []
+    proxied = "Behind a proxy (GALLERY_PROXY_COUNT)"
+    where = f"HOST={settings.host}" if not settings.host.startswith(LOOPBACK) else proxied
+    return [
+        f"{where}, anyone who reaches the server could upload, delete and run recognitions: set "
+        "GALLERY_ADMIN_PASSWORD_HASH (a login) and/or GALLERY_API_TOKENS (scripts), or "
+        "GALLERY_ALLOW_ANONYMOUS_WRITES=1 to allow it."
+    ]
+
+
 def lambda_cache_shared(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """Each Lambda container has its own memory: an in-process cache there is paid for in every
     container, and its hit rate and statistics are per container."""
@@ -75,7 +93,13 @@ def lambda_secret_key(settings: Settings, environ: Mapping[str, str]) -> list[st
     return []
 
 
-CHECKS: list[Check] = [private_reads_need_a_credential, lambda_writes_protected, lambda_cache_shared, lambda_secret_key]
+CHECKS: list[Check] = [
+    private_reads_need_a_credential,
+    lambda_writes_protected,
+    network_writes_protected,
+    lambda_cache_shared,
+    lambda_secret_key,
+]
 
 
 def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, checks: list[Check] | None = None) -> None:

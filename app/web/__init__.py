@@ -12,15 +12,15 @@ from werkzeug.exceptions import HTTPException
 from ..core.errors import GalleryError
 from ..core.units import format_mb
 from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    for module in (pages, media, history, selection, api, processing, recognition, direct_upload):
-        app.register_blueprint(module.bp)
+    init_api(app, [m.bp for m in (pages, media, history, selection, api, processing, recognition, direct_upload)])
     if auth.reads_public(settings):  # private reads go through Flask's login check
-        app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["gallery"])
+        app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
 
     @app.errorhandler(GalleryError)
@@ -58,7 +58,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc):
         limit = format_mb(settings.max_upload_bytes)
-        if settings.max_body_bytes < settings.max_upload_bytes and app.extensions["gallery"].supports_direct_upload:
+        if (
+            settings.max_body_bytes < settings.max_upload_bytes
+            and app.extensions["services"].uploads.supports_direct_upload
+        ):
             # Behind API Gateway and Lambda: say which way bigger files go (straight to S3).
             uploads = url_for("direct_upload.presign")
             return error_response(

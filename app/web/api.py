@@ -1,19 +1,16 @@
-"""JSON API. Errors are always ``{"error": {"code", "message"}}`` (see ``common.error_response``)."""
+"""JSON API: images, keys, the cache, health and the OpenAPI document. Each view declares what it
+takes (``schemas``) and answers (``answers``); errors are always ``{"error": {"code", "message"}}``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Response, jsonify, url_for
 
-from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord
-from . import ratelimits
-from .common import gallery
-from .openapi import spec
+from . import answers, ratelimits, schemas
+from .apidoc import ApiBlueprint, document
+from .common import services
 
-bp = Blueprint("api", __name__)
-
-LIST_LIMIT = (1, 500)  # records per /api/images page
-SUGGEST_LIMIT = (1, 100)  # keys per /api/keys answer
+bp = ApiBlueprint("api", __name__, description="Images, keys, the image cache and health")
 
 
 def record_json(record: ImageRecord) -> dict:
@@ -54,90 +51,87 @@ def viewer_json(record: ImageRecord) -> dict:
     return {name: data.get(name) for name in VIEWER_FIELDS}
 
 
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, request.form.get(name))
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a whole number from {low} to {high}.") from None
-    if not low <= value <= high:
-        raise InvalidParameter(f"{name} must be from {low} to {high}; got {value}.")
-    return value
-
-
-def uploaded_file():
-    file = request.files.get("file")
-    if file is None or not file.filename and not file.content_length:
-        raise InvalidParameter("Attach the image as the multipart field 'file'.")
-    return file
-
-
 @bp.post("/api/images")
 @ratelimits.uploads
-def create_image():
-    file = uploaded_file()
-    record, replaced = gallery().upload(
-        request.form.get("key", ""),
-        file.read(),
-        on_conflict=request.form.get("on_conflict") or None,
-        batch=request.form.get("batch", ""),
+@bp.arguments(schemas.Upload, location="multipart")
+@bp.response(201, answers.ImageRecord, description="Stored under a new key (with rename: the key it got)")
+@bp.alt_response(200, schema=answers.ImageRecord, description="Replaced the image of an existing key", success=True)
+@bp.errors(400, 409, 413, 415, 422, 429, 503)
+def create_image(form: dict):
+    """Upload an image under a key; on_conflict says what happens when the key is taken"""
+    record, replaced = services().library.upload(
+        form["key"], form["file"].read(), on_conflict=form.get("on_conflict"), batch=form.get("batch", "")
     )
-    body = record_json(record)
-    body["replaced"] = replaced
-    return jsonify(body), 200 if replaced else 201
+    return {**record_json(record), "replaced": replaced}, 200 if replaced else 201
 
 
 @bp.get("/api/images")
-def list_images():
-    limit = int_arg("limit", 48, *LIST_LIMIT)
-    items, next_cursor = gallery().list(
-        prefix=request.args.get("prefix", ""),
-        label=request.args.get("label", ""),
-        limit=limit,
-        cursor=request.args.get("cursor") or None,
-        sort=request.args.get("sort") or None,
-        q=request.args.get("q", ""),
-        batch=request.args.get("batch", ""),
+@bp.arguments(schemas.ListQuery, location="query")
+@bp.response(200, answers.ImagePage)
+@bp.errors(400)
+def list_images(query: dict):
+    """List or search images, newest first, by cursor"""
+    items, next_cursor = services().catalog.list(
+        prefix=query["prefix"],
+        label=query["label"],
+        limit=query["limit"],
+        cursor=query.get("cursor"),
+        sort=query.get("sort"),
+        q=query["q"],
+        batch=query.get("batch", ""),
     )
-    return jsonify({"items": [record_json(r) for r in items], "next_cursor": next_cursor})
+    return {"items": [record_json(r) for r in items], "next_cursor": next_cursor}
 
 
 @bp.get("/api/images/<path:key>")
+@bp.response(200, answers.ImageRecord)
+@bp.errors(400, 404)
 def get_image(key: str):
-    return jsonify(record_json(gallery().get_record(key)))
+    """One image's record"""
+    return record_json(services().catalog.get_record(key))
 
 
 @bp.delete("/api/images/<path:key>")
+@bp.response(204, description="Moved to the trash")
+@bp.errors(400, 404)
 def delete_image(key: str):
-    gallery().delete(key)
-    return "", 204
+    """Move an image and its earlier versions to the trash"""
+    services().library.delete(key)
+    return Response(status=204)
 
 
 @bp.get("/api/keys")
-def suggest_keys():
-    limit = int_arg("limit", 10, *SUGGEST_LIMIT)
-    return jsonify({"keys": gallery().suggest(request.args.get("prefix", ""), limit)})
+@bp.arguments(schemas.SuggestQuery, location="query")
+@bp.response(200, answers.KeyList)
+@bp.errors(400)
+def suggest_keys(query: dict):
+    """Keys starting with a prefix, for autocompletion"""
+    return {"keys": services().catalog.suggest(query["prefix"], query["limit"])}
 
 
 @bp.get("/api/cache/stats")
+@bp.response(200, answers.CacheStats)
 def cache_stats():
-    return jsonify(gallery().cache_stats())
+    """Image cache statistics"""
+    return services().admin.cache_stats()
 
 
 @bp.post("/api/cache/clear")
+@bp.response(200, answers.CacheStats, description="Statistics after clearing")
 def cache_clear():
-    gallery().clear_cache()
-    return jsonify(gallery().cache_stats())
+    """Empty the image cache"""
+    services().admin.clear_cache()
+    return services().admin.cache_stats()
 
 
-@bp.get("/api/openapi.json")
+@bp.get("/api/openapi.json", documented=False)
 def openapi():
-    return jsonify(spec())
+    return jsonify(document())
 
 
 @bp.get("/healthz")
+@bp.response(200, answers.Health, description="The app is up; status ok or degraded, and each backend's check")
 def healthz():
+    """Liveness"""
     # 200 even when degraded: this is liveness, and restarting the app would cure no backend.
-    return jsonify(gallery().health())
+    return services().admin.health()

@@ -28,7 +28,7 @@ from werkzeug.security import check_password_hash
 from ..config import Settings
 from ..core.errors import GalleryError
 from . import ratelimits
-from .common import app_settings, gallery
+from .common import app_settings, services
 
 bp = Blueprint("auth", __name__)
 
@@ -107,7 +107,9 @@ def authenticate(settings: Settings) -> str | None:
 def login_fingerprint(settings: Settings, max_age: float = 0.0) -> str:
     """What a login's cookie carries: an HMAC, under the secret key, of the admin password setting
     and the current session epoch. The cookie is signed but readable, so it holds no password."""
-    material = "\0".join((settings.admin_password_hash or settings.admin_password, gallery().session_epoch(max_age)))
+    material = "\0".join(
+        (settings.admin_password_hash or settings.admin_password, services().admin.session_epoch(max_age))
+    )
     return hmac.new(str(current_app.secret_key).encode(), material.encode(), hashlib.sha256).hexdigest()
 
 
@@ -193,7 +195,7 @@ def login_submit():
 @bp.post("/logout")
 def logout():
     if g.get("auth") == "session":  # only a login may end the logins (there is one admin)
-        gallery().end_sessions()
+        services().admin.end_sessions()
     session.clear()
     return redirect(url_for("pages.home"), code=303)
 

@@ -1,11 +1,11 @@
-"""What every blueprint shares: the service, the settings, the error body and the security headers."""
+"""What every blueprint shares: the services, the settings, the error body and the security headers."""
 
 from __future__ import annotations
 
 from flask import current_app, g, jsonify, render_template, request
 
 from ..config import Settings
-from ..gallery import Gallery
+from ..services import Services
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CONTENT_SECURITY_POLICY = (
@@ -21,14 +21,19 @@ SECURITY_HEADERS = [
 ]
 
 
-def gallery() -> Gallery:
-    """The app's one service: views call its methods and nothing behind it."""
-    return current_app.extensions["gallery"]
+def services() -> Services:
+    """The app's use-case services: views call their methods and nothing behind them."""
+    return current_app.extensions["services"]
 
 
 def app_settings() -> Settings:
     """The app's settings (``create_app`` keeps them in ``app.extensions``)."""
     return current_app.extensions["settings"]
+
+
+def is_api_path(rule: str) -> bool:
+    """A JSON endpoint: declared in the API document (``apidoc``)."""
+    return rule.startswith("/api/") or rule == "/healthz"
 
 
 def wants_json() -> bool:

@@ -20,53 +20,58 @@ be), and there is nothing to commit.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import url_for
 
-from ..core.errors import InvalidParameter
-from . import ratelimits
+from . import answers, ratelimits, schemas
 from .api import record_json
-from .common import app_settings, gallery
+from .apidoc import ApiBlueprint
+from .common import app_settings, services
 
-bp = Blueprint("direct_upload", __name__)
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidParameter("Send a JSON object.")
-    return body
+bp = ApiBlueprint("direct_upload", __name__, description="Uploads straight to S3 (only when storage is S3)")
 
 
 @bp.post("/api/uploads")
-def presign():
-    body = _body()
-    grant = gallery().start_direct_upload(body.get("key"), body.get("content_type"), body.get("bytes"))
+@bp.arguments(schemas.DirectUploadStart)
+@bp.response(201, answers.DirectUploadGrant, description="Where to post the file, with which fields, where to commit")
+@bp.errors(400, 413, 415, 503)
+def presign(body: dict):
+    """Start a direct upload: a presigned form for a staging object"""
+    grant = services().uploads.start_direct_upload(body.get("key"), body["content_type"], body["bytes"])
     grant["commit_url"] = url_for(".commit", upload_id=grant["upload_id"])
-    return jsonify(grant), 201
+    return grant
 
 
 @bp.post("/api/uploads/<upload_id>/commit")
 @ratelimits.uploads
-def commit(upload_id: str):
-    body = _body()
-    record, replaced = gallery().commit_direct_upload(
-        upload_id, body.get("key"), body.get("on_conflict"), batch=body.get("batch") or ""
+@bp.arguments(schemas.DirectUploadCommit)
+@bp.response(201, answers.ImageRecord, description="Stored under a new key")
+@bp.alt_response(200, schema=answers.ImageRecord, description="Replaced the image of an existing key", success=True)
+@bp.errors(400, 404, 409, 413, 415, 422, 503)
+def commit(body: dict, upload_id: str):
+    """Check the uploaded file and store it under the key, like POST /api/images"""
+    record, replaced = services().uploads.commit_direct_upload(
+        upload_id, body["key"], body.get("on_conflict"), batch=body.get("batch", "")
     )
-    body = record_json(record)
-    body["replaced"] = replaced
-    return jsonify(body), 200 if replaced else 201
+    return {**record_json(record), "replaced": replaced}, 200 if replaced else 201
 
 
 @bp.app_context_processor
 def direct_upload_flag():
     """Pages send files larger than one request body may be (``stage_over`` bytes) to S3 first."""
-    return {"direct_upload": gallery().supports_direct_upload, "stage_over": app_settings().max_body_bytes}
+    return {"direct_upload": services().uploads.supports_direct_upload, "stage_over": app_settings().max_body_bytes}
 
 
 @bp.after_app_request
 def allow_posting_to_s3(response):
     """The page's CSP only lets scripts connect to 'self'; add the bucket's origin for the upload XHR."""
     csp = response.headers.get("Content-Security-Policy")
-    if csp and response.mimetype == "text/html" and "connect-src" not in csp and gallery().supports_direct_upload:
-        response.headers["Content-Security-Policy"] = f"{csp}; connect-src 'self' {gallery().direct_upload_origin()}"
+    if (
+        csp
+        and response.mimetype == "text/html"
+        and "connect-src" not in csp
+        and services().uploads.supports_direct_upload
+    ):
+        response.headers["Content-Security-Policy"] = (
+            f"{csp}; connect-src 'self' {services().uploads.direct_upload_origin()}"
+        )
     return response

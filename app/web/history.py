@@ -6,17 +6,15 @@ A replaced version stays in its image's history and a deleted image in the trash
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
-from ..core.errors import InvalidParameter
 from ..metadata.base import ImageRecord, Retired
-from . import api
-from .api import int_arg, record_json
-from .common import gallery
+from . import answers, schemas
+from .api import record_json
+from .apidoc import ApiBlueprint, parser
+from .common import services
 
-bp = Blueprint("history", __name__)
-
-RESTORE_ON_CONFLICT = "fail"  # a restore replaces nothing unless asked to
+bp = ApiBlueprint("history", __name__, description="Version history and trash")
 
 
 def version_urls(record: ImageRecord) -> dict:
@@ -56,64 +54,71 @@ def trash_json(item: Retired) -> dict:
     }
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True) if request.is_json else None
-    if body is None:  # forms work too
-        body = request.form.to_dict()
-    if not isinstance(body, dict):
-        raise InvalidParameter("Send a JSON object.")
-    return body
-
-
 # -- API ---------------------------------------------------------------------------------
 @bp.get("/api/images/<path:key>/versions")
+@bp.response(200, answers.Versions)
+@bp.errors(400, 404)
 def list_versions(key: str):
-    current, history = gallery().versions(key)
+    """An image's versions, newest first, the current one included"""
+    current, history = services().history.versions(key)
     items = [version_json(current, None, True)]
     items += [version_json(r.record, r.retired_at, False) for r in history]
-    return jsonify({"key": current.key, "items": items})
+    return {"key": current.key, "items": items}
 
 
 @bp.post("/api/images/<path:key>/versions/<version>/restore")
+@bp.response(200, answers.ImageRecord, description="The restored record")
+@bp.errors(400, 404, 409, 503)
 def restore_version(key: str, version: str):
-    record = gallery().restore_version(key, version)
-    return jsonify(record_json(record))
+    """Make an earlier version current again, byte for byte; the current one joins the history"""
+    return record_json(services().history.restore_version(key, version))
 
 
 @bp.get("/api/trash")
-def list_trash():
-    limit = int_arg("limit", 48, *api.LIST_LIMIT)
-    items, next_cursor = gallery().trash(limit=limit, cursor=request.args.get("cursor") or None)
-    return jsonify({"items": [trash_json(i) for i in items], "next_cursor": next_cursor})
+@bp.arguments(schemas.TrashQuery, location="query")
+@bp.response(200, answers.TrashPage)
+@bp.errors(400)
+def list_trash(query: dict):
+    """Deleted images, most recently deleted first, by cursor"""
+    items, next_cursor = services().history.trash(limit=query["limit"], cursor=query.get("cursor"))
+    return {"items": [trash_json(i) for i in items], "next_cursor": next_cursor}
 
 
 @bp.post("/api/trash/restore")
-def restore_trashed():
-    body = json_body()
-    record, replaced = gallery().restore_trashed(
-        str(body.get("key") or ""),
-        str(body.get("version") or ""),
-        on_conflict=body.get("on_conflict") or RESTORE_ON_CONFLICT,
+@bp.arguments(schemas.TrashRestore, location="body")
+@bp.response(200, answers.ImageRecord, description="The restored record; replaced: it took a current image's place")
+@bp.errors(400, 404, 409, 503)
+def restore_trashed(body: dict):
+    """Bring a deleted image back"""
+    record, replaced = restore(body)
+    return {**record_json(record), "replaced": replaced}
+
+
+def restore(fields: dict):
+    return services().history.restore_trashed(
+        fields["key"], fields["version"], on_conflict=fields.get("on_conflict") or schemas.RESTORE_ON_CONFLICT
     )
-    return jsonify({**record_json(record), "replaced": replaced})
 
 
 @bp.delete("/api/trash")
+@bp.response(200, answers.Emptied, description="What was removed")
+@bp.errors(400, 503)
 def empty_trash():
-    freed = gallery().empty_trash()
-    return jsonify({"versions": freed.versions, "bytes": freed.bytes})
+    """Empty the trash: remove every trashed image and its versions for good"""
+    freed = services().history.empty_trash()
+    return {"versions": freed.versions, "bytes": freed.bytes}
 
 
 # -- pages -------------------------------------------------------------------------------
 @bp.get("/trash")
 def trash_page():
-    items, next_cursor = gallery().trash(cursor=request.args.get("cursor") or None)
+    items, next_cursor = services().history.trash(cursor=request.args.get("cursor") or None)
     return render_template(
         "trash.html",
         items=items,
         next_cursor=next_cursor,
-        usage=gallery().usage(),
-        retention_days=gallery().retention_days,
+        usage=services().catalog.usage(),
+        retention_days=services().library.retention_days,
         restored=request.args.get("restored"),
         emptied=request.args.get("emptied"),
     )
@@ -121,21 +126,18 @@ def trash_page():
 
 @bp.post("/trash/restore")
 def trash_restore_submit():
-    form = request.form
-    record, _ = gallery().restore_trashed(
-        form.get("key", ""), form.get("version", ""), on_conflict=form.get("on_conflict") or RESTORE_ON_CONFLICT
-    )
+    record, _ = restore(parser.parse(schemas.TrashRestore, location="body"))
     return redirect(url_for("history.trash_page", restored=record.key), code=303)
 
 
 @bp.post("/trash/empty")
 def trash_empty_submit():
-    freed = gallery().empty_trash()
+    freed = services().history.empty_trash()
     return redirect(url_for("history.trash_page", emptied=freed.versions), code=303)
 
 
 @bp.post("/browse/restore")
 def browse_restore_submit():
     key = request.form.get("key", "")
-    record = gallery().restore_version(key, request.form.get("version", ""))
+    record = services().history.restore_version(key, request.form.get("version", ""))
     return redirect(url_for("pages.browse", key=record.key, restored=record.version), code=303)

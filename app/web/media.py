@@ -12,7 +12,7 @@ one asks which version is current and is revalidated every time (cheap: 304 by E
 The hot path is a small WSGI middleware in front of Flask, as WhiteNoise serves static
 files: a successful GET of an image costs a cache lookup and a header list, not a request
 context, session and routing. Anything unusual (errors, downloads, HEAD, an Authorization
-header) falls through to the Flask routes below, which build the very same response.
+header) falls through to the Flask routes below; both answer through ``media_answer``.
 
 On S3, an original larger than GALLERY_REDIRECT_OVER_MB is answered with a redirect to a
 short-lived presigned URL of the object itself: API Gateway and Lambda carry at most 6 MB, and
@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
+from ..core.blobs import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
 from ..core.errors import GalleryError
-from ..gallery import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
-from .common import SECURITY_HEADERS, gallery
+from ..services.media import Media
+from .common import SECURITY_HEADERS, services
 
 bp = Blueprint("media", __name__)
 
@@ -54,12 +55,38 @@ def etag_matches(blob, if_none_match: str) -> bool:
     return blob.etag in tags or "*" in tags
 
 
-class MediaFastPath:
-    """WSGI middleware answering plain GETs of stored images straight from the gallery."""
+def media_answer(
+    media: Media,
+    variant: str,
+    key: str,
+    *,
+    version: str | None = None,
+    hint: str | None = None,
+    download: bool = False,
+    if_none_match: str = "",
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status line, headers and body of an image GET: the one implementation behind the fast path
+    and the Flask routes alike. Domain errors propagate (Flask renders them)."""
+    blob = media.serve(variant, key, version, download=download, hint=hint)
+    if isinstance(blob, Redirect):
+        return "302 Found", redirect_headers(blob), b""
+    # a given version never changes: cache it like a versioned URL
+    headers = media_headers(blob, blob.version if version else hint)
+    if etag_matches(blob, if_none_match):
+        return "304 Not Modified", headers, b""
+    if download:
+        filename = key.rsplit("/", 1)[-1]
+        headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
+    headers += [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
+    return "200 OK", headers, blob.data
 
-    def __init__(self, flask_wsgi_app, gallery_service):
+
+class MediaFastPath:
+    """WSGI middleware answering plain GETs of stored images without a request context."""
+
+    def __init__(self, flask_wsgi_app, media: Media):
         self.next = flask_wsgi_app
-        self.gallery = gallery_service
+        self.media = media
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -72,43 +99,36 @@ class MediaFastPath:
             return self.next(environ, start_response)
         variant, key = PREFIXES[prefix], path[len(prefix) :]
         try:
-            blob = self.gallery.serve(variant, key, hint=query.get("v", [None])[0])
+            status, headers, body = media_answer(
+                self.media,
+                variant,
+                key,
+                hint=query.get("v", [None])[0],
+                if_none_match=environ.get("HTTP_IF_NONE_MATCH", ""),
+            )
         except GalleryError as exc:
             # Flask renders the error page or JSON; hand it the error so it does not read (and
             # count a cache miss) a second time.
             environ[MEDIA_ERROR] = (variant, key, exc)
             return self.next(environ, start_response)
-        if isinstance(blob, Redirect):
-            start_response("302 Found", redirect_headers(blob))
-            return []
-        headers = media_headers(blob, query.get("v", [None])[0])
-        if etag_matches(blob, environ.get("HTTP_IF_NONE_MATCH", "")):
-            start_response("304 Not Modified", headers)
-            return []
-        headers += [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
-        start_response("200 OK", headers)
-        return [blob.data]
+        start_response(status, headers)
+        return [body] if body else []
 
 
 def _serve(variant: str, key: str) -> Response:
     failed = request.environ.pop(MEDIA_ERROR, None)
     if failed is not None and failed[:2] == (variant, key):
         raise failed[2]
-    version = request.args.get("version") or None
-    hint = request.args.get("v")
-    blob = gallery().serve(variant, key, version, download=bool(request.args.get("download")), hint=hint)
-    if isinstance(blob, Redirect):
-        response = redirect(blob.url, 302)
-        response.headers["Cache-Control"] = f"private, max-age={blob.max_age}"
-        return response
-    # a given version never changes: cache it like a versioned URL
-    headers = media_headers(blob, blob.version if version else hint)
-    if etag_matches(blob, request.headers.get("If-None-Match", "")):
-        return Response(status=304, headers=headers)
-    if request.args.get("download"):
-        filename = key.rsplit("/", 1)[-1]
-        headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
-    return Response(blob.data, content_type=blob.content_type, headers=headers)
+    status, headers, body = media_answer(
+        services().media,
+        variant,
+        key,
+        version=request.args.get("version") or None,
+        hint=request.args.get("v"),
+        download=bool(request.args.get("download")),
+        if_none_match=request.headers.get("If-None-Match", ""),
+    )
+    return Response(body, status=int(status[:3]), headers=headers)
 
 
 @bp.get("/images/<path:key>")
@@ -136,7 +156,7 @@ def allow_images_from_storage(response):
     """Pages show large originals from where ``serve`` redirects them (S3): let images load from there."""
     csp = response.headers.get("Content-Security-Policy")
     if csp and response.mimetype == "text/html" and "img-src 'self'" in csp:
-        origin = gallery().download_origin()
+        origin = services().media.download_origin()
         if origin:
             response.headers["Content-Security-Policy"] = csp.replace("img-src 'self'", f"img-src 'self' {origin}", 1)
     return response

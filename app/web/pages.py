@@ -15,10 +15,10 @@ from ..core.search import check_batch, new_batch
 from ..imaging import exif
 from ..metadata.base import SORTS
 from . import charts, ratelimits
-from .common import gallery
+from .common import services
 from .describe import describe_steps
 from .limits import page_limits
-from .selection import MAX_SELECTION
+from .schemas import MAX_SELECTION
 
 bp = Blueprint("pages", __name__)
 bp.app_context_processor(page_limits)  # every page, not only this blueprint's
@@ -38,12 +38,12 @@ def gallery_page():
     cursor = request.args.get("cursor") or None
     error, status = None, 200
     try:
-        items, next_cursor = gallery().list(cursor=cursor, **filters)
+        items, next_cursor = services().catalog.list(cursor=cursor, **filters)
     except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
     return render_template(
         "gallery.html",
-        total=gallery().usage()["images"],
+        total=services().catalog.usage()["images"],
         items=items,
         next_cursor=next_cursor,
         sort=filters["sort"] or "uploaded",
@@ -52,9 +52,9 @@ def gallery_page():
         filters=filters,
         kept={name: value for name, value in filters.items() if value},  # for the pager's links
         error=error,
-        labels=gallery().labels(),
+        labels=services().catalog.labels(),
         # A label filter cannot find what detection has not seen yet: say how much that is.
-        unlabelled=gallery().unlabelled_count() if filters["label"] else 0,
+        unlabelled=services().catalog.unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,
     ), status
 
@@ -114,7 +114,7 @@ def upload_submit():
     for file, target in zip(files, targets, strict=True):
         data = file.read()
         try:
-            if choice in ("ask", "skip") and gallery().get_record_or_none(target) is not None:
+            if choice in ("ask", "skip") and services().catalog.get_record_or_none(target) is not None:
                 if choice == "skip":
                     results.append({"key": target, "record": None, "skipped": True, "error": None})
                 else:  # keep the bytes while the owner decides, instead of replacing anything
@@ -122,11 +122,11 @@ def upload_submit():
                         {
                             "key": target,
                             "filename": file.filename,
-                            "token": held_token(gallery().stage(data), target, file.filename),
+                            "token": held_token(services().library.stage(data), target, file.filename),
                         }
                     )
                 continue
-            record, replaced = gallery().upload(
+            record, replaced = services().library.upload(
                 target, data, on_conflict="rename" if choice == "rename" else "replace", batch=batch
             )
             results.append({"key": record.key, "record": record, "replaced": replaced, "error": None})
@@ -162,7 +162,7 @@ def upload_resolve():
         if answer not in ("replace", "rename", "skip"):
             answer = "skip"
         try:
-            stored = gallery().unstage(
+            stored = services().library.unstage(
                 name,
                 None if answer == "skip" else key,
                 on_conflict=answer if answer != "skip" else "replace",
@@ -182,32 +182,32 @@ def similar_keys(key: str, limit: int = 8) -> list[str]:
     """Suggestions for a missing key: keys sharing the longest possible prefix with it."""
     candidate = "".join(ch for ch in key if is_valid_key(ch) or ch in "./")  # '.' alone is no key
     while candidate:
-        found = gallery().suggest(candidate, limit)
+        found = services().catalog.suggest(candidate, limit)
         if found:
             return found
         candidate = candidate[:-1]
-    return gallery().suggest("", limit)
+    return services().catalog.suggest("", limit)
 
 
 @bp.get("/browse")
 def browse():
     key = request.args.get("key", "").strip()
     if not key:
-        recent, _ = gallery().list(limit=12)
+        recent, _ = services().catalog.list(limit=12)
         return render_template("browse.html", key="", record=None, recent=recent)
     version = request.args.get("version", "").strip()
     try:
-        current, history = gallery().versions(key)
+        current, history = services().history.versions(key)
     except (NotFound, InvalidKey) as exc:
         if version:  # a deleted image's version (from the trash, or a "Made from" link)
-            record = gallery().get_version(key, version)
+            record = services().history.get_version(key, version)
             return render_template("browse.html", key=key, record=record, current=None, history=[])
         matches, more = partial_matches(key)
         if matches:  # part of a key ("katherine", "people/"): show what it finds
             return render_template("browse.html", key=key, record=None, matches=matches, more=more)
         g.error_context = {"missing_key": key, "suggestions": similar_keys(key)}
         raise NotFound(f"There is no image with the key {key!r}.") from exc
-    record = gallery().get_version(key, version) if version and version != current.version else current
+    record = services().history.get_version(key, version) if version and version != current.version else current
     return render_template(
         "browse.html",
         key=key,
@@ -222,12 +222,12 @@ def browse():
 def partial_matches(text: str, limit: int = 24) -> tuple[list, bool]:
     """Images whose key starts with ``text``, else those the search for it finds (the keys that
     share the longest start with ``text`` first), and whether there are more."""
-    keys = gallery().suggest(text, limit + 1) if is_valid_prefix(text) else []
+    keys = services().catalog.suggest(text, limit + 1) if is_valid_prefix(text) else []
     if keys:
-        found = [r for r in (gallery().get_record_or_none(k) for k in keys[:limit]) if r is not None]
+        found = [r for r in (services().catalog.get_record_or_none(k) for k in keys[:limit]) if r is not None]
         return found, len(keys) > limit
     try:
-        found, cursor = gallery().list(q=text, limit=limit)
+        found, cursor = services().catalog.list(q=text, limit=limit)
     except GalleryError:  # no searchable word in it (e.g. one letter)
         return [], False
     found.sort(key=lambda r: -len(os.path.commonprefix([r.key, text])))  # stable: then newest first
@@ -245,26 +245,28 @@ def is_valid_prefix(text: str) -> bool:
 # -- delete ------------------------------------------------------------------------------
 @bp.get("/delete/<path:key>")
 def delete_confirm(key: str):
-    return render_template("delete.html", record=gallery().get_record(key), retention_days=gallery().retention_days)
+    return render_template(
+        "delete.html", record=services().catalog.get_record(key), retention_days=services().library.retention_days
+    )
 
 
 @bp.post("/delete/<path:key>")
 def delete_submit(key: str):
-    gallery().delete(key)
+    services().library.delete(key)
     return redirect(url_for("pages.gallery_page", deleted=key), code=303)
 
 
 # -- cache status ------------------------------------------------------------------------
 @bp.get("/cache")
 def cache_page():
-    stats = gallery().cache_stats()
+    stats = services().admin.cache_stats()
     return render_template(
         "cache.html",
         stats=stats,
         charts=charts.cache_charts(stats["series"]),
         chart_size=(charts.WIDTH, charts.HEIGHT),
-        usage=gallery().usage(),
-        retention_days=gallery().retention_days,
+        usage=services().catalog.usage(),
+        retention_days=services().library.retention_days,
     )
 
 
@@ -272,11 +274,11 @@ def cache_page():
 def cache_update():
     action = request.form.get("action")
     if action == "clear":
-        gallery().clear_cache()
+        services().admin.clear_cache()
     elif action == "configure":
-        gallery().configure_cache(request.form.get("capacity_mb", ""), request.form.get("policy", "lru"))
+        services().admin.configure_cache(request.form.get("capacity_mb", ""), request.form.get("policy", "lru"))
     elif action == "reset":
-        gallery().reset_cache_stats()
+        services().admin.reset_cache_stats()
     else:
         raise InvalidParameter("Unknown cache action.")
     return redirect(url_for("pages.cache_page"), code=303)

@@ -1,12 +1,12 @@
 """Image Processing tab: the /process page (plain forms, enhanced by static/process.js) and
-``POST /api/process``. Both call ``gallery.process``; nothing here touches pixels."""
+``POST /api/process``. Both call the processing service; nothing here touches pixels."""
 
 from __future__ import annotations
 
 import re
 import time
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from flask import Response, jsonify, make_response, render_template, request, url_for
 
 from ..core.errors import GalleryError, InvalidParameter
 from ..core.keys import MAX_KEY_LENGTH, validate_key
@@ -15,11 +15,12 @@ from ..imaging.formats import OUTPUT_EXTENSIONS
 from ..metadata.base import Conflict
 from ..processing import FORMATS, MAX_STEPS, OPS
 from ..processing.params import parse_color
-from . import ratelimits
+from . import answers, ratelimits, schemas
 from .api import record_json
-from .common import gallery
+from .apidoc import ApiBlueprint
+from .common import services
 
-bp = Blueprint("processing", __name__)
+bp = ApiBlueprint("processing", __name__, description="Image processing")
 
 INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview in the no-JS page
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
@@ -69,7 +70,7 @@ def suggested_key(source: str, fmt: str | None) -> str:
 
 def free_key(key: str) -> str:
     try:
-        return gallery().free_key(validate_key(key))
+        return services().library.free_key(validate_key(key))
     except GalleryError:  # not a valid key: the save will say why
         return key
 
@@ -200,7 +201,7 @@ def process_submit():
     run = {"key": key, "data": data, "fmt": context["fmt"] or None, "quality": context["quality"] or None}
     started = time.perf_counter()
     try:
-        rendered, record, replaced = gallery().process(
+        rendered, record, replaced = services().processing.process(
             steps,
             **run,
             save_as=save_as,
@@ -210,13 +211,13 @@ def process_submit():
         if data is not None or len(rendered.data) > INLINE_RESULT_BYTES:
             ratelimits.charge_processing()  # the page decodes the upload or the result to preview it
     except Conflict as exc:  # show the result and ask (the result is cached, so this costs little)
-        rendered, record, replaced = gallery().process(steps, **run, on_run=ratelimits.charge_processing)
+        rendered, record, replaced = services().processing.process(steps, **run, on_run=ratelimits.charge_processing)
         context["conflict"] = {"key": save_as, "free": free_key(save_as), "message": exc.message}
     except GalleryError as exc:
         return render_page(exc.status, error=exc.message, **context)
     elapsed = (time.perf_counter() - started) * 1000
     if key:
-        source = gallery().get_record(key)
+        source = services().catalog.get_record(key)
         original = {
             "url": url_for("media.original", key=key, v=source.version),
             "width": source.width,
@@ -224,12 +225,12 @@ def process_submit():
             "bytes": source.bytes,
         }
     else:
-        shown = gallery().describe_upload(data)
+        shown = services().media.describe_upload(data)
         original = {"url": shown.url, "bytes": shown.bytes, "width": shown.width, "height": shown.height}
     # The page carries the result inline; a large one is shown as a preview (its real size is
     # in the caption, and Save stores the real bytes).
     if len(rendered.data) > INLINE_RESULT_BYTES:
-        result_url = gallery().describe_upload(rendered.data).url
+        result_url = services().media.describe_upload(rendered.data).url
     else:
         result_url = images.data_url(rendered.content_type, rendered.data)
     result = {
@@ -250,76 +251,72 @@ def process_submit():
     return response
 
 
-API_FIELDS = (
-    "source_key",
-    "staged_id",
-    "ops",
-    "format",
-    "quality",
-    "save_as",
-    "on_conflict",
-    "preview",
-    "source_sha256",
-)
-TRUE, FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no")
-
-
-def api_fields() -> dict:
-    """``POST /api/process`` fields from a multipart/urlencoded form or a JSON body."""
-    if request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:  # nested beyond Python's stack: as malformed as bad JSON
-            body = None
-        if not isinstance(body, dict):
-            raise InvalidParameter("The JSON body must be an object with source_key, ops, format, quality, save_as.")
-        fields = {name: body.get(name) for name in API_FIELDS}
-    else:
-        fields = {name: request.form.get(name) for name in API_FIELDS}
-    fields = {name: None if value == "" else value for name, value in fields.items()}
-    file = request.files.get("file")
-    fields["data"] = file.read() if file is not None and (file.filename or file.content_length) else None
-    if fields["staged_id"] is not None:  # a file too large for a request body, sent to S3 first
-        if fields["data"] is not None:
+def source_data(fields: dict) -> bytes | None:
+    """The bytes of the posted file, or of the file staged on S3 first (too large for a request body)."""
+    file, staged = fields.get("file"), fields.get("staged_id")
+    if staged is not None:
+        if file is not None:
             raise InvalidParameter("Send either a file or a staged_id, not both.")
-        fields["data"] = gallery().read_staged(fields["staged_id"])
-    return fields
+        return services().uploads.read_staged(staged)
+    return file.read() if file is not None else None
 
 
-def flag(name: str, value) -> bool:
-    text = str(value).strip().lower() if value is not None else "false"
-    if text not in TRUE + FALSE:
-        raise InvalidParameter(f"{name} must be true or false; got {value!r}.")
-    return text in TRUE
+IMAGE_HEADERS = {
+    name: {"description": what, "schema": {"type": "string"}}
+    for name, what in (
+        ("X-Image-Width", "The result's width in pixels"),
+        ("X-Image-Height", "The result's height in pixels"),
+        ("X-Processing-Ms", "Time taken"),
+        ("X-Cache", "hit: answered from the cache (not counted against the rate limit), else miss"),
+        ("X-Full-Width", "Preview only: the width a save would have"),
+        ("X-Full-Height", "Preview only: the height a save would have"),
+        ("X-Source-Sha256", "Preview only: send it back as source_sha256 instead of the file"),
+    )
+}
 
 
 @bp.post("/api/process")
-def api_process():
-    """Only real work is charged to the client's processing budget: a result answered from the
-    cache is free (``X-Cache: hit``)."""
-    fields = api_fields()
-    if flag("preview", fields["preview"]):
+@bp.arguments(schemas.Process, location="body")
+@bp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="image/*",
+    headers=IMAGE_HEADERS,
+    description="The processed image (without save_as), or the replaced record (with it)",
+)
+@bp.alt_response(
+    201, schema=answers.ImageRecord, description="Saved as a new gallery image; provenance says how", success=True
+)
+@bp.alt_response(303, description="Too large to answer through Lambda: GET it from the Location", success=True)
+@bp.errors(400, 404, 409, 413, 415, 422, 429, 503)
+def api_process(fields: dict):
+    """Run a pipeline of steps on an upload or a gallery image; preview or save it
+    ---
+    One decode, the steps in order, one encode. Results are cached by (source sha256, normalised
+    steps, format, quality): a repeat answers with X-Cache: hit and is not counted against the
+    rate limit. Previews have a rate limit of their own.
+    """
+    fields["data"] = source_data(fields)
+    if fields["preview"]:
         return api_preview(fields)
-    if fields["source_sha256"] is not None:
+    if "source_sha256" in fields:
         raise InvalidParameter("source_sha256 names the image of an earlier preview; it needs preview=true.")
     started = time.perf_counter()
-    rendered, record, replaced = gallery().process(
-        fields["ops"] if fields["ops"] is not None else [],
-        key=fields["source_key"],
+    rendered, record, replaced = services().processing.process(
+        fields.get("ops", []),
+        key=fields.get("source_key"),
         data=fields["data"],
-        fmt=fields["format"],
-        quality=fields["quality"],
-        save_as=fields["save_as"],
-        on_conflict=fields["on_conflict"],
+        fmt=fields.get("format"),
+        quality=fields.get("quality"),
+        save_as=fields.get("save_as"),
+        on_conflict=fields.get("on_conflict"),
         on_run=ratelimits.charge_processing,
     )
     elapsed = (time.perf_counter() - started) * 1000
     if record is not None:
-        body = record_json(record)
-        body["replaced"] = replaced
-        body["processing_ms"] = round(elapsed, 1)
-        return jsonify(body), 200 if replaced else 201
-    fetch_from = gallery().result_url(rendered.data, rendered.content_type)
+        body = {**record_json(record), "replaced": replaced, "processing_ms": round(elapsed, 1)}
+        return jsonify(answers.ImageRecord().dump(body)), 200 if replaced else 201
+    fetch_from = services().media.result_url(rendered.data, rendered.content_type)
     if fetch_from is not None:  # too large to answer through Lambda: see other (GET it from S3)
         response = Response(status=303, headers={"Location": fetch_from})
     else:
@@ -333,16 +330,16 @@ def api_process():
 
 def api_preview(fields: dict) -> Response:
     """The live preview: the steps at display size (see processing.preview), never saved."""
-    if fields["save_as"] is not None:
+    if fields.get("save_as") is not None:
         raise InvalidParameter("A preview is never saved: send save_as without preview (saves use the full size).")
     started = time.perf_counter()
-    shown, sha256 = gallery().preview(
-        fields["ops"] if fields["ops"] is not None else [],
-        key=fields["source_key"],
+    shown, sha256 = services().processing.preview(
+        fields.get("ops", []),
+        key=fields.get("source_key"),
         data=fields["data"],
-        source_sha256=fields["source_sha256"],
-        fmt=fields["format"],
-        quality=fields["quality"],
+        source_sha256=fields.get("source_sha256"),
+        fmt=fields.get("format"),
+        quality=fields.get("quality"),
         on_run=ratelimits.charge_preview,
     )
     elapsed = (time.perf_counter() - started) * 1000
@@ -366,6 +363,9 @@ def describe_result(response: Response, rendered, elapsed_ms: float) -> None:
 
 
 @bp.get("/api/free-key")
-def api_free_key():
-    """``key`` itself when nobody uses it, else the first free ``<name>-2.<ext>``, ``-3``..."""
-    return jsonify({"key": gallery().free_key(validate_key(request.args.get("key", "")))})
+@bp.arguments(schemas.FreeKeyQuery, location="query")
+@bp.response(200, answers.FreeKey)
+@bp.errors(400)
+def api_free_key(query: dict):
+    """A key nobody uses: the one asked for, else the first free name-2.ext, -3..."""
+    return {"key": services().library.free_key(query["key"])}

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import render_template, request, url_for
 
 from ..core.errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
-from . import ratelimits
-from .common import gallery
+from . import answers, ratelimits, schemas
+from .apidoc import ApiBlueprint, parser
+from .common import services
+from .processing import source_data
 
-bp = Blueprint("recognition", __name__)
+bp = ApiBlueprint("recognition", __name__, description="Object recognition")
 
 
-def _source() -> tuple[bytes | None, str | None]:
-    file = request.files.get("file")
-    data = file.read() if file is not None and (file.filename or file.content_length) else None
-    key = (request.form.get("source_key") or request.args.get("source_key") or "").strip() or None
-    staged = (request.form.get("staged_id") or "").strip() or None
-    if staged is not None:  # a file too large for a request body, sent to S3 first
-        if data is not None:
-            raise InvalidParameter("Send either an image file or a staged_id, not both.")
-        data = gallery().read_staged(staged)
+def _source(fields: dict) -> tuple[bytes | None, str | None]:
+    data, key = source_data(fields), fields.get("source_key")
     if data is not None and key is not None:
         raise InvalidParameter(
             "Send either an image file or a source_key, not both.",
@@ -40,12 +35,13 @@ def _source() -> tuple[bytes | None, str | None]:
     return data, key
 
 
-def _detect() -> dict:
-    """Run one recognition request; the answer plus what the page and the API report about it."""
-    data, key = _source()
+def _detect(fields: dict) -> dict:
+    """Run one recognition request (the page and the API take the same fields); the answer plus
+    what the page and the API report about it."""
+    data, key = _source(fields)
     started = time.perf_counter()
-    result = gallery().recognize(
-        key=key, data=data, min_confidence=request.form.get("min_confidence"), max_labels=request.form.get("max_labels")
+    result = services().recognition.recognize(
+        key=key, data=data, min_confidence=fields.get("min_confidence"), max_labels=fields.get("max_labels")
     )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return {"result": result, "elapsed_ms": elapsed_ms, "data": data, "key": key}
@@ -53,22 +49,32 @@ def _detect() -> dict:
 
 @bp.post("/api/recognize")
 @ratelimits.recognition_runs
-def recognize_api():
-    run = _detect()
-    body = {**run["result"], "model": gallery().detector_model, "detector": gallery().detector_name}
+@bp.arguments(schemas.Recognize, location="multipart")
+@bp.response(200, answers.Recognition, description="Rekognition DetectLabels-shaped labels, most confident first")
+@bp.errors(400, 404, 413, 415, 422, 429, 503)
+def recognize_api(fields: dict):
+    """Detect objects; a gallery image's label names are stored with it"""
+    run = _detect(fields)
+    body = {
+        **run["result"],
+        "model": services().recognition.detector_model,
+        "detector": services().recognition.detector_name,
+    }
     body["elapsed_ms"] = run["elapsed_ms"]
     if run["key"] is not None:
-        record = gallery().get_record(run["key"])
+        record = services().catalog.get_record(run["key"])
         body["source_key"] = record.key
         body["stored_labels"] = record.labels
-    return jsonify(body)
+    return body
 
 
 def _page(status: int = 200, **context):
     context.setdefault("source_key", request.values.get("source_key", "").strip())
     context.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
     return (
-        render_template("recognize.html", detector=gallery().detector_name, max_labels=DEFAULT_MAX_LABELS, **context),
+        render_template(
+            "recognize.html", detector=services().recognition.detector_name, max_labels=DEFAULT_MAX_LABELS, **context
+        ),
         status,
     )
 
@@ -83,13 +89,13 @@ def recognize_page():
 def recognize_submit():
     min_confidence = request.form.get("min_confidence") or DEFAULT_MIN_CONFIDENCE
     try:
-        run = _detect()
+        run = _detect(parser.parse(schemas.Recognize, location="multipart"))
         if run["key"] is not None:
-            record = gallery().get_record(run["key"])
+            record = services().catalog.get_record(run["key"])
             src = url_for("media.original", key=record.key, v=record.version)
             width, height, stored = record.width, record.height, record.labels
         else:
-            shown = gallery().describe_upload(run["data"])
+            shown = services().media.describe_upload(run["data"])
             src, width, height, stored = shown.url, shown.width, shown.height, None
     except GalleryError as exc:
         return _page(exc.status, error=exc.page_message, min_confidence=min_confidence)

@@ -6,34 +6,24 @@ pages); ``/api/images/trash`` and ``/api/images/zip`` take the same as JSON.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, request, stream_with_context, url_for
+from flask import Response, redirect, request, stream_with_context, url_for
 
 from ..core.errors import InvalidParameter
-from ..core.keys import validate_key
 from ..core.zipstream import zip_chunks
-from .common import gallery
+from . import answers, schemas
+from .apidoc import ApiBlueprint, parser
+from .common import services
+from .schemas import MAX_SELECTION  # noqa: F401 - where callers have always read it
 
-bp = Blueprint("selection", __name__)
-
-MAX_SELECTION = 1000
+bp = ApiBlueprint("selection", __name__, description="Acting on a selection of images")
 
 
-def selected_keys() -> list[str]:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        keys = body.get("keys") if isinstance(body, dict) else None
-    else:
-        keys = request.form.getlist("keys")
-    if not isinstance(keys, list) or not keys:
-        raise InvalidParameter("Select at least one image first.")
-    if len(keys) > MAX_SELECTION:
-        raise InvalidParameter(f"At most {MAX_SELECTION} images can be handled at once; {len(keys)} were selected.")
-    return list(dict.fromkeys(validate_key(key) for key in keys))  # checked first: a non-string is a bad key
+def distinct(keys: list[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
 
 
 def zip_response(keys: list[str]) -> Response:
-    service = gallery()
-    members = ((record.key, record.updated_at, data) for record, data in service.export(keys))
+    members = ((record.key, record.updated_at, data) for record, data in services().library.export(keys))
     name = "gallery-selection.zip" if len(keys) > 1 else keys[0].rsplit("/", 1)[-1] + ".zip"
     response = Response(stream_with_context(zip_chunks(members)), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -42,24 +32,37 @@ def zip_response(keys: list[str]) -> Response:
 
 
 @bp.post("/api/images/zip")
-def api_zip():
-    return zip_response(selected_keys())
+@bp.arguments(schemas.Selection, location="body")
+@bp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/zip",
+    description="The ZIP: one member per existing key, named by its key",
+)
+@bp.errors(400, 503)
+def api_zip(body: dict):
+    """Download a selection of images as one ZIP, streamed"""
+    return zip_response(distinct(body["keys"]))
 
 
 @bp.post("/api/images/trash")
-def api_trash():
-    done, missing = gallery().trash_many(selected_keys())
-    return jsonify({"trashed": done, "missing": missing})
+@bp.arguments(schemas.Selection, location="body")
+@bp.response(200, answers.TrashedSelection, description="What was moved, and the keys that did not exist")
+@bp.errors(400, 503)
+def api_trash(body: dict):
+    """Move a selection of images to the trash"""
+    done, missing = services().library.trash_many(distinct(body["keys"]))
+    return {"trashed": done, "missing": missing}
 
 
 @bp.post("/selection")
 def selection_submit():
     """The gallery's selection form: ``action`` is ``zip`` or ``trash``."""
-    keys = selected_keys()
+    keys = distinct(parser.parse(schemas.Selection, location="body")["keys"])
     action = request.form.get("action")
     if action == "zip":
         return zip_response(keys)
     if action == "trash":
-        done, _ = gallery().trash_many(keys)
+        done, _ = services().library.trash_many(keys)
         return redirect(url_for("pages.gallery_page", trashed=len(done)), code=303)
     raise InvalidParameter("Choose what to do with the selection: download it or move it to the trash.")

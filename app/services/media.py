@@ -1,0 +1,63 @@
+"""Serving image bytes: originals, thumbnails and display renditions through the read-through
+cache, large originals by a redirect to the store itself; and pages' previews of unstored images.
+
+On S3, an original larger than GALLERY_REDIRECT_OVER_MB is answered with a redirect to a
+short-lived presigned URL of the object: API Gateway and Lambda carry at most 6 MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..config import Settings
+from ..core.blobs import ORIGINAL, STAGING_PREFIX, CachedBlob, Redirect, blob_name
+from .images import Images
+from .imagework import ImageWork, Preview
+
+# Large originals and results are fetched from the store itself through URLs this short-lived.
+PRESIGN_GET_SECONDS = 300
+
+
+class Media:
+    def __init__(self, images: Images, work: ImageWork, settings: Settings):
+        self.images = images
+        self.blobs = images.blobs
+        self.work = work
+        self.settings = settings
+
+    def serve(
+        self, variant: str, key: str, version: str | None = None, download: bool = False, hint: str | None = None
+    ) -> CachedBlob | Redirect:
+        """What ``GET /images/<key>`` answers: a ``CachedBlob`` through the cache, or a ``Redirect``
+        for an original over GALLERY_REDIRECT_OVER_MB on a store that presigns URLs (S3);
+        ``download`` names the file. ``version`` asks for that exact version (``?version=``);
+        ``hint`` is the version a ``?v=`` URL names, which a cached entry answers alone."""
+        presigns = variant == ORIGINAL and self.blobs.supports_download_url
+        limit = self.settings.redirect_over_bytes if presigns else None
+        if version is not None:
+            found = self.images.read_version(variant, key, version, limit)
+        else:
+            found = self.images.read(variant, key, hint, limit)
+        if isinstance(found, CachedBlob):
+            return found
+        filename = found.key.rsplit("/", 1)[-1] if download else None
+        url = self.blobs.download_url(blob_name(variant, found), PRESIGN_GET_SECONDS, found.content_type, filename)
+        return Redirect(url)
+
+    def download_origin(self) -> str | None:
+        """Where clients fetch what ``serve`` and ``result_url`` redirect to (the pages' CSP allows it)."""
+        return self.blobs.download_origin() if self.settings.redirect_over_bytes is not None else None
+
+    def describe_upload(self, data: bytes) -> Preview:
+        """An image that is not stored as a page shows it (see ``ImageWork.describe``)."""
+        return self.work.describe(data)
+
+    def result_url(self, data: bytes, content_type: str) -> str | None:
+        """For a processing result over GALLERY_REDIRECT_OVER_MB on a store that presigns URLs: the bytes
+        staged and a short-lived URL to fetch them (an answer that large cannot leave Lambda); else None."""
+        limit = self.settings.redirect_over_bytes
+        if not self.blobs.supports_download_url or limit is None or len(data) <= limit:
+            return None
+        name = f"{STAGING_PREFIX}result-{hashlib.sha256(data).hexdigest()}"
+        self.blobs.put(name, data, content_type)
+        return self.blobs.download_url(name, PRESIGN_GET_SECONDS, content_type)
