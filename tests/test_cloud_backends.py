@@ -249,8 +249,8 @@ def test_dynamodb_prefix_listing_is_bounded(aws, monkeypatch):
     assert store.list(prefix="missing/", limit=10) == ([], None)
     assert len(calls) == 1 and calls[0]["IndexName"] == "by_key"
     # A rare one: each call reads a bounded number of pages and says where to go on.
-    monkeypatch.setattr("app.metadata.dynamodb.FILTERED_PAGE_ITEMS", 4)
-    monkeypatch.setattr("app.metadata.dynamodb.FILTERED_PAGES", 2)
+    monkeypatch.setattr("app.metadata.dynamodb.listing.FILTERED_PAGE_ITEMS", 4)
+    monkeypatch.setattr("app.metadata.dynamodb.listing.FILTERED_PAGES", 2)
     found, cursor, rounds = [], None, 0
     while True:
         calls.clear()

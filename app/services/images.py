@@ -49,20 +49,22 @@ class Images:
 
         With ``version`` (a ``?v=`` URL) a cached entry answers alone, without the metadata store:
         that version's bytes never change. A version that is not this image's (or no longer kept)
-        falls back to the current one. Without it, the metadata store says which version is
-        current (one read), so an overwrite by any process is seen at once. With ``redirect_over``,
-        a record larger than that is returned instead of its bytes (the caller redirects)."""
+        falls back to the current one, and a deleted image's versions are not served (deleting
+        unpublishes). Otherwise the metadata store says which version is current (one read), so
+        an overwrite by any process is seen at once. With ``redirect_over``, a record larger than
+        that is returned instead of its bytes (the caller redirects)."""
         if version:
             blob = self._cached(variant, key, version, redirect_over)
             if blob is not None:
                 return blob
-            record = self.metadata.get_version(validate_key(key), str(version))
-            if record is not None:
-                if redirect_over is not None and record.bytes > redirect_over:
-                    return record
+        record = self.get_record(key)  # a deleted image's old URLs are a 404: deleting unpublishes
+        if version and version != record.version:
+            earlier = self.metadata.get_version(record.key, str(version))
+            if earlier is not None:
+                if redirect_over is not None and earlier.bytes > redirect_over:
+                    return earlier
                 with contextlib.suppress(NotFound):  # removed meanwhile: answer the current one
-                    return self._load(variant, record, key)
-        record = self.get_record(key)
+                    return self._load(variant, earlier, key)
         if redirect_over is not None and record.bytes > redirect_over:
             return record
         blob = self._cached(variant, key, record.version)
@@ -75,9 +77,12 @@ class Images:
             return self._load(variant, self.get_record(key), key)
 
     def read_version(
-        self, variant: str, key: str, version: str, redirect_over: int | None = None
+        self, variant: str, key: str, version: str, redirect_over: int | None = None, deleted: bool = False
     ) -> CachedBlob | ImageRecord:
-        """A given version's bytes (current, history or trash); ``redirect_over`` as for ``read``."""
+        """A given version's bytes (current or history; with ``deleted``, also of an image in the
+        trash: the admin's view); ``redirect_over`` as for ``read``."""
+        if not deleted:
+            self.get_record(key)  # NotFound once deleted
         blob = self._cached(variant, key, version, redirect_over)
         if blob is not None:
             return blob

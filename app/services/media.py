@@ -26,16 +26,23 @@ class Media:
         self.settings = settings
 
     def serve(
-        self, variant: str, key: str, version: str | None = None, download: bool = False, hint: str | None = None
+        self,
+        variant: str,
+        key: str,
+        version: str | None = None,
+        download: bool = False,
+        hint: str | None = None,
+        deleted: bool = False,
     ) -> CachedBlob | Redirect:
         """What ``GET /images/<key>`` answers: a ``CachedBlob`` through the cache, or a ``Redirect``
         for an original over GALLERY_REDIRECT_OVER_MB on a store that presigns URLs (S3);
         ``download`` names the file. ``version`` asks for that exact version (``?version=``);
-        ``hint`` is the version a ``?v=`` URL names, which a cached entry answers alone."""
+        ``hint`` is the version a ``?v=`` URL names, which a cached entry answers alone. ``deleted``
+        lets ``version`` name a version of an image in the trash (the admin's view)."""
         presigns = variant == ORIGINAL and self.blobs.supports_download_url
         limit = self.settings.redirect_over_bytes if presigns else None
         if version is not None:
-            found = self.images.read_version(variant, key, version, limit)
+            found = self.images.read_version(variant, key, version, limit, deleted)
         else:
             found = self.images.read(variant, key, hint, limit)
         if isinstance(found, CachedBlob):

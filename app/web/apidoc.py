@@ -73,6 +73,16 @@ def sentences(messages, path: str = ""):
         yield f"{path} {text}" if path else text[:1].upper() + text[1:]
 
 
+def page_words(schema, messages) -> str | None:
+    """A page's words for the refused fields that have them (``metadata={"page": ...}``), where the
+    API's would name form fields a person never sees."""
+    if not isinstance(messages, dict):
+        return None
+    fields = [schema.fields.get(name) for name in messages]
+    words = [f.metadata["page"]() for f in fields if f is not None and "page" in f.metadata]
+    return " ".join(words) or None
+
+
 class RequestParser(FlaskParser):
     """webargs' parser with the API's error body, and the two ways a body arrives: ``body`` (a JSON
     object, or a form with its files) and ``multipart`` (form fields and files together)."""
@@ -84,7 +94,7 @@ class RequestParser(FlaskParser):
         messages = error.messages
         if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in self.__location_map__:
             messages = next(iter(messages.values()))  # the location ("query", "body"...) says nothing
-        raise errors.InvalidParameter(" ".join(sentences(messages)))
+        raise errors.InvalidParameter(" ".join(sentences(messages)), page=page_words(schema, messages))
 
     def load_json(self, req, schema):
         try:

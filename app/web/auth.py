@@ -35,6 +35,8 @@ bp = Blueprint("auth", __name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable by anyone even when reads are private: the way in, its assets, the liveness probe.
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.login_submit", "auth.logout", "static", "api.healthz"})
+# Deleting unpublishes: what is in the trash is for the admin, even when reads are public.
+ADMIN_READS = frozenset({"history.list_trash", "history.trash_page"})
 SESSION_FLAG = "admin"  # the login's fingerprint (login_fingerprint)
 SESSION_SINCE = "since"  # when it logged in (Unix time)
 # How long a page view may trust this process's copy of the session epoch; writes always read it.
@@ -135,7 +137,7 @@ def check_request():
     g.auth = None
     if protection_enabled(settings):
         g.auth = authenticate(settings)
-        needs_login = request.method not in SAFE_METHODS or not settings.public_read
+        needs_login = request.method not in SAFE_METHODS or not settings.public_read or request.endpoint in ADMIN_READS
         if needs_login and g.auth is None and request.endpoint not in OPEN_ENDPOINTS:
             if wants_html() and password_login_enabled(settings):
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -144,6 +146,12 @@ def check_request():
     if csrf_on and g.auth != "bearer" and request.method in app.config["WTF_CSRF_METHODS"]:
         app.extensions["csrf"].protect()
     return None
+
+
+def sees_deleted() -> bool:
+    """Whether this request may see deleted images and their versions: the admin's, or anyone's
+    when writes are anonymous (then pages say so)."""
+    return not protection_enabled(app_settings()) or g.get("auth") is not None
 
 
 def login_hint(settings: Settings) -> str:
@@ -225,4 +233,5 @@ def init_app(app: Flask) -> None:
         return {
             "auth_enabled": password_login_enabled(settings),
             "logged_in": g.get("auth") == "session",
+            "anonymous_writes": not protection_enabled(settings),
         }

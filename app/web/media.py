@@ -28,6 +28,7 @@ from flask import Blueprint, Response, request
 from ..core.blobs import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
 from ..core.errors import GalleryError
 from ..services.media import Media
+from .auth import sees_deleted
 from .common import SECURITY_HEADERS, services
 
 bp = Blueprint("media", __name__)
@@ -64,10 +65,11 @@ def media_answer(
     hint: str | None = None,
     download: bool = False,
     if_none_match: str = "",
+    deleted: bool = False,
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """Status line, headers and body of an image GET: the one implementation behind the fast path
     and the Flask routes alike. Domain errors propagate (Flask renders them)."""
-    blob = media.serve(variant, key, version, download=download, hint=hint)
+    blob = media.serve(variant, key, version, download=download, hint=hint, deleted=deleted)
     if isinstance(blob, Redirect):
         return "302 Found", redirect_headers(blob), b""
     # a given version never changes: cache it like a versioned URL
@@ -127,6 +129,7 @@ def _serve(variant: str, key: str) -> Response:
         hint=request.args.get("v"),
         download=bool(request.args.get("download")),
         if_none_match=request.headers.get("If-None-Match", ""),
+        deleted=sees_deleted(),
     )
     return Response(body, status=int(status[:3]), headers=headers)
 

@@ -212,11 +212,17 @@ class Process(Source):
 class Recognize(Source):
     min_confidence = fields.Float(
         validate=Between(lambda: shape.MIN_CONFIDENCE_RANGE),
-        metadata={"doc": lambda: {"default": shape.DEFAULT_MIN_CONFIDENCE}},
+        metadata={
+            "doc": lambda: {"default": shape.DEFAULT_MIN_CONFIDENCE},
+            "page": lambda: "Set the minimum confidence from {:g} to {:g} %.".format(*shape.MIN_CONFIDENCE_RANGE),
+        },
     )
     max_labels = fields.Integer(
         validate=Between(lambda: shape.MAX_LABELS_RANGE),
-        metadata={"doc": lambda: {"default": shape.DEFAULT_MAX_LABELS}},
+        metadata={
+            "doc": lambda: {"default": shape.DEFAULT_MAX_LABELS},
+            "page": lambda: "Show from {} to {} labels.".format(*shape.MAX_LABELS_RANGE),
+        },
     )
 
 

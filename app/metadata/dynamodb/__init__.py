@@ -1,0 +1,62 @@
+"""Metadata in one DynamoDB table (on-demand capacity).
+
+Items, all keyed by ``pk``:
+
+- image ``image#<key>``: the record as JSON, a version number for optimistic writes, and the
+  index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>"), ``torder``
+  ("<taken time>#<key>", see ``ImageRecord.taken_time``) and ``key``;
+- label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
+  image, so filtering by label is a Query on a GSI, never a scan;
+- search index ``word#<start>#<key>``: one per distinct *start* (first two characters) of the
+  image's search words (``search.record_words``), with ``wstart`` + ``order``, the image's words as
+  one string ``words`` (" dog jpg katherine people ") and its ``labels`` (a string set);
+- retired version ``retired#<version>``: a replaced version (``state`` "history", indexed by
+  its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
+  with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
+- counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes),
+  ``count#label#<label>`` and ``count#unlabelled`` (``n``), kept exact by the same transactions
+  that change the items;
+- shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
+
+GSIs (sparse: only items carrying their attributes appear):
+``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
+filtering, ``taken`` (feed, torder) and ``by_label_taken`` (label, torder) for the same in the
+order of the date taken (items written before that order existed gain ``torder`` when they are
+next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-order suggestions
+and the label list, ``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed,
+rorder) for the trash, ``expiring`` (xfeed, xorder) for purging what expired, ``by_word``
+(wstart, order) for search and ``unlabelled`` (nolabel, key) for the images detection has not
+labelled yet (``nolabel`` is set on those image items only).
+
+Search finds an image whose words start with every query word: it queries the ``by_word``
+partition of one query word's first two characters, newest first, with a filter that each query
+word starts a word of ``words`` (``contains(words, " kath")``) and the prefix and label, fetching
+pages until one is full. One item per word *start* rather than one per word prefix ("k", "ka",
+"kat"...) keeps an image to a handful of items (``people/katherine.jpg`` labelled dog: ``pe``,
+``ka``, ``jp``, ``do``, ``pe``... about 5–10), so the search index fits in the same transaction as
+the image item; the price is that a rare word reads the partition of its first two characters
+until a page fills (at worst every image with a word starting so). A batch word (``@<id>``) is its
+own partition, so a batch is read exactly.
+
+Every change is one ``TransactWriteItems`` conditioned on the version read just before, retried
+on conflict, so the image item, its label items and the counters never disagree.
+
+Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout`` (item keys,
+attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
+(the image item), ``indexes`` (label and word items), ``counters`` (usage and label counts),
+``writes`` (transactions on current images), ``retired``/``history``/``trash`` (retired versions),
+``labels``, ``listing`` and ``search`` (reads), ``state`` (shared state), ``provisioning``.
+"""
+
+from .layout import _INDEXES, MAX_LABELS, MAX_WORD_STARTS, _gsi, _word_starts, word_start
+from .store import DynamoMetadataStore
+
+__all__ = [
+    "MAX_LABELS",
+    "MAX_WORD_STARTS",
+    "DynamoMetadataStore",
+    "_INDEXES",
+    "_gsi",
+    "_word_starts",
+    "word_start",
+]

@@ -1,0 +1,51 @@
+"""An image's history: the versions that replaced one another under its lineage."""
+
+from __future__ import annotations
+
+from ...core.errors import NotFound
+from ..base import ImageRecord, Retired, moved
+from .layout import HISTORY, IMAGES
+from .writes import CurrentImages
+
+
+class History(CurrentImages):
+    def versions(self, key: str) -> list[Retired]:
+        current = self.get(key)
+        if current is None:
+            return []
+        return self._lineage(current.lineage)
+
+    def get_version(self, key: str, version: str) -> ImageRecord | None:
+        current = self.get(key)
+        if current is not None and current.version == version:
+            return current
+        found = self._get_retired(version)
+        if found is None:
+            return None
+        record = found[0].record
+        if record.key == key or (current is not None and current.lineage and record.lineage == current.lineage):
+            return record
+        return None
+
+    def restore_version(self, key: str, version: str, *, keep_until: float | None = None):
+        chosen = {}
+
+        def build(old, ver):
+            found = self._get_retired(version)
+            if old is None or found is None or found[1] != HISTORY or found[0].record.lineage != old.lineage:
+                raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
+            restored = chosen["record"] = self._clean(moved(found[0].record, key))
+            kept = keep_until is not None  # one update per item in a transaction: the history's net change
+            actions = [
+                self._image_put(restored, ver),
+                self._retired_delete(version, HISTORY),
+                *self._index_actions(old, restored),
+                self._usage(HISTORY, 0 if kept else -1, (old.bytes if kept else 0) - restored.bytes),
+                self._usage(IMAGES, 0, restored.bytes - old.bytes),
+            ]
+            if kept:
+                actions.append(self._retired_put(old, HISTORY, keep_until))
+            return actions
+
+        previous = self._transact(key, build)
+        return chosen["record"], previous

@@ -1,0 +1,97 @@
+"""The table's layout: item kinds, limits, the order strings and the indexes (see the package doc)."""
+
+from __future__ import annotations
+
+from ...core import search
+from ..base import ImageRecord
+
+IMAGES = "images"  # feed value of image items
+LABELS = "labels"  # feed value of label counters
+HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
+EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
+# One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
+# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
+# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
+MAX_LABELS = 16
+MAX_WORD_STARTS = 15
+INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this
+
+
+def _s(value: str) -> dict:
+    return {"S": value}
+
+
+def _order(updated_at: float, key: str) -> str:
+    # Fixed-width, so string order equals time order; the key breaks ties like SQLite's (updated_at, key) DESC.
+    return f"{max(updated_at, 0.0):018.6f}#{key}"
+
+
+# Seconds from 0001-01-01 to 1970-01-01: added to a taken time so any date sorts as a positive number.
+TAKEN_SHIFT = 62135596800.0
+
+
+def _torder(record: ImageRecord) -> str:
+    """Fixed-width like ``_order``, for the "taken" order."""
+    return f"{record.taken_time() + TAKEN_SHIFT:020.6f}#{record.key}"
+
+
+# The GSI and its range attribute for each listing order, without and with a label.
+_ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_label_taken", "torder")}
+
+
+def word_start(word: str) -> str:
+    """The search partition of a word: its first two characters; a batch word is its own."""
+    return word if word.startswith("@") else word[:2]
+
+
+def _word_starts(record: ImageRecord) -> dict[str, list[str]]:
+    """The record's words grouped by start; at most MAX_WORD_STARTS starts (key words first)."""
+    key_words = search.words(record.key)
+    ordered = sorted(search.record_words(record), key=lambda w: (w not in key_words, w))
+    groups: dict[str, list[str]] = {}
+    for word in ordered:
+        start = word_start(word)
+        if start in groups or len(groups) < MAX_WORD_STARTS:
+            groups.setdefault(start, []).append(word)
+    return groups
+
+
+_ATTRIBUTES = (
+    "pk",
+    "feed",
+    "order",
+    "torder",
+    "label",
+    "key",
+    "hist",
+    "rorder",
+    "tfeed",
+    "xfeed",
+    "xorder",
+    "wstart",
+    "nolabel",
+)
+_KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
+_INDEXES = (  # name, hash, range, projection
+    ("newest", "feed", "order", {"ProjectionType": "ALL"}),
+    ("by_label", "label", "order", _KEYS_ONLY),
+    ("by_key", "feed", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]}),
+    ("by_lineage", "hist", "rorder", {"ProjectionType": "ALL"}),
+    ("trash", "tfeed", "rorder", {"ProjectionType": "ALL"}),
+    ("expiring", "xfeed", "xorder", {"ProjectionType": "ALL"}),
+    ("taken", "feed", "torder", {"ProjectionType": "ALL"}),
+    ("by_label_taken", "label", "torder", _KEYS_ONLY),
+    ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
+    ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+)
+
+
+def _gsi(name: str, hash_name: str, range_name: str, projection: dict) -> dict:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_name, "KeyType": "HASH"},
+            {"AttributeName": range_name, "KeyType": "RANGE"},
+        ],
+        "Projection": projection,
+    }

@@ -1,0 +1,126 @@
+"""Provisioning (``flask gallery init``): the table, its indexes, backups and deletion protection,
+and the index items of images written before an index existed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ...core.errors import BackendUnavailable
+from ..base import ImageRecord
+from .indexes import IndexItems
+from .layout import _ATTRIBUTES, _INDEXES, IMAGES, _gsi, _s
+from .records import ImageItems
+
+
+class Provisioning(IndexItems, ImageItems):
+    def provision(self, wait: bool = True) -> list[str]:
+        """Create the table and its indexes if missing, add indexes a newer version needs, and keep
+        point-in-time recovery and deletion protection on; say what was done."""
+        done = self._provision_table(wait)
+        return done + self._provision_safety()
+
+    def _provision_safety(self) -> list[str]:
+        """Backups for 35 days to the second, and no deleting the table by mistake."""
+        done = []
+        backups = self._call("describe backups", "describe_continuous_backups", TableName=self.table)
+        status = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+        if status.get("PointInTimeRecoveryStatus") == "ENABLED":
+            done.append("point-in-time recovery: already on")
+        else:
+            self._call(
+                "enable point-in-time recovery",
+                "update_continuous_backups",
+                TableName=self.table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+            done.append("point-in-time recovery: on (restore to any second of the last 35 days)")
+        table = self._call("describe", "describe_table", TableName=self.table)["Table"]
+        if table.get("DeletionProtectionEnabled"):
+            done.append("deletion protection: already on")
+        else:
+            self._call("protect", "update_table", TableName=self.table, DeletionProtectionEnabled=True)
+            done.append("deletion protection: on")
+        return done
+
+    def _provision_table(self, wait: bool) -> list[str]:
+        try:
+            table = self.client.describe_table(TableName=self.table)["Table"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise self._unavailable("describe", exc) from exc
+            table = None
+        except BotoCoreError as exc:
+            raise self._unavailable("describe", exc) from exc
+        attributes = [{"AttributeName": name, "AttributeType": "S"} for name in _ATTRIBUTES]
+        if table is None:
+            self._call(
+                "create table",
+                "create_table",
+                TableName=self.table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=attributes,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                GlobalSecondaryIndexes=[_gsi(*spec) for spec in _INDEXES],
+            )
+            if wait:
+                self.client.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1})
+            names = ", ".join(spec[0] for spec in _INDEXES)
+            return [f"created DynamoDB table {self.table} (on-demand, indexes {names})"]
+        done = [f"DynamoDB table {self.table} already exists"]
+        present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+        for spec in _INDEXES:  # DynamoDB adds one index per update
+            if spec[0] in present:
+                continue
+            self._call(
+                "add index",
+                "update_table",
+                TableName=self.table,
+                AttributeDefinitions=attributes,
+                GlobalSecondaryIndexUpdates=[{"Create": _gsi(*spec)}],
+            )
+            if wait:
+                self._wait_for_indexes()
+            done.append(f"added index {spec[0]} to {self.table}")
+        indexed = self._index_older_items()
+        if indexed:
+            done.append(f"indexed {indexed} image(s) written before search and labelling status existed")
+        return done
+
+    def _index_older_items(self) -> int:
+        """Give images written by an earlier version their search items and unlabelled status, once."""
+        items = self._query_all(
+            IndexName="newest",
+            KeyConditionExpression="feed = :f",
+            FilterExpression="attribute_not_exists(ix)",
+            ExpressionAttributeValues={":f": _s(IMAGES)},
+        )
+        done = 0
+        for item in items:
+            record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
+            put = self._image_put(record, int(item["ver"]["N"]))
+            put["Put"]["ConditionExpression"] += " AND attribute_not_exists(ix)"  # not indexed meanwhile
+            actions = [put, *self._word_actions(None, record)]
+            if not record.labelled:
+                actions.append(self._counter("count#unlabelled", 1))
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                done += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise self._unavailable("index", exc) from exc
+            except BotoCoreError as exc:
+                raise self._unavailable("index", exc) from exc
+        return done
+
+    def _wait_for_indexes(self, seconds: float = 600) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            table = self._call("describe", "describe_table", TableName=self.table)["Table"]
+            indexes = table.get("GlobalSecondaryIndexes", [])
+            if table.get("TableStatus") == "ACTIVE" and all(i.get("IndexStatus") == "ACTIVE" for i in indexes):
+                return
+            time.sleep(2)
+        raise BackendUnavailable(f"DynamoDB table {self.table} is still building its indexes; run init again later.")

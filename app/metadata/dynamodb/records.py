@@ -1,0 +1,47 @@
+"""The image item ``image#<key>``: the current record as JSON, its version for optimistic writes,
+and the attributes that put it in the listing indexes."""
+
+from __future__ import annotations
+
+import json
+
+from ..base import ImageRecord
+from .layout import IMAGES, INDEX_VERSION, MAX_LABELS, _order, _s, _torder
+from .table import DynamoTable
+
+
+class ImageItems(DynamoTable):
+    def _get_item(self, key: str) -> tuple[ImageRecord | None, int]:
+        response = self._call(
+            "read", "get_item", TableName=self.table, Key={"pk": _s(f"image#{key}")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item:
+            return None, 0
+        return ImageRecord.from_dict(json.loads(item["record"]["S"])), int(item["ver"]["N"])
+
+    def _image_put(self, record: ImageRecord, old_ver: int) -> dict:
+        item = {
+            "pk": _s(f"image#{record.key}"),
+            "key": _s(record.key),
+            "feed": _s(IMAGES),
+            "order": _s(_order(record.updated_at, record.key)),
+            "torder": _s(_torder(record)),
+            "ver": {"N": str(old_ver + 1)},
+            "ix": {"N": INDEX_VERSION},
+            "record": _s(json.dumps(record.to_dict())),
+        }
+        if not record.labelled:
+            item["nolabel"] = _s(IMAGES)
+        return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}
+
+    @staticmethod
+    def _expect(old_ver: int) -> dict:
+        if old_ver == 0:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        return {"ConditionExpression": "ver = :v", "ExpressionAttributeValues": {":v": {"N": str(old_ver)}}}
+
+    @staticmethod
+    def _clean(record: ImageRecord) -> ImageRecord:
+        record.labels = sorted({label.lower() for label in record.labels})[:MAX_LABELS]
+        return record

@@ -1,0 +1,47 @@
+"""The database connection: one per thread (WAL mode), and serialised write transactions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+
+class Connection:
+    """What every part of the store stands on; each concern is a subclass of this."""
+
+    def __init__(self, path: str):
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self):
+        """One serialised read-modify-write transaction."""
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def check(self) -> str:
+        """Health: 'ok' when the database answers a one-row read (WAL: never blocked by a writer)."""
+        try:
+            self._connect().execute("SELECT 1 FROM images LIMIT 1").fetchall()
+            return "ok"
+        except sqlite3.Error as exc:
+            return f"failed ({type(exc).__name__})"

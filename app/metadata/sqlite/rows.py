@@ -1,0 +1,58 @@
+"""The rows of one image: its current record with the rows that find it (labels, search words,
+not yet labelled), and its retired versions."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ...core.search import record_words
+from ..base import ImageRecord
+from .connection import Connection
+
+
+class Rows(Connection):
+    @staticmethod
+    def _row(record_json: str) -> ImageRecord:
+        return ImageRecord.from_dict(json.loads(record_json))
+
+    def _current(self, db, key: str) -> ImageRecord | None:
+        row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
+        return self._row(row[0]) if row else None
+
+    @staticmethod
+    def _set_current(db, record: ImageRecord) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO images (key, updated_at, taken, record) VALUES (?, ?, ?, ?)",
+            (record.key, record.updated_at, record.taken_time(), json.dumps(record.to_dict())),
+        )
+        Rows._index(db, record)
+
+    @staticmethod
+    def _index(db, record: ImageRecord) -> None:
+        """The rows that find ``record``: by label, by search word, and as not yet labelled."""
+        for table in ("labels", "words", "unlabelled"):
+            db.execute(f"DELETE FROM {table} WHERE key = ?", (record.key,))  # noqa: S608 - fixed names
+        db.executemany(
+            "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)", [(label, record.key) for label in record.labels]
+        )
+        db.executemany("INSERT INTO words (word, key) VALUES (?, ?)", [(w, record.key) for w in record_words(record)])
+        if not record.labelled:
+            db.execute("INSERT INTO unlabelled (key) VALUES (?)", (record.key,))
+
+    @staticmethod
+    def _retire(db, record: ImageRecord, state: str, expires_at: float) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO retired (version, key, lineage, state, retired_at, expires_at, bytes, record)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.version,
+                record.key,
+                record.lineage,
+                state,
+                time.time(),
+                expires_at,
+                record.bytes,
+                json.dumps(record.to_dict()),
+            ),
+        )

@@ -1,0 +1,15 @@
+"""``SqliteMetadataStore``: the concerns of the database, each its own module, composed into one store."""
+
+from __future__ import annotations
+
+from ..base import MetadataStore
+from .counts import Counts
+from .history import History
+from .labels import Labels
+from .listing import Listings
+from .state import SharedState
+from .trash import Trash
+
+
+class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, SharedState, MetadataStore):
+    kind = "sqlite"
