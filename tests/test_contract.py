@@ -21,6 +21,7 @@ from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
+from app.config import OPTIONS
 from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.core.errors import NotFound
 from app.storage.local import LocalBlobStore
@@ -30,6 +31,14 @@ pytest_plugins = ["cloud"]
 
 # (storage, metadata, cache) of each deployment.
 DEPLOYMENTS = {"embedded": ("local", "sqlite", "memory"), "cloud": ("s3", "dynamodb", "memcached")}
+
+
+def test_every_adapter_of_every_port_meets_the_contract():
+    """A backend added to the settings' choices needs a deployment here (``none``, no cache, keeps nothing)."""
+    choices = {o.name: set(o.choices) for o in OPTIONS}
+    ports = ("GALLERY_STORAGE", "GALLERY_METADATA", "GALLERY_CACHE")
+    for port, adapters in zip(ports, zip(*DEPLOYMENTS.values(), strict=True), strict=True):
+        assert set(adapters) == choices[port] - {"none"}, port
 
 
 @pytest.fixture(params=list(DEPLOYMENTS))
