@@ -1,4 +1,5 @@
-"""``flask --app wsgi gallery ...``: set up the backends (``init``), purge, label what is missing."""
+"""``flask --app wsgi gallery ...``: set up the backends (``init``), purge, label what is missing,
+``check`` stored originals against today's limits."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .core.errors import GalleryError
+from .core.errors import GalleryError, NotFound
 
 
 def services():
@@ -90,6 +91,38 @@ def label_command(missing: bool):
         click.echo(f"not labelled: {key}: {error.message}", err=True)
     click.echo(f"labelled {done} image(s); {len(failed)} failed (run it again to retry them)")
     if failed:
+        raise SystemExit(1)
+
+
+@gallery_cli.command("check")
+def check_command():
+    """List current images whose original an upload would now refuse (the header and structure
+    checks every decode runs first: pages, segments, chunks, frames, pixels); exit 1 if any."""
+    from .core.blobs import ORIGINAL, blob_name
+    from .imaging import images
+
+    admin = services().admin
+    settings = admin.work.settings
+    checked, offenders, after = 0, 0, None
+    try:
+        while True:
+            records, after = admin.metadata.list(limit=100, after=after)
+            for record in records:
+                try:
+                    data = admin.blobs.get(blob_name(ORIGINAL, record))
+                    images.inspect(data, settings.max_pixels, settings.max_frames, settings.max_decoded_bytes)
+                except NotFound:
+                    continue  # replaced or deleted meanwhile
+                except GalleryError as refused:
+                    offenders += 1
+                    click.echo(f"{record.key}: {refused.message}")
+                checked += 1
+            if after is None:
+                break
+    except GalleryError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"checked {checked} image(s); {offenders} would now be refused")
+    if offenders:
         raise SystemExit(1)
 
 

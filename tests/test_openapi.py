@@ -136,7 +136,9 @@ def test_error_responses_name_the_error_codes(app):
     responses = doc["paths"]["/api/images"]["post"]["responses"]
     assert "invalid_key:" in responses["400"]["description"] and "csrf_failed:" in responses["400"]["description"]
     assert responses["415"]["description"].startswith("unsupported_media_type:")
-    assert responses["429"]["description"].startswith("rate_limited:")
+    assert "rate_limited:" in responses["429"]["description"]
+    assert "work_in_progress:" in responses["429"]["description"]  # a fair share of the image workers
+    assert "workers_busy:" in responses["503"]["description"]
     assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     error = doc["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]

@@ -83,7 +83,7 @@ def _decode_with_pillow(data: bytes) -> np.ndarray:
                 return np.asarray(im.convert("L"))
             return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
     except Exception as exc:
-        raise BadImage(f"The image cannot be decoded: {exc}") from None
+        raise images.undecodable(exc) from None
 
 
 def _normalise_depth(img: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from .. import processing
 from ..config import Settings
 from ..core.units import megabytes
 from ..imaging import images
+from ..runtime.fairness import FairQueue
 from ..runtime.work import WorkPool
 
 if TYPE_CHECKING:
@@ -35,10 +36,26 @@ class Preview:
         return images.data_url(images.THUMB_CONTENT_TYPE, self.webp)
 
 
+def fair_queue(s: Settings) -> FairQueue:
+    """How the workers are shared between clients (see app.runtime.fairness)."""
+    return FairQueue(
+        slots=max(1, s.work_processes),
+        per_client=s.work_client_processes,
+        client_queue=s.work_client_queue,
+        queue_size=s.work_queue_size,
+        wait=s.work_queue_wait,
+        backoff=s.work_backoff,
+        backoff_max=s.work_backoff_max,
+        limit=s.work_timeout,
+    )
+
+
 class ImageWork:
     def __init__(self, settings: Settings, pool: WorkPool | None = None):
         self.settings = settings
-        self.pool = pool or WorkPool(settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb))
+        self.pool = pool or WorkPool(
+            settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb), fair_queue(settings)
+        )
 
     def decode_cost(self, data: bytes, max_frames: int = 1000) -> tuple[float, int]:
         """Estimated CPU seconds and memory of decoding ``data`` and making renditions of it (the

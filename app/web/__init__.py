@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import GalleryError
 from ..core.units import format_mb
+from ..runtime import fairness
 from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
@@ -23,9 +24,22 @@ def register(app: Flask) -> None:
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
 
+    # Image work is shared out per client (app.runtime.fairness): the pool learns who asks from
+    # here, after auth.check_request (the first before_request) has said who that is.
+    @app.before_request
+    def image_work_client():
+        g.image_work_client = fairness.set_client(ratelimits.client_identity())
+
+    @app.teardown_request
+    def image_work_client_done(exc):
+        token = g.pop("image_work_client", None)
+        if token is not None:  # request threads are reused: the next request must not inherit it
+            fairness.reset_client(token)
+
     @app.errorhandler(GalleryError)
     def gallery_error(exc: GalleryError):
-        return error_response(exc.status, exc.code, exc.message if wants_json() else exc.page_message)
+        body, status = error_response(exc.status, exc.code, exc.message if wants_json() else exc.page_message)
+        return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -49,11 +63,6 @@ def register(app: Flask) -> None:
             f"Too many {ratelimits.counted(exc)} from your address: the limit is {exc.description}. "
             f"Wait a little ({wait}) and try again.",
         )
-
-    @app.errorhandler(ratelimits.RateLimited)
-    def work_budget_spent(exc: ratelimits.RateLimited):
-        body, status = error_response(exc.status, exc.code, exc.message)
-        return body, status, {"Retry-After": str(exc.retry_after)}
 
     @app.errorhandler(413)
     def too_large(exc):

@@ -9,6 +9,7 @@ counters live where ``extensions.limiter_config`` puts them (memcached when conf
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time
 
@@ -43,6 +44,19 @@ class RateLimited(GalleryError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def client_identity() -> str:
+    """Who is asking, for the per-client share of the image workers: the API token (a digest of it)
+    or the admin's login once authenticated (``auth.check_request`` ran first), else the address
+    the rate limits count by."""
+    if g.get("auth") == "bearer":
+        from .auth import bearer_token  # auth imports this module
+
+        return "token:" + hashlib.sha256((bearer_token() or "").encode()).hexdigest()[:16]
+    if g.get("auth") == "session":
+        return "login"
+    return "address:" + get_remote_address()
 
 
 def counted(exc) -> str:
