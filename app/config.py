@@ -160,35 +160,41 @@ class Settings:
         "Worker processes one client (address, API token or login) may hold at once; its further image work "
         "waits behind it, and the workers go round-robin between the clients waiting. Per server process.",
         "Work budget",
+        minimum=0,
     )
     work_client_queue: int = option(
         2,
         "Pieces of image work one client may have waiting for a worker; beyond that a 429 with Retry-After.",
         "Work budget",
+        minimum=0,
     )
     work_queue_size: int = option(
         16,
         "Pieces of image work that may wait for a worker, all clients together, per server process; when "
         "full a 503 with Retry-After at once.",
         "Work budget",
+        minimum=0,
     )
     work_queue_wait: float = option(
         10.0,
         "Longest wait for a worker, in seconds; then a 503 with Retry-After (a 429 when the client's own "
         "work held it).",
         "Work budget",
+        minimum=0,
     )
     work_backoff: float = option(
         10.0,
         "Seconds a client's image work is refused (429 with Retry-After) after a piece of it was stopped at "
         "the hard limit; doubled for each further stop, up to `GALLERY_WORK_BACKOFF_MAX`. Per server process.",
         "Work budget",
+        minimum=0,
     )
     work_backoff_max: float = option(
         300.0,
         "Longest back-off after stops at the hard limit, in seconds; a client stopped nothing for this long "
         "after its last back-off starts again from `GALLERY_WORK_BACKOFF`.",
         "Work budget",
+        minimum=0,
     )
     # -- Cache
     cache_capacity_mb: float = option(64.0, "Capacity of the in-process cache, in MB.", "Cache", minimum=0)
