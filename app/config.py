@@ -12,13 +12,13 @@ as constructor arguments, and templates see only what they display (``web.regist
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .core.units import megabytes
+from .core.values import boolean, finite_number, rate_limit, whole_number
 
 
 def option(
@@ -44,15 +44,6 @@ def option(
         "check": check,
     }
     return field(default=default, metadata=metadata)
-
-
-def rate_limit(value: str) -> None:
-    """``off`` (or empty, ``none``, ``0``) or what Flask-Limiter reads: ``10/minute``, ``5 per second;100/hour``."""
-    if value.strip().lower() in ("", "off", "none", "0"):
-        return
-    from limits import parse_many  # Flask-Limiter's own parser; imported only when a limit is set
-
-    parse_many(value)
 
 
 @dataclass(frozen=True)
@@ -367,35 +358,7 @@ class StartupError(SystemExit):
         super().__init__("The gallery cannot start:\n" + "\n".join(f"- {problem}" for problem in problems))
 
 
-TRUE = frozenset({"1", "true", "yes", "on"})
-FALSE = frozenset({"0", "false", "no", "off"})
-
-
-def _bool(value: str) -> bool:
-    word = value.strip().lower()
-    if word in TRUE | FALSE:
-        return word in TRUE
-    raise ValueError("not a boolean: use 1/0, true/false, yes/no or on/off")
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise ValueError("not a whole number") from None
-
-
-def _float(value: str) -> float:
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not math.isfinite(number):
-        raise ValueError("not a finite number")
-    return number
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": _int, "float": _float, "bool": _bool}
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": whole_number, "float": finite_number, "bool": boolean}
 # The Python values an override may give instead of a string (a bool is no number here).
 _TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,)}
 _KINDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "a boolean"}
