@@ -90,6 +90,7 @@ if (root) {
       list.append(Object.assign(document.createElement("dt"), { textContent: name }));
       list.append(Object.assign(document.createElement("dd"), { textContent: value }));
     }
+    if (!root.dataset.browse) return panel.replaceChildren(list); // a shared page links nowhere else
     const browse = Object.assign(document.createElement("a"), {
       href: `${root.dataset.browse}?key=${encodeURIComponent(photo.key)}`,
       textContent: "Open in Browse",

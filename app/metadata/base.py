@@ -307,6 +307,10 @@ class MetadataStore(ABC):
         photo, in path order, and the position of the next page or None."""
 
     @abstractmethod
+    def get_folder(self, path: str) -> Folder | None:
+        """One folder ("a/b/") with its count; None when it holds no photo."""
+
+    @abstractmethod
     def folder_images(self, folder: str, limit: int = 48, after: Any = None) -> tuple[list[ImageRecord], Any]:
         """The photos directly in ``folder`` (not in its sub-folders), latest taken first (then by
         key, descending; ``ImageRecord.taken_time``), found through an index."""

@@ -75,6 +75,13 @@ class FolderItems(DynamoTable):
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found[:limit], (found[limit - 1].path if len(found) > limit else None)
 
+    def get_folder(self, path: str):
+        response = self._call("read", "get_item", TableName=self.table, Key={"pk": _s(f"folder#{path}")})
+        item = response.get("Item")
+        if not item or int(item["n"]["N"]) <= 0:
+            return None
+        return Folder(path, int(item["n"]["N"]), item.get("cover", {}).get("S", ""))
+
     def folder_images(self, folder: str, limit: int = 48, after=None):
         limit = max(1, int(limit))
         hash_value = IN_FOLDER + folder

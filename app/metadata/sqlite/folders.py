@@ -66,6 +66,10 @@ class Folders(Connection):
         found = [Folder(*row) for row in rows[:limit]]
         return found, (found[-1].path if len(rows) > limit else None)
 
+    def get_folder(self, path: str):
+        row = self._connect().execute("SELECT path, count, cover FROM folders WHERE path = ?", (path,)).fetchone()
+        return Folder(*row) if row and row[1] > 0 else None
+
     def folder_images(self, folder: str, limit: int = 48, after=None):
         sql = f"SELECT record, taken FROM images INDEXED BY images_by_folder WHERE {FOLDER_OF_KEY} = ?"
         args: list = [folder]
