@@ -32,6 +32,7 @@ TOKEN_BYTES = 32  # secrets.token_urlsafe: 43 characters
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{40,64}")
 EXPIRES_IN = (60, 5 * 366 * 86400)  # seconds: a minute to five years
 MAX_PASSWORD = 200
+MAX_ALBUM_ID = 64
 GONE = "This share link does not exist, was revoked or has expired."
 
 

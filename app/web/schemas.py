@@ -242,7 +242,9 @@ class MediaQuery(Request):
 class ShareCreate(Request):
     """Exactly one of ``album``, ``key`` or ``prefix``: what the link opens."""
 
-    album = fields.String(validate=AtMost(lambda: 64), metadata={"description": "An album's (or smart album's) id"})
+    album = fields.String(
+        validate=AtMost(lambda: shares.MAX_ALBUM_ID), metadata={"description": "An album's (or smart album's) id"}
+    )
     key = Key(strip=True, metadata={"description": "One photo"})
     prefix = Key(prefix=True, strip=True, metadata={"description": "A folder and everything under it, e.g. trips/"})
     expires_in = fields.Integer(

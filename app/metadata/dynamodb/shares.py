@@ -60,9 +60,9 @@ class ShareItems(DynamoTable):
             self.client.update_item(
                 TableName=self.table,
                 Key={"pk": _s(f"share#{share_id}")},
-                UpdateExpression="ADD views :one SET #l = :now",
+                UpdateExpression="ADD #v :one SET #l = :now",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#l": "last"},
+                ExpressionAttributeNames={"#v": "views", "#l": "last"},  # both reserved words
                 ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"N": repr(now)}},
             )
         except ClientError as exc:
