@@ -3,6 +3,7 @@ hold one. Servers' access logs (gunicorn.conf.py) and the app's own error log pa
 
 from __future__ import annotations
 
+import logging
 import re
 
 # "/s/<token>" at the start of a path, after a space or quote (a request line), or after a host
@@ -13,3 +14,14 @@ REDACTED = r"\1/s/<redacted>"
 
 def redact(text: str) -> str:
     return SHARE_PATH.sub(REDACTED, text) if "/s/" in text else text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that rewrites each record's message without share tokens (servers' error
+    logs name the path of a request that failed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/s/" in message:
+            record.msg, record.args = redact(message), None
+        return True
