@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Response, redirect, render_template, request, session, url_for
 
-from ..core.blobs import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
+from ..core.blobs import DISPLAY, LARGE, ORIGINAL, THUMB, THUMB2X, Redirect
 from ..core.errors import GalleryError, InvalidParameter
 from ..metadata.base import ImageRecord, Share
 from . import answers, ratelimits, schemas
@@ -22,7 +22,7 @@ from .media import etag_matches, media_headers, redirect_headers
 
 bp = ApiBlueprint("shares", __name__, description="Share links: a photo, a folder or an album for anyone with the link")
 
-VARIANTS = {"thumbs": THUMB, "thumbs2x": THUMB2X, "display": DISPLAY, "images": ORIGINAL}
+VARIANTS = {"thumbs": THUMB, "thumbs2x": THUMB2X, "display": DISPLAY, "large": LARGE, "images": ORIGINAL}
 UNLOCKED = "shares_unlocked"  # session: ids of the password-protected links this browser opened
 MAX_UNLOCKED = 20
 PAGE_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
@@ -124,28 +124,37 @@ def visit(token: str) -> Share:
 
 
 def shared_photo(token: str, share: Share, record: ImageRecord) -> dict:
-    """What the viewer needs of a shared photo, every URL inside the link; without downloads the
-    original is never named (its size is the display rendition's, so the viewer zooms no further)."""
+    """What the viewer needs of a shared photo, every URL inside the link. Without downloads the
+    original is never named, and the photo's size is its large rendition's (twice the display
+    size, see static/viewer.js), so the viewer zooms no further than that."""
 
     def media(variant: str) -> str:
         return url_for("shares.shared_media", token=token, variant=variant, key=record.key, v=record.version)
 
-    display = media("display") if record.has_renditions else media("thumbs")
-    width = record.display_width if record.has_renditions else record.thumb_width
-    height = record.display_height if record.has_renditions else record.thumb_height
+    renditions = record.has_renditions
+    display = media("display") if renditions else media("thumbs")
+    display_size = (
+        (record.display_width, record.display_height) if renditions else (record.thumb_width, record.thumb_height)
+    )
+    size = (record.width, record.height)
+    if not share.allow_download:
+        scale = min(1.0, 2 * max(display_size) / max(max(size), 1)) if renditions else 0
+        size = (round(record.width * scale), round(record.height * scale)) if renditions else display_size
     return {
         "key": record.key,
         "version": record.version,
-        "width": record.width if share.allow_download else width,
-        "height": record.height if share.allow_download else height,
+        "width": size[0],
+        "height": size[1],
         "content_type": record.content_type,
         "url": media("images") if share.allow_download else display,
         "thumb_url": media("thumbs"),
         "display_url": display,
-        "display_width": width,
-        "display_height": height,
+        "display_width": display_size[0],
+        "display_height": display_size[1],
         "color": record.color,
         "taken_at": record.taken_at,
+        "updated_at": record.updated_at,
+        "labels": record.labels,
         "exif": record.exif,  # camera facts only: the store never keeps GPS or location
     }
 
@@ -189,7 +198,7 @@ def shared_item(token: str, key: str):
     return shared_photo(token, share, services().shares.record(share, key))
 
 
-@bp.get("/s/<token>/<any(thumbs, thumbs2x, display, images):variant>/<path:key>")
+@bp.get("/s/<token>/<any(thumbs, thumbs2x, display, large, images):variant>/<path:key>")
 @ratelimits.share_media
 def shared_media(token: str, variant: str, key: str):
     share = visit(token)
