@@ -9,6 +9,7 @@ import re
 
 import pytest
 from conftest import make_app, make_image
+from PIL import Image
 
 from app.core.redaction import redact
 
@@ -229,3 +230,20 @@ def test_folder_pages_page_through_photos(app, owner):
     second = owner.get(f"/api/folders/many?limit=3&cursor={first['next_cursor']}", headers=OWNER).get_json()
     keys = [i["key"] for i in first["items"] + second["items"]]
     assert sorted(keys) == [f"many/{n}.png" for n in range(5)] and second["next_cursor"] is None
+
+
+def test_a_visitor_gets_no_gps_from_a_photo_that_had_it(app, owner):
+    from test_exif import exif_photo
+
+    files = {"file": (io.BytesIO(exif_photo(size=(1600, 1200))), "camera.jpg")}
+    assert owner.post("/api/images", data={"key": "camera/photo.jpg", **files}, headers=OWNER).status_code == 201
+    link = share(owner, prefix="camera/").get_json()
+    visitor = app.test_client()
+    item = visitor.get(f"{link['url']}/items").get_json()["items"][0]
+    assert "gps" not in str(item).lower() and item["exif"]["model"] == "Canon EOS R5"
+    for url in (item["thumb_url"], item["display_url"], item["display_url"].replace("/display/", "/large/", 1)):
+        served = visitor.get(url)
+        assert served.status_code == 200, url
+        with Image.open(io.BytesIO(served.data)) as picture:
+            assert 0x8825 not in picture.getexif() and not picture.getexif().get_ifd(0x8825)  # no GPS IFD
+    assert item["width"] <= 2 * max(item["display_width"], item["display_height"])  # no original's size
