@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import MetadataStore
 from .counts import Counts
+from .digests import Digests
 from .folders import Folders
 from .history import History
 from .labels import Labels
@@ -13,7 +14,9 @@ from .state import SharedState
 from .trash import Trash
 
 
-class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, SharedState, Folders, Shares, MetadataStore):
+class SqliteMetadataStore(
+    History, Trash, Labels, Listings, Counts, Digests, SharedState, Folders, Shares, MetadataStore
+):
     kind = "sqlite"
 
     def __init__(self, path: str):
