@@ -2,12 +2,19 @@
 
     python bench/budget.py [--rounds N] [--quick]
 
-1. Decode bombs: how fast each is refused by upload, processing and recognition.
+1. Decode bombs and the crafted containers of the attack corpus (tests/corpus ``ATTACK_CASES``:
+   100,000-page TIFF, 6.5-million-segment JPEG, one-byte PNG chunks and GIF blocks, AVIF/HEIC
+   whose header hides the picture's size, 118-byte TIFFs): the status and the CPU seconds of the
+   server and its worker processes for each, by upload, processing, preview and recognition.
+   Target: a 4xx in ≤ 1 CPU s.
 2. Worst legal requests at the default settings: the costliest processing pipelines the budget
    still admits (searched over sources and pipelines by their estimates), the largest uploads and
    recognitions. For each: the estimate, the CPU seconds spent by the server and its worker
    processes, wall seconds, the server's RSS before and after, and the peak RSS of the process
    that did the work. Targets: ≤ 10 CPU s and ≤ 1 GB.
+2b. The worst live preview of issue 23: a 1600×1600 16-bit RGBA PNG, 4 × rotate 45 then
+   6 × sharpen radius 50, ``preview=true`` (was 200 after 463 CPU s and 1.78 GB), and the same
+   steps as a full run. Target: ≤ 10 CPU s, ≤ 1 GB.
 3. A burst of those requests (two clients), then every process's RSS against its baseline.
    Target: within 200 MB.
 4. ``POST /api/process`` resize throughput with 4 clients against bench/bare_app.py (Flask +
@@ -333,31 +340,68 @@ def measure(server: Server, path: str, parts: list[bytes]) -> Measured:
     return Measured(status, tree_cpu(server) - before_cpu, wall, server_before, rss(worker), peak, note)
 
 
-def bombs(server: Server) -> None:
-    print("\n1. Decode bombs (refused from the header; best of 3 per route)")
-    cases = {
+def attack_files() -> dict[str, bytes]:
+    """The decode bombs, the attack corpus, and the lying AVIF at the issue's size (12000² under
+    an ispe of 64×64: seconds to encode, so built here only)."""
+    files = {
         "scan bomb: 7071² progressive + 10,000 scans": corpus.jpeg_scan_bomb(),
         "50 MP 16-bit RGBA PNG": corpus.png_16bit_header(7071, 7071, 6),
         "50 MP 48-bit RGB PNG": corpus.png_16bit_header(7071, 7071, 2),
     }
+    files.update({f"{case.name}: {case.why}": case.build() for case in corpus.ATTACK_CASES})
+    files["avif: ispe says 64×64 over 12000×12000"] = corpus.heif_lying("AVIF", (12000, 12000))
+    return files
+
+
+def bombs(server: Server) -> None:
+    print("\n1. Decode bombs and the attack corpus (status and server CPU ms; best of 3 per route)")
+    ops = json.dumps([{"op": "sharpen", "radius": 50}] * 10)
     routes = [
         ("upload", "/api/images", {"key": "bomb"}),
-        ("process", "/api/process", {"ops": json.dumps([{"op": "sharpen", "radius": 50}] * 10)}),
+        ("process", "/api/process", {"ops": ops}),
+        ("preview", "/api/process", {"ops": ops, "preview": "true"}),
         ("recognize", "/api/recognize", {}),
     ]
-    print(f"  {'file':<44}{'KB':>6}  " + "  ".join(f"{r:>15}" for r, _, _ in routes))
-    for name, data in cases.items():
+    print(f"  {'file':<72}{'KB':>7}  " + "  ".join(f"{r:>14}" for r, _, _ in routes))
+    worst = 0.0
+    for name, data in attack_files().items():
         cells = []
         for _, path, fields in routes:
             best, status = 1e9, 0
             for _ in range(3):
+                before = tree_cpu(server)
                 conn = connect(server)
-                started = time.perf_counter()
                 status, _ = post(conn, path, multipart(fields, data))
-                best = min(best, time.perf_counter() - started)
                 conn.close()
-            cells.append(f"{status} in {best * 1000:5.0f} ms")
-        print(f"  {name:<44}{len(data) / 1024:>6.0f}  " + "  ".join(f"{c:>15}" for c in cells))
+                best = min(best, tree_cpu(server) - before)
+            worst = max(worst, best) if 400 <= status < 500 else float("inf")
+            cells.append(f"{status} in {best * 1000:4.0f} ms")
+        print(f"  {name[:71]:<72}{len(data) / 1024:>7.0f}  " + "  ".join(f"{c:>14}" for c in cells))
+    verdict = "met" if worst <= 1.0 else "MISSED"
+    print(f"  worst refusal: {worst * 1000:.0f} ms of server CPU (target: every one a 4xx in ≤ 1 CPU s: {verdict})")
+
+
+def worst_preview(server: Server) -> None:
+    print("\n2b. The worst live preview of issue 23 (1600×1600 16-bit RGBA PNG; 4 × rotate 45, 6 × sharpen 50)")
+    data = bytes(cv2.imencode(".png", gradient(1600, 1600, 4, np.uint16))[1])
+    steps = [{"op": "rotate", "angle": 45}] * 4 + [{"op": "sharpen", "radius": 50}] * 6
+    print(f"  {'request':<40}{'status':>7}{'CPU s':>7}{'wall s':>7}{'server MB before→after':>24}{'peak MB':>9}")
+    worst = {"cpu": 0.0, "peak": 0}
+    for label, fields in (
+        ("preview=true", {"ops": json.dumps(steps), "preview": "true"}),
+        ("full run", {"ops": json.dumps(steps)}),
+    ):
+        m = measure(server, "/api/process", multipart(fields, data))
+        print(
+            f"  {label:<40}{m.status:>7}{m.cpu:>7.1f}{m.wall:>7.1f}"
+            f"{m.server_before / MB:>14.0f} → {m.server_after / MB:<7.0f}{m.peak / MB:>9.0f}"
+            + (f"  {m.note[:60]}" if m.note else "")
+        )
+        worst = {"cpu": max(worst["cpu"], m.cpu), "peak": max(worst["peak"], m.peak)}
+    verdict = "met" if worst["cpu"] <= 10 and worst["peak"] <= 1024 * MB else "MISSED"
+    print(
+        f"  worst: {worst['cpu']:.1f} CPU s, peak RSS {worst['peak'] / MB:.0f} MB (target ≤ 10 CPU s, ≤ 1 GB: {verdict})"
+    )
 
 
 def worst_cases(server: Server, srcs: dict[str, bytes], settings: Settings) -> list[tuple[str, list[bytes]]]:
@@ -493,7 +537,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="throughput rounds (default 10)")
     parser.add_argument("--quick", action="store_true", help="smaller sources and bursts (a smoke run)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: bombs,worst,burst,throughput")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: bombs,preview,worst,burst,throughput"
+    )
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     settings = Settings()
@@ -505,6 +551,7 @@ def main() -> None:
             "GALLERY_API_TOKENS": TOKEN,
             # One client address: the per-client limits would bind long before anything else.
             "GALLERY_RATE_LIMIT_PROCESS": "off",
+            "GALLERY_RATE_LIMIT_PREVIEW": "off",
             "GALLERY_RATE_LIMIT_RECOGNIZE": "off",
             "GALLERY_RATE_LIMIT_UPLOAD": "off",
         }
@@ -521,6 +568,8 @@ def main() -> None:
             print(f"image worker processes; {cores} cores; OpenCV {cv2.__version__}")
             if "bombs" not in skip:
                 bombs(ours)
+            if "preview" not in skip:
+                worst_preview(ours)
             burst = []
             if "worst" not in skip:
                 burst = worst_cases(ours, sources(args.quick), settings)

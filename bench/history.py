@@ -161,7 +161,7 @@ def main() -> None:
 
         data_dir = f"{tmp}/zip"
         store = create_app({"GALLERY_DATA_DIR": data_dir, "SECRET_KEY": "bench"}).extensions["services"]
-        keys = [store.upload(f"zip/{path.name}", path.read_bytes())[0].key for path in files]
+        keys = [store.library.upload(f"zip/{path.name}", path.read_bytes())[0].key for path in files]
         total_mb = sum(path.stat().st_size for path in files) / MB
         runs = {n: [] for n in sizes}
         for _ in range(args.zip_rounds):  # interleaved: 50, 200, 50, 200...

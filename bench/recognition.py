@@ -90,7 +90,7 @@ def main() -> None:
             }
         )
         client = app.test_client()
-        detector = app.extensions["services"].detector
+        detector = app.extensions["services"].recognition.detector
         images = {name: (ROOT / "tests" / "data" / name).read_bytes() for name in PHOTOS}
         images["12 MP (4000x3000)"] = twelve_megapixels()
         net = local.get_net()

@@ -63,7 +63,7 @@ def main() -> None:
             }
         )
         source = make_source()
-        app.extensions["services"].upload("bench/12mp.jpg", source)
+        app.extensions["services"].library.upload("bench/12mp.jpg", source)
         client = app.test_client()
         headers = {"Authorization": "Bearer bench"}
 

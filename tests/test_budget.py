@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -27,7 +28,7 @@ def noise_png(width: int, height: int, channels: int = 3) -> bytes:
     return cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
 
 
-def process(client, data: bytes, steps: list[dict], **fields):
+def process(client, data: bytes, steps: list[dict], environ_base=None, **fields):
     from conftest import csrf_token
 
     return client.post(
@@ -35,6 +36,7 @@ def process(client, data: bytes, steps: list[dict], **fields):
         data={"ops": json.dumps(steps), "file": (io.BytesIO(data), "x.png"), **fields},
         headers={"X-CSRFToken": csrf_token(client)},
         content_type="multipart/form-data",
+        environ_base=environ_base or {},
     )
 
 
@@ -155,15 +157,31 @@ def test_processing_upload_and_recognition_run_in_workers_with_the_same_results(
     gallery.work.pool.close()
 
 
-def test_work_that_overruns_the_deadline_is_stopped_with_a_422_and_the_next_request_runs(tmp_path, in_workers):
-    app = make_app(tmp_path, GALLERY_WORK_TIMEOUT="1", GALLERY_WORK_BUDGET="1000", GALLERY_WORK_PROCESSES="1")
+def test_work_that_overruns_the_deadline_is_stopped_with_a_422_and_that_client_backs_off(tmp_path, in_workers):
+    app = make_app(
+        tmp_path,
+        GALLERY_WORK_TIMEOUT="1",
+        GALLERY_WORK_BUDGET="1000",
+        GALLERY_WORK_PROCESSES="1",
+        GALLERY_WORK_BACKOFF="1.5",
+    )
     client = app.test_client()
     slow = [{"op": "blur", "kind": "bilateral", "size": 25}] * 3
     response = process(client, noise_png(1500, 1500), slow)
     assert response.status_code == 422
     assert response.json["error"]["code"] == "over_budget"
     assert "was stopped" in response.json["error"]["message"]
-    assert process(client, noise_png(100, 100), [{"op": "resize", "width": 50}]).status_code == 200
+    assert "refused for the next 2 s" in response.json["error"]["message"]
+    # That client's next request, however small, waits out its back-off: a loop cannot burn cores.
+    small = [{"op": "resize", "width": 50}]
+    refused = process(client, noise_png(100, 100), small)
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "work_backoff"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    # Another client's runs at once, and this one's once it has waited.
+    other = app.test_client()
+    assert process(other, noise_png(100, 100), small, environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+    time.sleep(1.6)
+    assert process(client, noise_png(100, 100), small).status_code == 200
     app.extensions["services"].work.pool.close()
 
 

@@ -16,6 +16,7 @@ from openapi_spec_validator import validate
 from app.core import conflicts, keys, search
 from app.processing import OPS, params
 from app.recognition import shape
+from app.services import shares
 from app.web import schemas
 from app.web.common import is_api_path
 
@@ -75,6 +76,9 @@ def move_every_limit(monkeypatch):
     monkeypatch.setattr(shape, "MAX_LABELS_RANGE", tuple(map(moved, shape.MAX_LABELS_RANGE)))
     monkeypatch.setattr(shape, "DEFAULT_MIN_CONFIDENCE", moved(shape.DEFAULT_MIN_CONFIDENCE))
     monkeypatch.setattr(shape, "DEFAULT_MAX_LABELS", moved(shape.DEFAULT_MAX_LABELS))
+    monkeypatch.setattr(shares, "EXPIRES_IN", tuple(map(moved, shares.EXPIRES_IN)))
+    monkeypatch.setattr(shares, "MAX_PASSWORD", moved(shares.MAX_PASSWORD))
+    monkeypatch.setattr(shares, "MAX_ALBUM_ID", moved(shares.MAX_ALBUM_ID))
 
 
 def test_every_limit_in_the_document_comes_from_code(tmp_path, monkeypatch):
@@ -136,7 +140,9 @@ def test_error_responses_name_the_error_codes(app):
     responses = doc["paths"]["/api/images"]["post"]["responses"]
     assert "invalid_key:" in responses["400"]["description"] and "csrf_failed:" in responses["400"]["description"]
     assert responses["415"]["description"].startswith("unsupported_media_type:")
-    assert responses["429"]["description"].startswith("rate_limited:")
+    assert "rate_limited:" in responses["429"]["description"]
+    assert "work_in_progress:" in responses["429"]["description"]  # a fair share of the image workers
+    assert "workers_busy:" in responses["503"]["description"]
     assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     error = doc["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]

@@ -34,7 +34,8 @@ def record(key: str, t: float, labels=(), taken: str | None = None, size: int = 
 
 
 @pytest.fixture
-def store(aws):
+def store(aws, monkeypatch):
+    monkeypatch.setattr("app.runtime.aws.DEFAULT_TIMEOUT", (10.0, 1))  # moto_server on a busy machine
     store = DynamoMetadataStore(aws["table"], "us-east-1")
     store.provision()
     calls = store.calls = []

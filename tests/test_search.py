@@ -176,8 +176,11 @@ def test_dynamodb_indexes_items_written_before_search(aws):
     assert not any("indexed" in line for line in store.provision())
 
 
-def test_dynamodb_worst_transaction_fits(aws):
+def test_dynamodb_worst_transaction_fits(aws, monkeypatch):
     """Most labels and word starts, replaced by as many others, restored keeping the replaced one."""
+    # moto_server takes seconds over a 100-action transaction on a busy machine (it copies the table
+    # for each): this test is about the transaction's size, so the client may wait for it.
+    monkeypatch.setattr("app.runtime.aws.DEFAULT_TIMEOUT", (10.0, 1))
     store = DynamoMetadataStore(aws["table"], "us-east-1")
     store.provision()
     sizes = []

@@ -118,6 +118,7 @@ def test_put_many_writes_what_puts_would(tmp_path):
     dropped = many.put_many([ImageRecord.from_dict(r.to_dict()) for r in batch], keep_until=LATER, batch_size=50)
     assert dropped == []
     assert kept(one) == kept(many) == recounted(many.path)
+    assert many.folders() == one.folders() and many.get_folder("f/").count == 40
     listed = [(r.key, r.version, r.labels) for r in many.list(limit=100)[0]]
     assert listed == [(r.key, r.version, r.labels) for r in one.list(limit=100)[0]]
     assert [r.key for r in many.list(words=["dog"], limit=100)[0]] == [

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import work_tasks
 
-from app.core.errors import BackendUnavailable, NotAnImage, OverBudget
+from app.core.errors import NotAnImage, OverBudget, WorkBackoff, WorkersBusy
 from app.imaging import images
-from app.runtime import work
+from app.runtime import fairness, work
+from app.runtime.fairness import FairQueue
 from app.runtime.work import WorkPool
 
 TESTS = Path(__file__).resolve().parent
@@ -98,11 +99,29 @@ def test_work_beyond_the_memory_limit_fails_cleanly():
 
 def test_a_busy_pool_answers_503_after_the_deadline():
     pool = WorkPool(processes=1, timeout=0.3)
-    pool._slots.acquire()  # the one worker is taken
-    started = time.monotonic()
-    with pytest.raises(BackendUnavailable, match="busy"):
-        pool.run(work_tasks.pid, seconds=COSTLY)
+    with pool.queue.turn("someone else", COSTLY):  # the one worker is taken
+        started = time.monotonic()
+        with pytest.raises(WorkersBusy, match="busy") as refused:
+            pool.run(work_tasks.pid, seconds=COSTLY)
     assert time.monotonic() - started < 2
+    assert refused.value.status == 503 and refused.value.retry_after >= 1
+    assert pool.pids() == []  # nothing started for it
+
+
+def test_a_client_whose_work_was_stopped_backs_off_and_others_do_not():
+    pool = WorkPool(processes=1, timeout=1, queue=FairQueue(slots=1, backoff=30, limit=1))
+    try:
+        with fairness.acting_for("address:10.0.0.1"):
+            with pytest.raises(OverBudget, match="refused for the next 30 s"):
+                pool.run(work_tasks.spin, 60, seconds=COSTLY)
+            with pytest.raises(WorkBackoff) as refused:  # cheap work too: the loop must pause
+                pool.run(work_tasks.pid, seconds=0.01)
+            assert 29 <= refused.value.retry_after <= 30 and refused.value.status == 429
+        with fairness.acting_for("address:10.0.0.2"):
+            assert pool.run(work_tasks.pid, seconds=COSTLY) in pool.pids()
+        assert pool.run(work_tasks.pid, seconds=COSTLY) in pool.pids()  # no client (command line): never
+    finally:
+        pool.close()
 
 
 def test_without_processes_the_work_runs_in_process():

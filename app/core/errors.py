@@ -7,6 +7,7 @@ gives the words a page uses instead."""
 class GalleryError(Exception):
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds: the answer says so in a Retry-After header
 
     def __init__(self, message: str, page: str | None = None):
         super().__init__(message)
@@ -75,3 +76,36 @@ class BackendUnavailable(GalleryError):
 
     status = 503
     code = "backend_unavailable"
+
+
+class WorkBusy(GalleryError):
+    """This client's earlier image work still holds its share of the image workers: wait (see Retry-After)."""
+
+    status = 429
+    code = "work_in_progress"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WorkBackoff(GalleryError):
+    """This client's image work was stopped at its hard limit lately: refused for a while (see Retry-After)."""
+
+    status = 429
+    code = "work_backoff"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WorkersBusy(GalleryError):
+    """Every image worker is busy and the queue for them is full: try again after Retry-After seconds."""
+
+    status = 503
+    code = "workers_busy"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -16,6 +16,7 @@ from PIL import Image
 
 from ..core.errors import BadImage, TooLarge
 from ..core.units import format_mb
+from . import structure
 
 # Real encoders write about 10 scans (libjpeg's progressive script), rarely a few dozen;
 # libjpeg-turbo's tools refuse more than 100 for exactly this attack.
@@ -122,8 +123,11 @@ def jpeg_scans(data: bytes, limit: int = MAX_JPEG_SCANS) -> int:
     ff = np.flatnonzero(buf[:-1] == 0xFF)
     following = buf[ff + 1]
     candidates = ff[(following != 0) & (following != 0xFF) & ((following < 0xD0) | (following > 0xD7))]
-    scans, pos, end = 0, 2, len(data)
+    scans, segments, pos, end = 0, 0, 2, len(data)
     while True:
+        segments += 1
+        if segments > structure.MAX_JPEG_SEGMENTS:  # APP segments between scans: each a step of this loop
+            raise structure.too_much("JPEG", "segments", structure.MAX_JPEG_SEGMENTS, "cameras write about 15.")
         i = int(np.searchsorted(candidates, pos))
         if i == len(candidates):
             return scans

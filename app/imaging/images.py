@@ -1,9 +1,10 @@
 """Decoding and validation of uploaded images, EXIF orientation, thumbnails and display renditions.
 
 Uploads are trusted only after Pillow has identified the format from the bytes and decoded
-them completely; the pixel, frame, decoded-size and JPEG-scan limits are checked from the header
-(``decoding``), before decoding, so a decompression bomb costs a few bytes of reading, not
-gigabytes of memory or minutes of CPU.
+them completely; the container's structure is counted first (``structure``: pages, segments,
+chunks, frames, the real size of an AVIF or HEIC picture), before Pillow walks it, and the pixel, frame,
+decoded-size and JPEG-scan limits are checked from the header (``decoding``), before decoding, so
+a decompression bomb costs a few bytes of reading, not gigabytes of memory or minutes of CPU.
 
 One decode makes every rendition of an upload (``analyse``): the display rendition, the 2× and
 1× thumbnails and the dominant colour, each from the one before. Renditions are upright sRGB
@@ -18,6 +19,7 @@ import base64
 import hashlib
 import io
 import math
+import re
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 from ..core.errors import BadImage, NotAnImage, TooLarge
 from ..core.units import format_mb
-from . import decoding, exif, formats
+from . import decoding, exif, formats, structure
 
 # Pillow's own bomb check warns or raises at a fixed size; ours is configurable and runs first.
 Image.MAX_IMAGE_PIXELS = None
@@ -44,6 +46,22 @@ HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b
 Image.init()
 # Only the decoders of the format table ever look at an upload (MPO comes from the JPEG opener).
 OPENERS = [f.pillow for f in formats.TABLE if f.pillow in Image.OPEN]
+# What Pillow's plugins and the HEIF/AVIF libraries raise on damaged or hostile bytes (a TIFF tag
+# of the wrong type gives TypeError, libheif's security limits RuntimeError): all mean "this file
+# cannot be read", a 4xx; anything else is our bug.
+DECODER_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    RuntimeError,
+    EOFError,
+    TypeError,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    struct.error,
+    Image.DecompressionBombError,
+)
 
 
 @dataclass
@@ -80,6 +98,7 @@ def open_checked(
     """``open_image`` and the layout it checked (decoded size, JPEG scans), for estimating the work."""
     if not data:
         raise NotAnImage("The file is empty.")
+    structure.check(data, max_pixels, max_frames)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -88,11 +107,24 @@ def open_checked(
         if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:  # the plugins refuse a damaged one outright
             raise BadImage("The HEIC/AVIF file is damaged: its picture cannot be read.") from exc
         raise NotAnImage(f"This file is not a supported image. Upload a {formats.ACCEPTED} file.") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(
-            f"The image header is damaged ({exc}).",
-            page="This file looks damaged: its image header cannot be read. Export or save it again and retry.",
-        ) from exc
+    except DECODER_ERRORS as exc:
+        raise damaged_header(exc) from exc
+    try:
+        return image, _checked_layout(image, data, max_pixels, max_frames, max_decoded)
+    except DECODER_ERRORS as exc:  # counting frames reads more of the file
+        raise damaged_header(exc) from exc
+
+
+def damaged_header(exc: Exception) -> BadImage:
+    return BadImage(
+        f"The image header is damaged ({exc}).",
+        page="This file looks damaged: its image header cannot be read. Export or save it again and retry.",
+    )
+
+
+def _checked_layout(
+    image: Image.Image, data: bytes, max_pixels: int, max_frames: int, max_decoded: int
+) -> decoding.Layout:
     width, height = image.size
     if width < 1 or height < 1:
         raise BadImage("The image has no pixels.")
@@ -105,7 +137,7 @@ def open_checked(
         raise BadImage(f"The image has {frames:,} frames; at most {max_frames:,} are accepted.")
     found = decoding.layout(image, data)
     decoding.check(found, max_decoded)
-    return image, found
+    return found
 
 
 def inspect(data: bytes, max_pixels: int, max_frames: int = 1000, max_decoded: int = DEFAULT_MAX_DECODED):
@@ -257,12 +289,27 @@ def load_upright(image: Image.Image, orientation: int, side: int) -> Image.Image
             # formats): the whole stream is still read, so truncation is detected, in less memory.
             image.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
             image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImage(
-            f"The image could not be decoded: it looks truncated or corrupt ({exc}).",
-            page="This image looks truncated or corrupt, so it cannot be read. Export or save it again and retry.",
-        ) from exc
+    except DECODER_ERRORS as exc:
+        raise undecodable(exc) from exc
     return upright(image, orientation)
+
+
+_HIDDEN_SIZE = re.compile(r"Security limit exceeded: Image size (\d+)x(\d+)")
+
+
+def undecodable(exc: Exception) -> BadImage:
+    """The error for pixels that could not be decoded; libheif's refusal of a picture larger than
+    its header declares is said as such."""
+    hidden = _HIDDEN_SIZE.search(str(exc))
+    if hidden:
+        width, height = hidden.groups()
+        return BadImage(
+            f"The image file is damaged: its picture is {width}×{height} pixels, larger than its header says."
+        )
+    return BadImage(
+        f"The image could not be decoded: it looks truncated or corrupt ({exc}).",
+        page="This image looks truncated or corrupt, so it cannot be read. Export or save it again and retry.",
+    )
 
 
 def data_url(content_type: str, data: bytes) -> str:

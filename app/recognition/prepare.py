@@ -12,7 +12,6 @@ import io
 import numpy as np
 from PIL import Image
 
-from ..core.errors import BadImage
 from ..imaging import formats, images
 
 
@@ -28,8 +27,8 @@ def load_rgb(data: bytes, min_side: int, max_pixels: int, max_decoded: int = ima
     try:
         image.draft("RGB", (min_side, min_side))  # no-op for formats without scaled decoding
         rgb = images.upright(image, images.header_orientation(image)).convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise BadImage(f"The image cannot be decoded: {exc}.") from None
+    except images.DECODER_ERRORS as exc:
+        raise images.undecodable(exc) from None
     return np.asarray(rgb)
 
 
@@ -44,8 +43,8 @@ def fit_jpeg_png(
     try:
         image.draft("RGB", (max_side, max_side))
         image = images.upright(image, images.header_orientation(image)).convert("RGB")
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"The image cannot be decoded: {exc}.") from None
+    except images.DECODER_ERRORS as exc:
+        raise images.undecodable(exc) from None
     side = max_side
     while True:
         image.thumbnail((side, side), Image.Resampling.LANCZOS)

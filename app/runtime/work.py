@@ -15,6 +15,9 @@ semaphores in /dev/shm, which AWS Lambda does not have, while a child process wi
 there as anywhere (and from gunicorn's threads: nothing is forked from a threaded process, the
 child is a new interpreter). Where no process can be started at all, the work runs in the
 request's thread under the budget alone, and the log says so once.
+
+Who gets a worker, and who is refused for a while after a stop at the hard limit, is decided per
+client by the pool's ``FairQueue`` (app.runtime.fairness): per server process, like the pool.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import time
 import weakref
 from pathlib import Path
 
-from ..core.errors import BackendUnavailable, GalleryError, OverBudget
+from ..core.errors import GalleryError, OverBudget
+from . import fairness
 
 log = logging.getLogger(__name__)
 
@@ -115,24 +119,33 @@ def _stop_all(workers: set) -> None:
 class WorkPool:
     """Runs a function on a worker process under ``timeout`` CPU seconds and twice that in wall
     seconds (a busy machine stretches the wall clock; a stalled task uses no CPU), or in the calling
-    thread when its estimated cost is small or no process can be started."""
+    thread when its estimated cost is small or no process can be started. Workers are shared
+    between clients by ``queue`` (by default: one at a time per client, waiting at most ``timeout``)."""
 
-    def __init__(self, processes: int = 2, timeout: float = 10.0, memory_bytes: int = 768 * 1024 * 1024):
+    def __init__(
+        self,
+        processes: int = 2,
+        timeout: float = 10.0,
+        memory_bytes: int = 768 * 1024 * 1024,
+        queue: fairness.FairQueue | None = None,
+    ):
         self.processes, self.timeout, self.memory_bytes = processes, timeout, memory_bytes
         self.in_process = processes <= 0  # True: the budget alone limits the work
-        self._slots = threading.BoundedSemaphore(max(1, processes))
+        self.queue = queue or fairness.FairQueue(slots=max(1, processes), wait=timeout, limit=timeout)
         self._lock = threading.Lock()
         self._idle: list[Worker] = []
         self._live: set[Worker] = set()
         self._finalizer = weakref.finalize(self, _stop_all, self._live)
 
     def run(self, fn, *args, seconds: float, memory: int = 0):
-        """``fn(*args)``: ``fn`` a module-level function, ``args`` and its result picklable."""
+        """``fn(*args)``: ``fn`` a module-level function, ``args`` and its result picklable. Done for
+        ``fairness.current_client()``: refused while that client backs off, queued behind its own
+        work and round-robin with other clients' (``GalleryError``s with a ``retry_after``)."""
+        client = fairness.current_client()
+        self.queue.check(client)  # backing off: not even small work, the client's loop must pause
         if self.in_process or (seconds <= INLINE_SECONDS and memory <= INLINE_BYTES):
             return fn(*args)
-        if not self._slots.acquire(timeout=self.timeout):
-            raise BackendUnavailable("Every image worker is busy with a large image; try again in a few seconds.")
-        try:
+        with self.queue.turn(client, seconds):
             payload = pickle.dumps((fn, args, self.timeout), protocol=pickle.HIGHEST_PROTOCOL)
             for attempt in range(2):
                 worker = self._checkout()
@@ -145,11 +158,9 @@ class WorkPool:
                     if attempt:
                         raise
                     continue
-                return self._answer(worker, time.monotonic() + 2 * self.timeout)
-        finally:
-            self._slots.release()
+                return self._answer(worker, time.monotonic() + 2 * self.timeout, client)
 
-    def _answer(self, worker: Worker, deadline: float):
+    def _answer(self, worker: Worker, deadline: float, client: str | None):
         try:
             reply = worker.receive(deadline)
         except BaseException:
@@ -158,18 +169,21 @@ class WorkPool:
         if reply is None:
             timed_out = time.monotonic() >= deadline
             code = self._discard(worker)
+            pause = self.queue.stopped(client)
+            then = f" New image work from you is refused for the next {pause} s." if pause else ""
             if timed_out:
                 raise OverBudget(
                     f"The image work took longer than {2 * self.timeout:g} s and was stopped. Resize the image "
-                    "first or choose lighter steps."
+                    f"first or choose lighter steps.{then}"
                 )
             if code == -signal.SIGXCPU:
                 raise OverBudget(
                     f"The image work used more than {self.timeout:g} s of CPU and was stopped. Resize the "
-                    "image first or choose lighter steps."
+                    f"image first or choose lighter steps.{then}"
                 )
             raise OverBudget(
-                "The image work stopped before it finished (it may have run out of memory). Resize the image first."
+                "The image work stopped before it finished (it may have run out of memory). Resize the image "
+                f"first.{then}"
             )
         (ok, value), retire = reply
         if retire:

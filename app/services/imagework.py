@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from .. import processing
 from ..config import Settings
 from ..core.units import megabytes
-from ..imaging import images
+from ..imaging import images, renditions
+from ..runtime.fairness import FairQueue
 from ..runtime.work import WorkPool
 
 if TYPE_CHECKING:
@@ -35,10 +36,26 @@ class Preview:
         return images.data_url(images.THUMB_CONTENT_TYPE, self.webp)
 
 
+def fair_queue(s: Settings) -> FairQueue:
+    """How the workers are shared between clients (see app.runtime.fairness)."""
+    return FairQueue(
+        slots=max(1, s.work_processes),
+        per_client=s.work_client_processes,
+        client_queue=s.work_client_queue,
+        queue_size=s.work_queue_size,
+        wait=s.work_queue_wait,
+        backoff=s.work_backoff,
+        backoff_max=s.work_backoff_max,
+        limit=s.work_timeout,
+    )
+
+
 class ImageWork:
     def __init__(self, settings: Settings, pool: WorkPool | None = None):
         self.settings = settings
-        self.pool = pool or WorkPool(settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb))
+        self.pool = pool or WorkPool(
+            settings.work_processes, settings.work_timeout, megabytes(settings.work_memory_mb), fair_queue(settings)
+        )
 
     def decode_cost(self, data: bytes, max_frames: int = 1000) -> tuple[float, int]:
         """Estimated CPU seconds and memory of decoding ``data`` and making renditions of it (the
@@ -73,6 +90,15 @@ class ImageWork:
             images.preview, data, s.max_pixels, DESCRIBE_SIZE, s.max_decoded_bytes, seconds=seconds, memory=memory
         )
         return Preview(webp, width, height, len(data))
+
+    def large_rendition(self, data: bytes) -> bytes:
+        """The viewer's large rendition of a stored original: twice the display size, WebP."""
+        seconds, memory = self.decode_cost(data)
+        s = self.settings
+        side = 2 * s.display_size
+        return self.pool.run(
+            renditions.large, data, s.max_pixels, side, s.max_decoded_bytes, seconds=seconds, memory=memory
+        )
 
     def plan_pipeline(self, data: bytes, steps, fmt, quality) -> tuple[processing.Job, Estimate]:
         """The pipeline planned from the header and priced; an ``OverBudget`` when it costs too much."""

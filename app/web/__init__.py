@@ -4,28 +4,57 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..core.errors import GalleryError
+from ..core.redaction import redact
 from ..core.units import format_mb
-from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from ..runtime import fairness
+from . import (
+    api,
+    auth,
+    direct_upload,
+    folders,
+    history,
+    media,
+    pages,
+    processing,
+    ratelimits,
+    recognition,
+    selection,
+    shares,
+)
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    init_api(app, [m.bp for m in (pages, media, history, selection, api, processing, recognition, direct_upload)])
+    blueprints = (pages, media, history, selection, api, processing, recognition, direct_upload, folders, shares)
+    init_api(app, [m.bp for m in blueprints])
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
 
+    # Image work is shared out per client (app.runtime.fairness): the pool learns who asks from
+    # here, after auth.check_request (the first before_request) has said who that is.
+    @app.before_request
+    def image_work_client():
+        g.image_work_client = fairness.set_client(ratelimits.client_identity())
+
+    @app.teardown_request
+    def image_work_client_done(exc):
+        token = g.pop("image_work_client", None)
+        if token is not None:  # request threads are reused: the next request must not inherit it
+            fairness.reset_client(token)
+
     @app.errorhandler(GalleryError)
     def gallery_error(exc: GalleryError):
-        return error_response(exc.status, exc.code, exc.message if wants_json() else exc.page_message)
+        body, status = error_response(exc.status, exc.code, exc.message if wants_json() else exc.page_message)
+        return body, status, {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -50,11 +79,6 @@ def register(app: Flask) -> None:
             f"Wait a little ({wait}) and try again.",
         )
 
-    @app.errorhandler(ratelimits.RateLimited)
-    def work_budget_spent(exc: ratelimits.RateLimited):
-        body, status = error_response(exc.status, exc.code, exc.message)
-        return body, status, {"Retry-After": str(exc.retry_after)}
-
     @app.errorhandler(413)
     def too_large(exc):
         limit = format_mb(settings.max_upload_bytes)
@@ -72,7 +96,21 @@ def register(app: Flask) -> None:
                 f"{uploads}/<upload_id>/commit to store the file, or send staged_id=<upload_id> to "
                 f"{url_for('processing.api_process')} or {url_for('recognition.recognize_api')}.",
             )
-        return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
+        return error_response(
+            413,
+            "too_large",
+            f"The upload is larger than the {limit} limit this server takes. (POST "
+            f"{url_for('direct_upload.presign')}, which sends a file straight to storage, needs S3 storage.)",
+        )
+
+    @app.before_request
+    def refuse_oversize_bodies():
+        # A declared body over the limit is refused before any view runs, read or not: a view that
+        # never reads its body must not act on a request the server only half took (serve.py hands
+        # the app such requests, bodies unread, so that this 413 is the one the client gets).
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -80,7 +118,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        current_app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         return error_response(500, "internal_error", "Something went wrong on our side; the error has been logged.")
 
     @app.after_request

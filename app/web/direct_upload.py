@@ -46,7 +46,7 @@ def presign(body: dict):
 @bp.arguments(schemas.DirectUploadCommit)
 @bp.response(201, answers.ImageRecord, description="Stored under a new key")
 @bp.alt_response(200, schema=answers.ImageRecord, description="Replaced the image of an existing key", success=True)
-@bp.errors(400, 404, 409, 413, 415, 422, 503)
+@bp.errors(400, 404, 409, 413, 415, 422, 429, 503)
 def commit(body: dict, upload_id: str):
     """Check the uploaded file and store it under the key, like POST /api/images"""
     record, replaced = services().uploads.commit_direct_upload(

@@ -35,6 +35,8 @@ TOO_MANY_SCANS = (422, "unprocessable_image", "scans")
 CORRUPT = (422, "unprocessable_image", "")
 TRUNCATED = (422, "unprocessable_image", "truncated or corrupt")
 DAMAGED_HEADER = (422, "unprocessable_image", "header is damaged")
+TOO_MANY_FRAMES = (422, "unprocessable_image", "frames; at most")
+HIDDEN_PICTURE = (422, "unprocessable_image", "larger than its header says")
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,60 @@ def jpeg_scan_bomb(scans: int = 10_000) -> bytes:
     return data[:-2] + data[last:-2] * scans + data[-2:]
 
 
+# -- crafted containers (issue 23): structure that costs a decoder far more than its bytes ------
+def tiff_pages(count: int, loop: bool = False) -> bytes:
+    """A TIFF of ``count`` 1×1 pages in 42-byte IFDs (three tags each; Pillow searched its list of
+    pages once per page: 100,000 of them cost a minute); with ``loop`` the last points at the first."""
+    pixel_at = 8 + 42 * count
+    pages = bytearray()
+    for i in range(count):
+        following = 8 + 42 * (i + 1) if i + 1 < count else (8 if loop else 0)
+        pages += struct.pack("<H", 3)
+        pages += struct.pack("<HHII", 256, 4, 1, 1) + struct.pack("<HHII", 257, 4, 1, 1)
+        pages += struct.pack("<HHII", 273, 4, 1, pixel_at) + struct.pack("<I", following)
+    return b"II*\0" + struct.pack("<I", 8) + bytes(pages) + b"\0"
+
+
+def tiff_retyped(tag: int, kind: int) -> bytes:
+    """A 118-byte TIFF whose ``tag`` has the TIFF type ``kind`` (FLOAT strip offsets made Pillow
+    raise TypeError: a 500)."""
+    data = tiff_minimal(4, 2, b"\0" * 8)
+    entry = 10 + 12 * [256, 257, 258, 259, 262, 273, 278, 279].index(tag)
+    return patch(data, entry + 2, struct.pack("<H", kind))
+
+
+def jpeg_padded(segments: int, segment: bytes = b"\xff\xe0\x00\x02") -> bytes:
+    """A JPEG with ``segments`` empty APP0 segments before its frame: 6.5 million (25 MB) cost
+    Pillow over a minute and more than a gigabyte, and were stored."""
+    data = jpeg()
+    return data[:2] + segment * segments + data[2:]
+
+
+def png_one_byte_chunks(count: int) -> bytes:
+    """A PNG with ``count`` one-byte private ancillary chunks before its pixels (13 bytes each)."""
+    data = png()
+    return data[:33] + chunk(b"raNd", b"x") * count + data[33:]
+
+
+def gif_one_byte_blocks(count: int) -> bytes:
+    """A GIF whose comment is ``count`` one-byte data sub-blocks (2 bytes each)."""
+    data = gif()
+    start = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    return data[:start] + b"\x21\xfe" + b"\x01x" * count + b"\0" + data[start:]
+
+
+def heif_lying(fmt: str, real: tuple[int, int] = (2000, 2000), claimed: tuple[int, int] = (64, 64)) -> bytes:
+    """An AVIF or HEIC of a ``real``-sized flat frame whose ``ispe`` box claims ``claimed``: the
+    AVIF passed every limit and libavif decoded the whole frame; the HEIC answered 500."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    options = {"speed": 10, "quality": 10} if fmt == "AVIF" else {"quality": 10}
+    data = encode(Image.new("RGB", real, (90, 120, 200)), fmt, **options)
+    ispe = data.index(b"ispe")
+    return patch(data, ispe + 8, struct.pack(">II", *claimed))
+
+
 def sixteen_bit_png(color: bool) -> bytes:
     ramp = np.linspace(0, 65535, 48, dtype=np.uint16)[None, :].repeat(32, 0)
     if not color:
@@ -259,6 +315,46 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(
 
 
 # -- the corpus ------------------------------------------------------------------------------
+# Crafted containers (issue 23): structure that cost a decoder minutes or a 500, now refused from
+# a count of that structure in milliseconds, by every route that reads an image.
+ATTACK_CASES: list[Case] = [
+    reject("tiff-100000-pages.tif", lambda: tiff_pages(100_000), TOO_MANY_FRAMES, "100,000 42-byte pages (4.2 MB)"),
+    reject(
+        "tiff-page-loop.tif",
+        lambda: tiff_pages(3, loop=True),
+        (422, "unprocessable_image", "loops back"),
+        "the page list loops",
+    ),
+    reject(
+        "jpeg-6500000-app-segments.jpg",
+        lambda: jpeg_padded(6_500_000),
+        (422, "unprocessable_image", "segments before its picture"),
+        "6.5 million empty APP0 segments (25 MB)",
+    ),
+    reject(
+        "jpeg-fill-bytes.jpg",
+        lambda: jpeg_padded(1, b"\xff" * (1024 * 1024) + b"\xe0\x00\x02"),
+        (422, "unprocessable_image", "stray bytes"),
+        "1 MB of 0xFF fill before a marker (Pillow reads them one at a time)",
+    ),
+    reject(
+        "png-one-byte-chunks.png",
+        lambda: png_one_byte_chunks(1_800_000),
+        (422, "unprocessable_image", "chunks"),
+        "1.8 million one-byte chunks (23 MB)",
+    ),
+    reject(
+        "gif-one-byte-blocks.gif",
+        lambda: gif_one_byte_blocks(11_500_000),
+        (422, "unprocessable_image", "data blocks"),
+        "11.5 million one-byte comment sub-blocks (23 MB)",
+    ),
+    reject("avif-lying-ispe.avif", lambda: heif_lying("AVIF"), HIDDEN_PICTURE, "ispe says 64×64 over 2000×2000"),
+    reject("heic-lying-ispe.heic", lambda: heif_lying("HEIF"), HIDDEN_PICTURE, "ispe says 64×64 over 2000×2000"),
+    reject("tiff-float-strip-offsets.tif", lambda: tiff_retyped(273, 11), CORRUPT, "118 bytes: was a 500"),
+    reject("tiff-rational-strip-offsets.tif", lambda: tiff_retyped(273, 5), CORRUPT, "118 bytes: was a 500"),
+]
+
 CASES: list[Case] = [
     # Nothing, or not an image at all
     reject("zero-byte.png", lambda: b"", EMPTY, "empty upload"),
@@ -352,6 +448,7 @@ CASES: list[Case] = [
         (413, "too_large", "MB limit"),
         "over the upload limit",
     ),
+    *ATTACK_CASES,
     # Polyglots that are complete, valid images: stored, and only ever served as that image
     accept("polyglot-gif-js.gif", polyglot_gif_js, "image/gif", "GIF/JS polyglot"),
     accept(
@@ -523,6 +620,9 @@ BAD_PROCESS: list[tuple[dict, int, str, str]] = [
         "at most 50,000,000 are allowed",
     ),
 ]
+
+
+ATTACKS = [case.name for case in ATTACK_CASES]
 
 
 def build_all() -> dict[str, bytes]:

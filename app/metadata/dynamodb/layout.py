@@ -15,7 +15,9 @@ COUNTER_SHARDS = 8
 LABEL_COUNTER_SHARDS = 4
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
 # 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
-# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
+# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100. Folder counters change only when a key
+# appears or goes (upload, delete, restore from the trash), which has its labels and words once:
+# ≤ 6 + 2 * 16 + 15 + 1, plus one counter per folder above it (base.MAX_FOLDER_DEPTH = 24): 78.
 MAX_LABELS = 16
 MAX_WORD_STARTS = 15
 # Image items carry ix = the index version they were written with: 1 added the search and unlabelled
@@ -77,6 +79,7 @@ _ATTRIBUTES = (
     "xorder",
     "wstart",
     "nolabel",
+    "sha",
 )
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
 _INDEXES = (  # name, hash, range, projection
@@ -90,6 +93,7 @@ _INDEXES = (  # name, hash, range, projection
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
     ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+    ("by_sha256", "sha", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["record"]}),
     (
         "by_word_taken",
         "wstart",

@@ -130,7 +130,8 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                     items.append({"PutRequest": {"Item": action["Put"]["Item"]}})
                 else:  # a counter: added up, written once per batch
                     update = action["Update"]
-                    name = update["Key"]["pk"]["S"].rsplit("#", 1)[0]
+                    pk = update["Key"]["pk"]["S"]
+                    name = pk.rsplit("#", 1)[0] if pk.startswith("count#") else pk  # a counter's shards as one
                     counters.setdefault(name, [update, 0])[1] += int(update["ExpressionAttributeValues"][":d"]["N"])
         for i in range(0, len(items), 25):
             self._batch_write(items[i : i + 25])

@@ -10,6 +10,7 @@ import time
 from ...core.search import batch_word, record_words, search_texts, words
 from ..base import ImageRecord
 from .connection import Connection
+from .folders import count_photo
 
 _BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
 
@@ -31,11 +32,14 @@ class Rows(Connection):
 
     @staticmethod
     def _set_current(db, record: ImageRecord) -> None:
+        appears = db.execute("SELECT 1 FROM images WHERE key = ?", (record.key,)).fetchone() is None
         db.execute(
             "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
             (record.key, record.updated_at, record.taken_time(), record.bytes, Rows._json(record)),
         )
         Rows._index(db, record)
+        if appears:  # a new key: one more photo in each folder above it
+            count_photo(db, record.key, 1)
 
     @staticmethod
     def _index(db, record: ImageRecord) -> None:

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS state (
 """
 # After SCHEMA, and after a database from before the "taken" order gained its column.
 TAKEN_INDEX = "CREATE INDEX IF NOT EXISTS images_taken ON images (taken DESC, key DESC)"
+# Duplicates are found by content (``digests``): the record's SHA-256, then the key, indexed.
+DIGEST_INDEX = "CREATE INDEX IF NOT EXISTS images_sha256 ON images (json_extract(record, '$.sha256'), key)"
 ORDER_COLUMN = {"uploaded": "updated_at", "taken": "taken"}
 ORDER_INDEX = {"uploaded": "images_newest", "taken": "images_taken"}
 WORD_END = "\U0010ffff"  # above any character: [w, w + WORD_END) holds every word starting with w
@@ -124,6 +126,7 @@ class Schema(Rows):
                 db.execute("ALTER TABLE images ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0")
                 db.execute("UPDATE images SET bytes = COALESCE(json_extract(record, '$.bytes'), 0)")
             db.execute(TAKEN_INDEX)
+            db.execute(DIGEST_INDEX)
 
     def _migrate(self) -> None:
         with self._write() as db:

@@ -6,6 +6,7 @@ import os
 import uuid
 
 from ..base import Conflict, ImageRecord, amended
+from .folders import count_photo
 from .schema import Schema
 
 BULK_CACHE_KIB = -262144  # page cache of a bulk write: 256 MiB (negative: in KiB)
@@ -36,6 +37,7 @@ class CurrentImages(Schema):
             if current is None:
                 return None, []
             db.execute("DELETE FROM images WHERE key = ?", (key,))
+            count_photo(db, key, -1)
             if trash_until is not None:
                 self._retire(db, current, "trash", trash_until)
                 return current, []
@@ -90,6 +92,9 @@ class CurrentImages(Schema):
                 marks = ", ".join("?" * len(part))
                 sql = f"SELECT record FROM images WHERE key IN ({marks})"  # noqa: S608 - only placeholders
                 current.update((r.key, r) for r in (self._row(row[0]) for row in db.execute(sql, part)))
+            for key in keys:  # a new key: one more photo in each folder above it
+                if key not in current:
+                    count_photo(db, key, 1)
             for key in list(current):  # their index rows make way for the new record's
                 for table in ("labels", "words", "unlabelled"):
                     db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608 - fixed names
