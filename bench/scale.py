@@ -115,7 +115,7 @@ def build(data_dir: str, n: int) -> tuple[object, dict]:
     app = create_app({"GALLERY_DATA_DIR": data_dir, "SECRET_KEY": "bench", "GALLERY_LABEL_ON_UPLOAD": False})
     services = app.extensions["services"]
     store = services.metadata
-    if store.count() >= n:
+    if store.count():  # a kept library (--keep): measured as it is
         return app, {"records": store.count(), "seconds": 0.0, "reused": True}
     started = time.perf_counter()
     keep = services.retention.keep_until()
