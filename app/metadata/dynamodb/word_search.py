@@ -41,8 +41,10 @@ class WordSearch(DynamoTable):
         }
         start = self._start(after, index, "wstart", start_value, range_name) if after is not None else None
         found: list[dict] = []
+        size = limit + 1  # a word most of the partition has fills the page at once; else read more each time
         while True:
-            page = dict(query, Limit=max(limit + 1 - len(found), 100))
+            page = dict(query, Limit=max(limit + 1 - len(found), size))
+            size = min(size * 2, 1000)
             if start:
                 page["ExclusiveStartKey"] = start
             response = self._call("list", "query", **page)
