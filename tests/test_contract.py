@@ -452,7 +452,7 @@ def test_renditions_and_the_taken_order(api, service):
         cursor = listed["next_cursor"]
         if not cursor:
             break
-    assert pages == ["t/undated.png", "t/2021.jpg", "t/2019.jpg"]
+    assert pages == ["t/2021.jpg", "t/2019.jpg", "t/undated.png"]  # undated photos at the end
     record = service.catalog.get_record("t/2019.jpg")
     api.delete("t/2019.jpg")
     service.history.empty_trash()

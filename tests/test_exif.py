@@ -12,7 +12,7 @@ from PIL import Image, TiffImagePlugin
 
 from app.core import timeline
 from app.imaging import exif, images
-from app.metadata.base import ImageRecord
+from app.metadata.base import UNDATED_SHIFT, ImageRecord
 
 CORPUS = Path(__file__).parent / "corpus" / "files"
 R = TiffImagePlugin.IFDRational
@@ -138,10 +138,14 @@ def record(key: str, uploaded: str, taken_at: str | None = None) -> ImageRecord:
 
 
 def test_taken_time_falls_back_to_the_upload():
-    assert record("a", "2024-05-01T10:00:00").taken_time() == datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()
+    uploaded = datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()
+    assert record("a", "2024-05-01T10:00:00").taken_time() == uploaded + UNDATED_SHIFT  # after every date
     assert record("a", "2024-05-01T10:00:00", "2020-01-02T03:04:05").taken_time() == 1577934245.0
     assert record("a", "2024-05-01T10:00:00", "2020-01-02T05:04:05+02:00").taken_time() == 1577934245.0
     assert record("a", "2024-05-01T10:00:00", "garbage").taken() is None
+    assert record("a", "2024-05-01T10:00:00", "garbage").taken_month() == "undated"
+    assert record("a", "2024-05-01T10:00:00", "2020-01-31T23:30:00-05:00").taken_month() == "2020-01"  # camera's date
+    assert record("a", "2024-05-01T10:00:00", "0001-01-01T00:00:00").taken_time() > record("b", "9999-12-31T00:00:00").taken_time()
 
 
 def test_groups_by_month_and_day():

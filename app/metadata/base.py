@@ -21,6 +21,11 @@ from typing import Any
 from ..core.errors import GalleryError
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
+UNDATED = "undated"  # the month of photos without a date taken (see ``ImageRecord.taken_month``)
+# The "taken" order's sort value of an undated photo is its upload time plus this: below any date
+# (the year 1 is -6.2e10 s), so undated photos come after every dated one, newest upload first.
+UNDATED_SHIFT = -1e12
+UNDATED_CEILING = UNDATED_SHIFT / 2  # sort values below this are undated ones
 
 
 class Conflict(GalleryError):
@@ -73,12 +78,17 @@ class ImageRecord:
             return None
 
     def taken_time(self) -> float:
-        """The sort time of the "taken" order: when the photo was taken (a time without offset read
-        as UTC, so cameras' wall clocks sort as written), else when this version was uploaded."""
+        """The sort value of the "taken" order: when the photo was taken (a time without offset read
+        as UTC, so cameras' wall clocks sort as written); an undated photo sorts after every dated
+        one (its upload time plus ``UNDATED_SHIFT``), so it sits under "Date unknown" at the end."""
         moment = self.taken()
         if moment is None:
-            return self.updated_at
+            return self.updated_at + UNDATED_SHIFT
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    def taken_month(self) -> str:
+        """The month it is counted and headed under: "2023-07" by the camera's date, or UNDATED."""
+        return month_of(self.taken_at)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +97,15 @@ class ImageRecord:
     def from_dict(cls, data: dict) -> ImageRecord:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def month_of(taken_at: str | None) -> str:
+    """``ImageRecord.taken_month`` of a ``taken_at`` value (SQLite's month counters call it too)."""
+    try:
+        moment = datetime.fromisoformat(taken_at) if taken_at else None
+    except (TypeError, ValueError):
+        moment = None
+    return f"{moment.year:04d}-{moment.month:02d}" if moment else UNDATED
 
 
 FIXED = frozenset({"key", "version", "labels", "lineage", "blob_key"})  # what ``amend`` never changes
@@ -192,9 +211,20 @@ class MetadataStore(ABC):
         words: Sequence[str] = (),
     ) -> tuple[list[ImageRecord], Any]:
         """Newest first, and the position of the next page or None. ``sort`` "uploaded" orders by
-        ``updated_at``, "taken" by ``taken_time()``; then by key, descending. With ``words`` (from
+        ``updated_at``, "taken" by ``taken_time()`` (undated photos last); then by key, descending. With ``words`` (from
         ``search.query_words``), only images with a word starting with each of them (see
         ``search.record_words``), found through an index, never a scan."""
+
+    @abstractmethod
+    def months(self) -> list[tuple[str, int]]:
+        """How many current images each month holds ("2023-07", as ``ImageRecord.taken_month``),
+        newest first, then UNDATED; months without images left out. Kept by the writes themselves
+        (counters changed in the same transaction), so reading it costs the same at any size."""
+
+    @abstractmethod
+    def taken_position(self, before: float) -> Any:
+        """A listing position (``after`` for ``list(sort="taken")``) from which the "taken" order
+        goes on with the images whose ``taken_time()`` is below ``before`` (a month jump)."""
 
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:

@@ -7,13 +7,15 @@ from ..base import ImageRecord
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
+MONTHS = "months"  # feed value of month counters (see months)
+MONTH_COUNTER_SHARDS = 4  # items per month counter, summed on read: this month takes most uploads
 HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
-# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
-# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
+# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), 1 for the
+# unlabelled counter and 2 for the month counters: 5 + 4 * 16 + 2 * 14 + 1 + 2 = 100.
 MAX_LABELS = 16
-MAX_WORD_STARTS = 15
+MAX_WORD_STARTS = 14
 INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this
 
 
@@ -30,8 +32,15 @@ def _order(updated_at: float, key: str) -> str:
 TAKEN_SHIFT = 62135596800.0
 
 
+# Undated photos' torder is "-" and their upload order: below every date ("0..."), newest upload
+# first among themselves; this lies between the two ("-~" is above "-0...", below "0").
+UNDATED_TORDER_CEILING = "-~"
+
+
 def _torder(record: ImageRecord) -> str:
-    """Fixed-width like ``_order``, for the "taken" order."""
+    """Fixed-width like ``_order``, for the "taken" order (undated photos last)."""
+    if record.taken() is None:
+        return "-" + _order(record.updated_at, record.key)
     return f"{record.taken_time() + TAKEN_SHIFT:020.6f}#{record.key}"
 
 

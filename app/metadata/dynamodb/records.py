@@ -27,6 +27,7 @@ class ImageItems(DynamoTable):
             "feed": _s(IMAGES),
             "order": _s(_order(record.updated_at, record.key)),
             "torder": _s(_torder(record)),
+            "mon": _s(record.taken_month()),  # counted under this month (see months)
             "ver": {"N": str(old_ver + 1)},
             "ix": {"N": INDEX_VERSION},
             "record": _s(json.dumps(record.to_dict())),

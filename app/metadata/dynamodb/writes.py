@@ -91,7 +91,8 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
             if not outcome["amended"]:
                 return None
             new = amended(old, changes)
-            return [self._image_put(new, ver), *self._label_actions(old, new)]  # label items carry torder
+            # Label items carry torder, and the date taken may be what changed (its month with it).
+            return [self._image_put(new, ver), *self._label_actions(old, new), *self._month_actions(old, new)]
 
         self._transact(key, build)
         return outcome["amended"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .months import keep_month_counts
 from .rows import Rows
 
 SCHEMA = """
@@ -73,6 +74,7 @@ class Schema(Rows):
                 db.execute("UPDATE images SET taken = updated_at")
             db.execute(TAKEN_INDEX)
             db.execute(DIGEST_INDEX)
+            keep_month_counts(db)
         self._migrate()
 
     def _migrate(self) -> None:

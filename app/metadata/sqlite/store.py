@@ -8,9 +8,10 @@ from .digests import Digests
 from .history import History
 from .labels import Labels
 from .listing import Listings
+from .months import Months
 from .state import SharedState
 from .trash import Trash
 
 
-class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, Digests, SharedState, MetadataStore):
+class SqliteMetadataStore(History, Trash, Labels, Listings, Months, Counts, Digests, SharedState, MetadataStore):
     kind = "sqlite"
