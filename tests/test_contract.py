@@ -23,7 +23,7 @@ from app import create_app
 from app.cache.memory import MemoryCache
 from app.config import OPTIONS
 from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
-from app.core.errors import NotFound
+from app.core.errors import InvalidParameter, NotFound
 from app.storage.local import LocalBlobStore
 from app.web.selection import MAX_SELECTION
 
@@ -459,3 +459,41 @@ def test_renditions_and_the_taken_order(api, service):
     for variant in RENDITIONS:
         with pytest.raises(NotFound):
             service.blobs.get(blob_name(variant, record))
+
+
+def test_month_counts_and_the_month_jump_follow_every_write(api, service):
+    """The scrubber's figures are kept by the writes (upload, replace, amend, delete, restore) and a
+    jump starts the date-taken order at its month; undated photos come last, under their own month."""
+    dated = {"m/2021-03.jpg": "2021:03:09 10:00:00", "m/2021-01.jpg": "2021:01:20 10:00:00"}
+    dated |= {"m/2019-05.jpg": "2019:05:01 23:30:00", "m/2019-05b.jpg": "2019:05:01 08:00:00"}
+    for key, taken in dated.items():
+        assert api.upload(key, exif_photo(size=(48, 32), taken=taken, offset="")).status_code == 201
+    upload(api, "m/undated.png", image(50))
+    months = service.catalog.months
+    assert months() == [("2021-03", 1), ("2021-01", 1), ("2019-05", 2), ("undated", 1)]
+
+    def jump(month):
+        return [r.key for r in service.catalog.list(sort="taken", month=month, limit=10)[0]]
+
+    assert jump("2021-01") == ["m/2021-01.jpg", "m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]
+    assert jump("2020-06") == ["m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]  # an empty month: the next older
+    assert jump("undated") == ["m/undated.png"]
+    first, cursor = service.catalog.list(sort="taken", month="2021-03", limit=2)
+    assert [r.key for r in first] == ["m/2021-03.jpg", "m/2021-01.jpg"]
+    rest, _ = service.catalog.list(sort="taken", cursor=cursor, limit=10)  # the cursor goes on from there
+    assert [r.key for r in rest] == ["m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]
+
+    upload(api, "m/2021-03.jpg", image(51))  # replaced by an undated photo: its month moves
+    record = service.catalog.get_record("m/2019-05b.jpg")
+    assert service.metadata.amend(record.key, record.version, {"taken_at": "2021-01-02T00:00:00"})
+    assert months() == [("2021-01", 2), ("2019-05", 1), ("undated", 2)]
+    api.delete("m/2021-01.jpg")
+    assert months() == [("2021-01", 1), ("2019-05", 1), ("undated", 2)]
+    trashed = service.history.trash()[0][0].record
+    service.history.restore_trashed(trashed.key, trashed.version)
+    assert months() == [("2021-01", 2), ("2019-05", 1), ("undated", 2)]
+    for bad in ("2021-13", "21-01", "soon"):
+        with pytest.raises(InvalidParameter, match="month"):
+            service.catalog.list(sort="taken", month=bad)
+    with pytest.raises(InvalidParameter, match="clear the filters"):
+        service.catalog.list(sort="taken", month="2021-01", label="dog")
