@@ -32,13 +32,15 @@
   let current = links.find((a) => a.getAttribute("aria-current")) || links[0];
   links.forEach((a) => (a.tabIndex = a === current ? 0 : -1));
 
-  // "#tile-3{--ratio:1.5000;--color:#aabbcc}" rules of a fetched page, by tile id.
-  function tileRules(doc) {
+  // A fetched page, less its <style> block (parsing it would break this page's policy), and that
+  // block's "#tile-3{--ratio:1.5000;--color:#aabbcc}" rules by tile id.
+  function parse(html) {
     const rules = new Map();
-    for (const style of doc.querySelectorAll("head style")) {
-      for (const [, id, body] of style.textContent.matchAll(/#(tile-\d+)\{([^}]*)\}/g)) rules.set(id, body);
+    const styles = /<style>([^<]*)<\/style>/g;
+    for (const [, css] of html.matchAll(styles)) {
+      for (const [, id, body] of css.matchAll(/#(tile-\d+)\{([^}]*)\}/g)) rules.set(id, body);
     }
-    return rules;
+    return { doc: new DOMParser().parseFromString(html.replace(styles, ""), "text/html"), rules };
   }
 
   function adopt(tile, rules) {
@@ -50,10 +52,9 @@
     }
   }
 
-  function append(doc, url) {
+  function append(doc, rules, url) {
     const incoming = doc.getElementById("gallery-grid");
     if (!incoming) return 0;
-    const rules = tileRules(doc);
     const tiles = [...incoming.querySelectorAll("li.tile")];
     tiles.forEach((tile) => adopt(tile, rules));
     let first = null;
@@ -101,9 +102,9 @@
     try {
       const response = await fetch(link.href, { headers: { Accept: "text/html" } });
       if (!response.ok) throw new Error(String(response.status));
-      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const { doc, rules } = parse(await response.text());
       pageNumber += 1;
-      const added = append(doc, link.href);
+      const added = append(doc, rules, link.href);
       const following = doc.querySelector('#pager a[rel="next"]');
       if (following) link.href = following.href;
       else link.remove();
