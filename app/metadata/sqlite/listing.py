@@ -26,8 +26,10 @@ class Listings(Rows):
             args.append(label.lower())
         if after is not None:
             moment, key = _position(after, (column, "key"))
-            where.append(f"(images.{column} < ? OR (images.{column} = ? AND images.key < ?))")
-            args += [moment, moment, key]
+            # A row value, which SQLite reads as a range of the order's index: the OR of the two
+            # comparisons walks the index from the top (150 ms for a page deep in a million rows).
+            where.append(f"(images.{column}, images.key) < (?, ?)")
+            args += [moment, key]
         sql = f"SELECT record, {column} FROM images"
         if words:
             # Walk the order's index and probe the words' keys (found once): the page fills after a
