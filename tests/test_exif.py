@@ -145,7 +145,10 @@ def test_taken_time_falls_back_to_the_upload():
     assert record("a", "2024-05-01T10:00:00", "garbage").taken() is None
     assert record("a", "2024-05-01T10:00:00", "garbage").taken_month() == "undated"
     assert record("a", "2024-05-01T10:00:00", "2020-01-31T23:30:00-05:00").taken_month() == "2020-01"  # camera's date
-    assert record("a", "2024-05-01T10:00:00", "0001-01-01T00:00:00").taken_time() > record("b", "9999-12-31T00:00:00").taken_time()
+    assert (
+        record("a", "2024-05-01T10:00:00", "0001-01-01T00:00:00").taken_time()
+        > record("b", "9999-12-31T00:00:00").taken_time()
+    )
 
 
 def test_groups_by_month_and_day():

@@ -36,11 +36,20 @@ def server(tmp_path_factory):
             year, number = month.split("-")
             for day in range(1, count + 1):
                 size = (60 + 8 * (day % 4), 40 + 6 * (day % 3))  # shapes vary: each tile has its own ratio
-                uploads.append((f"{month}/{day:02d}.jpg", exif_photo(size=size, taken=f"{year}:{number}:{day:02d} 12:00:00", offset="")))
+                uploads.append(
+                    (
+                        f"{month}/{day:02d}.jpg",
+                        exif_photo(size=size, taken=f"{year}:{number}:{day:02d} 12:00:00", offset=""),
+                    )
+                )
         uploads += [(f"scans/{n}.jpg", exif_photo(size=(50, 70), taken=None)) for n in range(UNDATED)]
         for key, body in uploads:
             answer = session.post(
-                f"{base}/api/images", data={"key": key}, files={"file": (key, body)}, headers={"X-CSRFToken": token}, timeout=60
+                f"{base}/api/images",
+                data={"key": key},
+                files={"file": (key, body)},
+                headers={"X-CSRFToken": token},
+                timeout=60,
             )
             assert answer.status_code == 201, answer.text
         yield base

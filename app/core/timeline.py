@@ -83,7 +83,7 @@ def groups(records: list[ImageRecord], sort: str = "uploaded", unit: str = "mont
 def check_month(value: str) -> str:
     """A month to jump to: "2023-07" or "undated"."""
     found = MONTH.fullmatch(value)
-    if value != UNDATED and not (found and 1 <= int(found[1]) and 1 <= int(found[2]) <= 12):
+    if value != UNDATED and not (found and int(found[1]) >= 1 and 1 <= int(found[2]) <= 12):
         raise InvalidParameter(f"month must be a month like 2023-07, or {UNDATED}; got {value[:20]!r}.")
     return value
 
