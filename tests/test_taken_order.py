@@ -162,3 +162,30 @@ def test_gallery_page_sort(client, photos):
     assert order == sorted(order)
     assert '<option value="taken" selected>' in page
     assert client.get("/gallery?sort=nonsense").status_code == 400
+
+
+def test_init_counts_the_months_of_an_older_table_and_moves_undated_photos_last(aws):
+    """Items written before the month counters: no ``mon``, undated ones ordered by upload time."""
+    store = DynamoMetadataStore(aws["table"], "us-east-1")
+    store.provision()
+    seed(store)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    for item in client.scan(TableName=aws["table"])["Items"]:  # back to how an older version wrote them
+        pk = item["pk"]["S"]
+        if pk.startswith("count#month#"):
+            client.delete_item(TableName=aws["table"], Key={"pk": item["pk"]})
+        elif pk.startswith(("image#", "label#")):
+            record = store.get(item["key"]["S"])
+            if pk.startswith("image#"):
+                client.update_item(TableName=aws["table"], Key={"pk": item["pk"]}, UpdateExpression="REMOVE mon")
+            if record.taken() is None:  # sorted by its upload time then
+                older = {":t": {"S": f"{record.updated_at + 62135596800.0:020.6f}#{record.key}"}}
+                client.update_item(
+                    TableName=aws["table"], Key={"pk": item["pk"]}, UpdateExpression="SET torder = :t",
+                    ExpressionAttributeValues=older,
+                )  # fmt: skip
+    assert store.months() == [] and everything(store, sort="taken")[2] == "a/no-date"  # as it was
+    assert any("counted 5 image(s) by month taken" in line for line in store.provision())
+    assert store.months() == [("2023-07", 2), ("2010-06", 1), ("1950-01", 1), ("undated", 1)]
+    assert everything(store, sort="taken")[-1] == "a/no-date"
+    assert not any("by month taken" in line for line in store.provision())  # once
