@@ -4,7 +4,8 @@ Items, all keyed by ``pk``:
 
 - image ``image#<key>``: the record as JSON, a version number for optimistic writes, and the
   index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>"), ``torder``
-  ("<taken time>#<key>", see ``ImageRecord.taken_time``) and ``key``;
+  ("<taken time>#<key>", see ``ImageRecord.taken_time``; "-<upload order>" for undated photos,
+  so they come last), ``key`` and ``mon`` (the month taken it is counted under);
 - label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
   image, so filtering by label is a Query on a GSI, never a scan;
 - search index ``word#<start>#<key>``: one per distinct *start* (first two characters) of the
@@ -14,8 +15,8 @@ Items, all keyed by ``pk``:
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
 - counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes),
-  ``count#label#<label>`` and ``count#unlabelled`` (``n``), kept exact by the same transactions
-  that change the items;
+  ``count#label#<label>``, ``count#unlabelled`` and ``count#month#<month>#<shard>`` (``n``), kept
+  exact by the same transactions that change the items;
 - shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
 
 GSIs (sparse: only items carrying their attributes appear):
@@ -45,7 +46,7 @@ on conflict, so the image item, its label items and the counters never disagree.
 Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout`` (item keys,
 attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
 (the image item), ``indexes`` (label and word items), ``counters`` (usage and label counts),
-``writes`` (transactions on current images), ``retired``/``history``/``trash`` (retired versions),
+``months`` (photos per month taken), ``writes`` (transactions on current images), ``retired``/``history``/``trash`` (retired versions),
 ``labels``, ``listing`` and ``search`` (reads), ``digests`` (an image by its content), ``state``
 (shared state), ``provisioning``.
 """

@@ -1,7 +1,7 @@
 """Metadata in SQLite (WAL mode), one connection per thread.
 
-``images`` holds the current record of every key, its upload time and its ``taken`` sort time
-(``ImageRecord.taken_time``), each indexed for a listing order (``labels`` its label index,
+``images`` holds the current record of every key, its upload time and its ``taken`` sort value
+(``ImageRecord.taken_time``: undated photos last), each indexed for a listing order (``labels`` its label index,
 ``words`` its search words, ``unlabelled`` the keys detection has not labelled yet); ``retired``
 holds replaced versions (``state = 'history'``) and deleted images (``state = 'trash'``) until
 their expiry. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers
@@ -11,8 +11,8 @@ Modules, one concern each, composed in ``store.SqliteMetadataStore``: ``connecti
 connection per thread, write transactions), ``schema`` (tables, indexes, upgrades of older
 databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
-``listing`` (listing, search and suggestions), ``digests`` (an image by its content) and
-``state`` (shared state).
+``listing`` (listing, search and suggestions), ``months`` (photos per month taken, kept by
+triggers), ``digests`` (an image by its content) and ``state`` (shared state).
 """
 
 from .store import SqliteMetadataStore
