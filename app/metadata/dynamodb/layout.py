@@ -13,7 +13,10 @@ HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of 
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
 # 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), 1 for the
-# unlabelled counter and 2 for the month counters: 5 + 4 * 16 + 2 * 14 + 1 + 2 = 100.
+# unlabelled counter and 2 for the month counters: 5 + 4 * 16 + 2 * 14 + 1 + 2 = 100. Folder
+# counters change only when a key appears or goes (upload, delete, restore from the trash), which
+# has its labels and words once and one month counter: ≤ 6 + 2 * 16 + 14 + 1 + 1, plus one counter
+# per folder above it (base.MAX_FOLDER_DEPTH = 24): 78.
 MAX_LABELS = 16
 MAX_WORD_STARTS = 14
 INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this

@@ -12,7 +12,9 @@ connection per thread, write transactions), ``schema`` (tables, indexes, upgrade
 databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
 ``listing`` (listing, search and suggestions), ``months`` (photos per month taken, kept by
-triggers), ``digests`` (an image by its content) and ``state`` (shared state).
+triggers), ``digests`` (an image by its content), ``state`` (shared state), ``folders`` (a count
+per folder, kept by the writes that add or remove a photo, and the photos of one folder) and
+``shares`` (share links).
 """
 
 from .store import SqliteMetadataStore
