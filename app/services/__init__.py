@@ -19,6 +19,7 @@ from ..metadata.base import MetadataStore
 from ..recognition.base import Detector
 from ..storage.base import BlobStore
 from .admin import Admin
+from .albums import Albums
 from .catalog import Catalog
 from .history import History
 from .images import Images
@@ -38,6 +39,7 @@ class Services:
     library: Library
     history: History
     catalog: Catalog
+    albums: Albums
     media: Media
     processing: Processing
     recognition: Recognition
@@ -80,10 +82,12 @@ def build_services(
     recognition = Recognition(images, work, detector, settings.max_upload_bytes)
     labeller = recognition.labels_for_upload if settings.label_on_upload else None
     library = Library(images, work, retention, settings, labeller)
+    catalog = Catalog(images, cursors, settings.page_size)
     return Services(
         library=library,
         history=History(images, retention, cursors, settings.page_size, library.free_key),
-        catalog=Catalog(images, cursors, settings.page_size),
+        catalog=catalog,
+        albums=Albums(images, catalog, cursors, settings.page_size),
         media=Media(images, work, settings),
         processing=Processing(images, work, library, settings.max_upload_bytes, settings.max_pixels),
         recognition=recognition,

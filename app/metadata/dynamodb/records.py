@@ -33,6 +33,8 @@ class ImageItems(DynamoTable):
         }
         if not record.labelled:
             item["nolabel"] = _s(IMAGES)
+        if record.favourite:
+            item["fav"] = _s(IMAGES)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}
 
     @staticmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..base import MetadataStore
+from .albums import AlbumItems
+from .favourites import Favourites
 from .history import History
 from .labels import Labels
 from .listing import Listings
@@ -11,5 +13,7 @@ from .state import SharedState
 from .trash import Trash
 
 
-class DynamoMetadataStore(History, Trash, Labels, Listings, SharedState, Provisioning, MetadataStore):
+class DynamoMetadataStore(
+    History, Trash, Labels, Favourites, Listings, AlbumItems, SharedState, Provisioning, MetadataStore
+):
     kind = "dynamodb"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..base import MetadataStore
+from .albums import AlbumTables
 from .counts import Counts
+from .favourites import Favourites
 from .history import History
 from .labels import Labels
 from .listing import Listings
@@ -11,5 +13,7 @@ from .state import SharedState
 from .trash import Trash
 
 
-class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, SharedState, MetadataStore):
+class SqliteMetadataStore(
+    History, Trash, Labels, Favourites, Listings, AlbumTables, Counts, SharedState, MetadataStore
+):
     kind = "sqlite"
