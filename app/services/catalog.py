@@ -140,7 +140,7 @@ class Catalog:
             after=self.cursors.decode(listing, cursor),
             sort=sort,
             words=words,
-            favourite=bool(favourite),
+            favourite=favourite in (True, 1, "1", "true", "on"),
             camera=camera,
             taken_from=low,
             taken_to=high,

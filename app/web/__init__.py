@@ -12,14 +12,16 @@ from werkzeug.exceptions import HTTPException
 from ..core.errors import GalleryError
 from ..core.units import format_mb
 from ..runtime import fairness
-from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from . import albums, api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    init_api(app, [m.bp for m in (pages, media, history, selection, api, processing, recognition, direct_upload)])
+    init_api(
+        app, [m.bp for m in (pages, media, history, selection, api, albums, processing, recognition, direct_upload)]
+    )
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)

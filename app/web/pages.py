@@ -34,7 +34,10 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch", "sort")}
+    filters = {
+        name: request.args.get(name, "").strip()
+        for name in ("q", "prefix", "label", "batch", "sort", "favourite", "camera", "taken_from", "taken_to")
+    }
     cursor = request.args.get("cursor") or None
     error, status = None, 200
     try:
