@@ -117,7 +117,7 @@ class ListQuery(Request):
     taken_from = taken_date(end=False)
     taken_to = taken_date(end=True)
     album = fields.String(
-        validate=AtMost(lambda: 64),
+        validate=AtMost(lambda: albums.ALBUM_ID_LENGTH),
         metadata={"description": "The photos of this album (its order; other filters are ignored)"},
     )
     limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
