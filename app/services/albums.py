@@ -16,7 +16,7 @@ from ..core.cursors import CursorCodec
 from ..core.errors import InvalidParameter, NotFound
 from ..core.keys import validate_key
 from ..metadata.base import ALBUM_SORTS, SORTS, Album, ImageRecord
-from .catalog import Catalog, check_query
+from .catalog import Catalog, check_query, record_matches
 from .images import Images
 
 MAX_NAME = 100  # characters of an album's name
@@ -210,12 +210,19 @@ class Albums:
         """Photos shown by a plain album; None for a smart one (counting would cost the whole search)."""
         return None if album.smart else self.metadata.album_count(album.id)
 
-    def cover(self, album: Album) -> ImageRecord | None:
-        """The chosen cover while it is a current member, else the album's first photo."""
+    def cover(self, album: Album, first: ImageRecord | None = None) -> ImageRecord | None:
+        """The chosen cover while it still belongs to the album, else its first photo (``first``, when
+        the caller has just read it: a smart album's first photo costs a search)."""
         if album.cover:
             record = self.metadata.get(album.cover)
-            if record is not None and (album.smart or album.cover in self.metadata.album_keys(album.id)):
+            if record is not None and (
+                record_matches(record, album.query)
+                if album.smart
+                else album.cover in self.metadata.album_keys(album.id)
+            ):
                 return record
+        if first is not None:
+            return first
         items, _ = self.images(album.id, limit=1)
         return items[0] if items else None
 
@@ -230,8 +237,10 @@ class Albums:
         if key == "":
             return ""
         key = validate_key(key)
-        if self.metadata.get(key) is None:
+        record = self.metadata.get(key)
+        if record is None:
             raise NotFound(f"There is no image with the key {key!r}.")
-        if not album.smart and key not in self.metadata.album_keys(album.id):
+        belongs = record_matches(record, album.query) if album.smart else key in self.metadata.album_keys(album.id)
+        if not belongs:
             raise InvalidParameter(f"{key!r} is not in this album; add it before making it the cover.")
         return key

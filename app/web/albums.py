@@ -173,7 +173,7 @@ def album_page(album_id: str):
         album=album,
         items=items,
         count=albums.count(album),
-        cover=albums.cover(album),
+        cover=albums.cover(album, first=items[0] if items and not cursor else None),
         cursor=cursor,
         next_cursor=next_cursor,
         sorts=ALBUM_SORTS if not album.smart else ALBUM_SORTS[:2],
