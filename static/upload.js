@@ -248,11 +248,13 @@ function showSummary(stored, batch, total) {
   toggle.textContent = `Show each file (${total})`;
 }
 
+// As the server's upload_targets: the prefix is a folder in front of everything; inside it one
+// file goes under the typed key, several under their names in the folder the key names.
+const asFolder = (name) => (name && !name.endsWith("/") ? `${name}/` : name);
 function targets(files, key, prefix) {
-  if (files.length === 1 && key) return [key];
-  let folder = key || prefix;
-  if (folder && !folder.endsWith("/")) folder += "/";
-  return Array.from(files, (file) => folder + keyFromName(file.name));
+  const folder = asFolder(prefix);
+  if (files.length === 1 && key) return [folder + key];
+  return Array.from(files, (file) => folder + asFolder(key) + keyFromName(file.name));
 }
 
 async function uploadAll(files) {
@@ -274,6 +276,9 @@ async function uploadAll(files) {
   const stored = [];
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
+  const summary = document.getElementById("upload-summary");
+  summary.textContent = files.length === 1 ? "Uploading 1 file…" : `Uploading ${files.length} files…`;
+  bringIntoView(summary); // on a phone the progress rows start below the screen
   // Two at a time: fast on a LAN, gentle on the server.
   const queue = Array.from(files, (file, i) => [file, keys[i]]);
   const outcomes = [];
@@ -286,16 +291,14 @@ async function uploadAll(files) {
   await Promise.all([worker(), worker()]);
   button.disabled = false;
   const count = (what) => outcomes.filter((o) => o === what).length;
-  const summary = document.getElementById("upload-summary");
-  if (summary) {
-    summary.textContent =
-      `${count("stored") + count("replaced")} stored` +
-      (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
-      (count("skipped") ? `, ${count("skipped")} skipped` : "") +
-      (count("failed") ? `, ${count("failed")} failed` : "") +
-      ".";
-  }
+  summary.textContent =
+    `${count("stored") + count("replaced")} stored` +
+    (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
+    (count("skipped") ? `, ${count("skipped")} skipped` : "") +
+    (count("failed") ? `, ${count("failed")} failed` : "") +
+    ".";
   showSummary(stored, batch, files.length);
+  bringIntoView(summary);
 }
 
 document.getElementById("upload-details").addEventListener("click", (event) => {

@@ -246,6 +246,8 @@ def test_saving_asks_before_replacing(live, page, gallery):
 
 def test_step_editor_keyboard_drag_undo_presets(live, page):
     open_studio(page, live, "photos/dog.jpg")
+    page.fill('[name="steps-0-width"]', "320")  # the default 800 never enlarges this 640×480 photo
+    page.wait_for_selector("#proc-result-caption:has-text('320×240')")
     for op in ("flip", "color"):
         page.select_option('[name="new_op"]', op)
         page.click('button[value="add"]')
@@ -268,7 +270,7 @@ def test_step_editor_keyboard_drag_undo_presets(live, page):
     assert step_ops(page) == ["color", "flip", "resize"]
 
     # Unticking a step leaves it out of the result.
-    page.wait_for_selector("#proc-result-caption:has-text('800×600')")
+    page.wait_for_selector("#proc-result-caption:has-text('320×240')")
     page.uncheck("li.step:nth-child(3) .step-on")
     page.wait_for_selector("#proc-result-caption:has-text('640×480')")
 
@@ -334,7 +336,7 @@ def test_studio_screenshots_keep_the_result_in_view(live, browser, width, height
     page.select_option('[name="new_op"]', "rotate")
     page.click('button[value="add"]')
     page.fill('[name="steps-1-angle"]', "15")
-    page.wait_for_selector("#proc-result-caption:has-text('After · 929×787')")
+    page.wait_for_selector("#proc-result-caption:has-text('After · 743×630')")  # 640×480 (never enlarged) turned 15°
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing scrolls sideways
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / f"process-studio-{label}.png"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, g, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..core.errors import GalleryError
 from ..core.units import format_mb
@@ -83,7 +83,21 @@ def register(app: Flask) -> None:
                 f"{uploads}/<upload_id>/commit to store the file, or send staged_id=<upload_id> to "
                 f"{url_for('processing.api_process')} or {url_for('recognition.recognize_api')}.",
             )
-        return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
+        return error_response(
+            413,
+            "too_large",
+            f"The upload is larger than the {limit} limit this server takes. (POST "
+            f"{url_for('direct_upload.presign')}, which sends a file straight to storage, needs S3 storage.)",
+        )
+
+    @app.before_request
+    def refuse_oversize_bodies():
+        # A declared body over the limit is refused before any view runs, read or not: a view that
+        # never reads its body must not act on a request the server only half took (serve.py hands
+        # the app such requests, bodies unread, so that this 413 is the one the client gets).
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, make_response, redirect, render_template, request, url_for
 
 from ..core.errors import GalleryError, InvalidParameter
 from ..metadata.base import ALBUM_SORTS, Album
@@ -16,6 +16,7 @@ from .api import record_json
 from .apidoc import ApiBlueprint, parser
 from .common import services
 from .schemas import MAX_SELECTION
+from .tiles import tile_styles
 
 bp = ApiBlueprint("albums", __name__, description="Albums, smart albums and favourites")
 
@@ -168,7 +169,8 @@ def album_page(album_id: str):
     album = albums.get(album_id)
     cursor = request.args.get("cursor") or None
     items, next_cursor = albums.images(album.id, cursor=cursor)
-    return render_template(
+    styles = tile_styles(items)
+    page = render_template(
         "album.html",
         album=album,
         items=items,
@@ -178,7 +180,12 @@ def album_page(album_id: str):
         next_cursor=next_cursor,
         sorts=ALBUM_SORTS if not album.smart else ALBUM_SORTS[:2],
         max_selection=MAX_SELECTION,
+        styles=styles,
+        back="",  # a tile's Trash returns to the gallery
     )
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = styles.policy  # allows the tiles' <style> block
+    return response
 
 
 ALBUM_ACTIONS = ("details", "sort", "cover", "remove", "front", "delete")

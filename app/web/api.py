@@ -41,6 +41,8 @@ VIEWER_FIELDS = (
     "display_height",
     "color",
     "taken_at",
+    "updated_at",
+    "labels",
     "exif",
     "favourite",
 )

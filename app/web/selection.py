@@ -6,13 +6,14 @@ pages); ``/api/images/trash`` and ``/api/images/zip`` take the same as JSON.
 
 from __future__ import annotations
 
-from flask import Response, redirect, request, stream_with_context, url_for
+from flask import Response, redirect, request, stream_with_context
 
 from ..core.errors import InvalidParameter
 from ..core.zipstream import zip_chunks
 from . import answers, schemas
 from .apidoc import ApiBlueprint, parser
 from .common import services
+from .pages import gallery_url
 from .schemas import MAX_SELECTION  # noqa: F401 - where callers have always read it
 
 bp = ApiBlueprint("selection", __name__, description="Acting on a selection of images")
@@ -64,5 +65,5 @@ def selection_submit():
         return zip_response(keys)
     if action == "trash":
         done, _ = services().library.trash_many(keys)
-        return redirect(url_for("pages.gallery_page", trashed=len(done)), code=303)
+        return redirect(gallery_url(request.form.get("back", ""), trashed=str(len(done))), code=303)
     raise InvalidParameter("Choose what to do with the selection: download it or move it to the trash.")
