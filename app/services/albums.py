@@ -185,10 +185,6 @@ class Albums:
             raise NotFound(f"There is no image with the key {key!r}.")
         return record
 
-    def albums_of(self, key: str) -> list[Album]:
-        """The plain albums holding ``key`` (for the viewer and Browse)."""
-        return [a for a in self.list() if not a.smart and key in self.metadata.album_keys(a.id)]
-
     # -- reading ------------------------------------------------------------------------------
     def images(
         self, album_id: str, limit: int | None = None, cursor: str | None = None, sort: str | None = None

@@ -58,7 +58,7 @@ def check_query(query: object) -> dict:
             continue
         if not isinstance(value, str):
             raise InvalidParameter(f"query.{name} must be text.")
-        out[name] = value.strip()
+        out[name] = " ".join(value.split()) if name == "camera" else value.strip()
     search.query_words(out.get("q", ""))
     out["prefix"] = validate_prefix(out.get("prefix", ""))
     for name, most in (("label", MAX_LABEL), ("camera", MAX_CAMERA)):
