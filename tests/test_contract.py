@@ -1,15 +1,17 @@
-"""The one contract every backend combination keeps, through the Gallery service and the JSON API.
+"""The one contract the gallery keeps end to end, through the Gallery service and the JSON API.
 
-Parametrized over storage × metadata × cache: local/sqlite/memory and s3/dynamodb/memcached,
-the cloud ones on a moto server over HTTP and three memcached processes. Each app is set up
-with ``flask gallery init``, as an operator would.
+Run on two deployments: all embedded (local files, SQLite, in-process cache) and all cloud (S3
+and DynamoDB on a moto server over HTTP, three memcached processes), so every assertion here
+runs against every adapter of every port. Each port's own contract is tested per adapter beside
+it (``test_cloud_backends.py``, ``test_history_store.py``, ``test_search.py``), so the mixed
+combinations (S3 with SQLite...) would only repeat what those prove. Each app is set up with
+``flask gallery init``, as an operator would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import re
 
 import pytest
@@ -19,6 +21,7 @@ from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
+from app.config import OPTIONS
 from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.core.errors import NotFound
 from app.storage.local import LocalBlobStore
@@ -26,12 +29,21 @@ from app.web.selection import MAX_SELECTION
 
 pytest_plugins = ["cloud"]
 
-COMBOS = list(itertools.product(("local", "s3"), ("sqlite", "dynamodb"), ("memory", "memcached")))
+# (storage, metadata, cache) of each deployment.
+DEPLOYMENTS = {"embedded": ("local", "sqlite", "memory"), "cloud": ("s3", "dynamodb", "memcached")}
 
 
-@pytest.fixture(params=COMBOS, ids=["-".join(c) for c in COMBOS])
+def test_every_adapter_of_every_port_meets_the_contract():
+    """A backend added to the settings' choices needs a deployment here (``none``, no cache, keeps nothing)."""
+    choices = {o.name: set(o.choices) for o in OPTIONS}
+    ports = ("GALLERY_STORAGE", "GALLERY_METADATA", "GALLERY_CACHE")
+    for port, adapters in zip(ports, zip(*DEPLOYMENTS.values(), strict=True), strict=True):
+        assert set(adapters) == choices[port] - {"none"}, port
+
+
+@pytest.fixture(params=list(DEPLOYMENTS))
 def backend_app(request, tmp_path):
-    storage, metadata, cache = request.param
+    storage, metadata, cache = DEPLOYMENTS[request.param]
     config = {
         "GALLERY_DATA_DIR": str(tmp_path / "data"),
         "GALLERY_STORAGE": storage,
@@ -219,6 +231,23 @@ def test_conflicts_rename_or_fail_without_changing_anything(api, service):
     renamed = [upload(api, "photos/IMG_0001.jpg", second, "rename").get_json()["key"] for _ in range(2)]
     assert renamed == ["photos/IMG_0001-2.jpg", "photos/IMG_0001-3.jpg"]
     assert api.client.get("/images/photos/IMG_0001-3.jpg").data == second
+
+
+def test_find_by_sha256_names_the_current_image_with_those_bytes(api, service):
+    first, second, third = image(15), image(16), image(17)
+    find = service.metadata.find_by_sha256
+    assert find(sha(first)) is None
+    assert upload(api, "trips/b.png", first).status_code == 201
+    assert upload(api, "trips/a.png", first).status_code == 201  # the same bytes twice: the first key answers
+    assert upload(api, "other.png", second).status_code == 201
+    found = find(sha(first))
+    assert (found.key, found.sha256) == ("trips/a.png", sha(first))
+    assert find(sha(second)).key == "other.png"
+    assert upload(api, "other.png", third).status_code == 200  # replaced: the old bytes are history, not current
+    assert find(sha(second)) is None and find(sha(third)).key == "other.png"
+    assert api.delete("trips/a.png").status_code == 204
+    assert find(sha(first)).key == "trips/b.png"
+    assert find("0" * 64) is None
 
 
 def test_restore_an_earlier_version_byte_for_byte(api, service):

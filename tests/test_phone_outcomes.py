@@ -94,6 +94,7 @@ def shot(page, name: str) -> None:
 def upload(page, server: str, paths: list, key: str = "") -> None:
     page.goto(server + "/upload")
     page.set_input_files("#file", [str(p) for p in paths])
+    page.check('input[name="on_duplicate"][value="keep"]')  # tests upload the same photos again
     if key:
         page.fill("#key", key)
     page.tap('#upload-form button[type="submit"]')

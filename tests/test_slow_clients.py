@@ -32,6 +32,7 @@ from servers import gunicorn, nginx
 from app.config import Settings
 from app.core.units import format_mb
 
+pytestmark = pytest.mark.server
 TOKEN = "slow-clients-token"
 PROBE_LIMIT = 0.1  # seconds for /healthz while an attack runs
 ATTACKER = "127.0.0.1"

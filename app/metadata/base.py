@@ -257,6 +257,11 @@ class MetadataStore(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    @abstractmethod
+    def find_by_sha256(self, sha256: str) -> ImageRecord | None:
+        """A current image whose original has this SHA-256 (hex), the first by key, or None: one
+        indexed read, so every upload and import can ask it. Duplicates are found by content."""
+
     # A few named values the app shares across processes and containers (the session epoch,
     # claims on staged uploads), kept beside the records.
     @abstractmethod

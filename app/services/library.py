@@ -8,6 +8,7 @@ behind, never a record whose bytes are missing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -131,6 +132,11 @@ class Library:
             self.images.remove_blobs(previous)
         self.retention.maybe_purge()
         return record, previous is not None
+
+    def stored_copy(self, data: bytes) -> ImageRecord | None:
+        """The current image whose original is exactly ``data`` (found by SHA-256, one indexed
+        read, before any decoding), or None: what "already in the gallery as <key>" names."""
+        return self.images.metadata.find_by_sha256(hashlib.sha256(data).hexdigest())
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
         """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name

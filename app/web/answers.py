@@ -72,6 +72,9 @@ class ImageRecord(Schema):
         metadata={"description": "Only on upload, save or restore: the key existed and was replaced"}
     )
     processing_ms = fields.Float(metadata={"description": "Only on a processing save: the time it took"})
+    duplicate_of = fields.String(
+        metadata={"description": "Only on an upload with on_duplicate=skip: the key already holding these bytes"}
+    )
 
 
 class ImagePage(Schema):

@@ -28,7 +28,7 @@ from werkzeug.security import check_password_hash
 from ..config import Settings
 from ..core.errors import GalleryError
 from . import ratelimits
-from .common import app_settings, services
+from .common import app_settings, bearer_token, services
 
 bp = Blueprint("auth", __name__)
 
@@ -88,10 +88,6 @@ def token_matches(settings: Settings, candidate: str) -> bool:
 
 
 # -- per-request check -------------------------------------------------------------------
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def authenticate(settings: Settings) -> str | None:

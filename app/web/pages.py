@@ -22,7 +22,7 @@ from .auth import sees_deleted
 from .common import services
 from .describe import describe_steps
 from .limits import page_limits
-from .schemas import MAX_SELECTION
+from .schemas import MAX_SELECTION, ON_DUPLICATE
 from .tiles import alt_text, tile_styles
 
 bp = Blueprint("pages", __name__)
@@ -137,12 +137,18 @@ def upload_submit():
     choice = request.form.get("on_conflict", "ask")
     if choice not in UPLOAD_CHOICES:
         raise InvalidParameter("Choose what to do when a key exists: ask, replace, keep both or skip.")
+    on_duplicate = request.form.get("on_duplicate", "keep")  # the form says skip; older posts don't say
+    if on_duplicate not in ON_DUPLICATE:
+        raise InvalidParameter("Choose what to do with a photo already in the gallery: skip it or keep both.")
     targets = upload_targets(files, request.form.get("key", "").strip(), request.form.get("prefix", "").strip())
     batch = new_batch()  # the result page links to the gallery showing just these photos
     results, held = [], []
     for file, target in zip(files, targets, strict=True):
         data = file.read()
         try:
+            if on_duplicate == "skip" and (stored := services().library.stored_copy(data)) is not None:
+                results.append({"key": target, "record": None, "duplicate_of": stored.key, "error": None})
+                continue
             if choice in ("ask", "skip") and services().catalog.get_record_or_none(target) is not None:
                 if choice == "skip":
                     results.append({"key": target, "record": None, "skipped": True, "error": None})

@@ -20,7 +20,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
 from ..core.errors import GalleryError
-from .common import app_settings
+from .common import app_settings, bearer_token
 from .extensions import limiter
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,6 @@ def client_identity() -> str:
     or the admin's login once authenticated (``auth.check_request`` ran first), else the address
     the rate limits count by."""
     if g.get("auth") == "bearer":
-        from .auth import bearer_token  # auth imports this module
-
         return "token:" + hashlib.sha256((bearer_token() or "").encode()).hexdigest()[:16]
     if g.get("auth") == "session":
         return "login"

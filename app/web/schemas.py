@@ -57,6 +57,21 @@ def on_conflict(default: str | None, lead: str = "When the key is taken: ") -> f
     )
 
 
+ON_DUPLICATE = ("keep", "skip")
+
+
+def on_duplicate() -> fields.String:
+    return fields.String(
+        validate=OneOf(lambda: ON_DUPLICATE),
+        load_default=ON_DUPLICATE[0],
+        metadata={
+            "description": "When the gallery already holds these exact bytes (same SHA-256, under any key): keep "
+            "(store them again) or skip (store nothing; 200 with the image already stored and duplicate_of, its key)",
+            "doc": lambda: {"default": ON_DUPLICATE[0]},
+        },
+    )
+
+
 def batch() -> fields.String:
     return fields.String(
         validate=validate.Regexp(f"^{search.BATCH.pattern}$", error="must be 16 lower-case letters and digits."),
@@ -133,6 +148,7 @@ class Upload(Request):
     file = image_file(required=True)
     key = Key(required=True)
     on_conflict = on_conflict(None)
+    on_duplicate = on_duplicate()
     batch = batch()
 
 

@@ -83,6 +83,7 @@ _ATTRIBUTES = (
     "wstart",
     "nolabel",
     "fav",
+    "sha",
 )
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
 _INDEXES = (  # name, hash, range, projection
@@ -98,6 +99,7 @@ _INDEXES = (  # name, hash, range, projection
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
     ("favourites", "fav", "order", {"ProjectionType": "ALL"}),
     ("favourites_taken", "fav", "torder", {"ProjectionType": "ALL"}),
+    ("by_sha256", "sha", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["record"]}),
 )
 
 

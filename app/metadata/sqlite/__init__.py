@@ -11,8 +11,9 @@ Modules, one concern each, composed in ``store.SqliteMetadataStore``: ``connecti
 connection per thread, write transactions), ``schema`` (tables, indexes, upgrades of older
 databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
-``listing`` (listing, search and suggestions), ``albums`` (albums and their members; favourites
-are a field of the record, indexed in ``favourites``) and ``state`` (shared state).
+``listing`` (listing, search and suggestions), ``digests`` (an image by its content), ``albums``
+(albums and their members; favourites are a field of the record, indexed in ``favourites``) and
+``state`` (shared state).
 """
 
 from .store import SqliteMetadataStore

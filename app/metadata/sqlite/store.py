@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..base import MetadataStore
 from .albums import AlbumTables
 from .counts import Counts
+from .digests import Digests
 from .favourites import Favourites
 from .history import History
 from .labels import Labels
@@ -14,6 +15,6 @@ from .trash import Trash
 
 
 class SqliteMetadataStore(
-    History, Trash, Labels, Favourites, Listings, AlbumTables, Counts, SharedState, MetadataStore
+    History, Trash, Labels, Favourites, Listings, AlbumTables, Counts, Digests, SharedState, MetadataStore
 ):
     kind = "sqlite"
