@@ -7,9 +7,14 @@ gets it, and takes each response into a buffer the main loop sends from, so a sl
 client holds no thread. A connection that sends and accepts nothing for GALLERY_READ_TIMEOUT
 seconds is closed, half-way through a request or a response alike. gunicorn (gunicorn.conf.py)
 is for behind nginx only; see docs/deploy.md and bench/edge.py for the measurements.
+
+waitress writes no access log; its error log names the path of a request that failed, so share
+tokens are redacted from it (app/core/redaction.py).
 """
 
 from __future__ import annotations
+
+import logging
 
 from waitress import serve
 from waitress.channel import HTTPChannel
@@ -18,6 +23,7 @@ from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 from app.config import load_settings
+from app.core.redaction import RedactingFilter
 from wsgi import app
 
 settings = load_settings()
@@ -62,6 +68,7 @@ def gallery_server(application, **settings):
 
 
 if __name__ == "__main__":
+    logging.getLogger("waitress").addFilter(RedactingFilter())
     serve(
         app,
         _server=gallery_server,

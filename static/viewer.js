@@ -45,7 +45,7 @@ if (root) {
       alt: altText(photo),
     };
     if (photo.display_url && photo.width > photo.display_width) {
-      const large = photo.display_url.replace(/^\/display\//, "/large/");
+      const large = photo.display_url.replace(/\/display\//, "/large/"); // also /s/<token>/display/...
       item.srcset = `${photo.display_url} ${photo.display_width}w, ${large} ${largeWidth(photo)}w`;
       item.width = photo.width;
       item.height = photo.height;
@@ -175,6 +175,7 @@ if (root) {
       if (note) cell.append(Object.assign(document.createElement("small"), { textContent: note }));
       list.append(cell);
     }
+    if (!root.dataset.browse) return panel.replaceChildren(list); // a shared page links nowhere else
     const browse = Object.assign(document.createElement("a"), {
       href: `${root.dataset.browse}?key=${encodeURIComponent(photo.key)}`,
       textContent: "Open in Browse",

@@ -610,3 +610,90 @@ def test_refused_album_requests_change_nothing(api, service, method, path, body,
     assert response.status_code == status, response.get_json()
     assert response.get_json()["error"]["message"]
     assert album_state(service) == before
+
+
+# -- folders and share links ---------------------------------------------------------------------
+def test_folder_counts_follow_uploads_deletes_and_restores(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    keys = ["trips/a.png", "trips/b.png", "trips/2024/c.png", "trips/2024/may/d.png", "home/e.png", "top.png"]
+    for n, key in enumerate(keys):
+        assert api.upload(key, image(n)).status_code == 201
+    store = service.metadata
+
+    def counts(parent: str) -> list[tuple[str, int]]:
+        return [(f.path, f.count) for f in store.folders(parent)[0]]
+
+    assert counts("") == [("home/", 1), ("trips/", 4)]
+    assert counts("trips/") == [("trips/2024/", 2)] and counts("trips/2024/") == [("trips/2024/may/", 1)]
+    assert api.upload("trips/a.png", image(20)).status_code == 200  # a replacement adds no photo
+    assert counts("") == [("home/", 1), ("trips/", 4)]
+    assert [r.key for r in store.folder_images("trips/")[0]] == ["trips/a.png", "trips/b.png"]  # a: replaced last
+    assert api.delete("trips/2024/may/d.png").status_code == 204
+    assert counts("trips/2024/") == [] and store.get_folder("trips/2024/").count == 1
+    assert api.delete("home/e.png").status_code == 204
+    assert counts("") == [("trips/", 3)] and store.get_folder("home/") is None
+    trashed = store.trash()[0][0].record
+    service.history.restore_trashed(trashed.key, trashed.version)
+    assert counts("") == [("home/", 1), ("trips/", 3)]
+    # Paging the sub-folders and the photos of a folder.
+    first, after = store.folders("", limit=1)
+    assert [f.path for f in first] == ["home/"] and [f.path for f in store.folders("", 1, after)[0]] == ["trips/"]
+    page, position = store.folder_images("trips/", limit=1)
+    rest, end = store.folder_images("trips/", limit=5, after=position)
+    assert [r.key for r in page + rest] == ["trips/a.png", "trips/b.png"] and end is None
+
+
+def test_folder_view_service_with_covers_and_breadcrumbs(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    for n, key in enumerate(["a/b/one.png", "a/b/two.png", "a/three.png"]):
+        assert api.upload(key, image(n)).status_code == 201
+    view = service.folders.view("a/b")
+    assert view.path == "a/b/" and view.count == 2 and view.crumbs == [("a", "a/"), ("b", "a/b/")]
+    top = service.folders.view("")
+    assert top.count == 3 and [(s.folder.path, s.folder.count) for s in top.subfolders] == [("a/", 3)]
+    assert top.subfolders[0].cover.key == "a/three.png"  # the latest photo added under it
+    assert api.delete("a/three.png").status_code == 204
+    assert service.folders.view("").subfolders[0].cover.key.startswith("a/b/")  # found again
+
+
+def test_share_links_are_kept_by_digest_counted_and_revoked(backend_app, monkeypatch):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    assert api.upload("trips/a.png", image(1)).status_code == 201
+    assert api.upload("home/b.png", image(2)).status_code == 201
+    made = post_json(api, "/api/shares", {"prefix": "trips/", "expires_in": 600, "password": "pw"})
+    assert made.status_code == 201, made.get_json()
+    link = made.get_json()
+    token = link["url"].removeprefix("/s/")
+    stored = service.metadata.get_share(link["id"])
+    assert stored.token_sha256 == sha(token.encode()) and stored.password_hash and "pw" not in stored.password_hash
+    opened = service.shares.open(token)
+    assert service.shares.record(opened, "trips/a.png").key == "trips/a.png"
+    with pytest.raises(NotFound):
+        service.shares.record(opened, "home/b.png")
+    service.shares.viewed(opened)
+    listed = api.client.get("/api/shares").get_json()["items"]
+    assert [(s["id"], s["views"], s["password"]) for s in listed] == [(link["id"], 1, True)]
+    monkeypatch.setattr(service.shares, "clock", lambda: link["created_at"] + 601)
+    with pytest.raises(NotFound):
+        service.shares.open(token)
+    monkeypatch.undo()
+    assert api.client.delete(f"/api/shares/{link['id']}", headers={"X-CSRFToken": api.token}).status_code == 204
+    with pytest.raises(NotFound):
+        service.shares.open(token)
+    assert service.metadata.shares() == [] and service.metadata.get_share(link["id"]) is None
+
+
+def test_refused_share_requests_change_nothing(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    assert api.upload("trips/a.png", image(1)).status_code == 201
+    for body, status in [
+        ({"prefix": "trips/", "key": "trips/a.png"}, 400),
+        ({"key": "nope.png"}, 404),
+        ({"prefix": "none/"}, 404),
+        ({"key": "trips/a.png", "expires_in": -1}, 400),
+        ({"album": "x"}, 400),
+    ]:
+        response = post_json(api, "/api/shares", body)
+        assert response.status_code == status, (body, response.get_json())
+    assert service.metadata.shares() == []
+    assert api.client.delete("/api/shares/0123", headers={"X-CSRFToken": api.token}).status_code == 404

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from app.core import conflicts, keys, search
 from app.processing import OPS, params
 from app.recognition import shape
-from app.services import albums, catalog
+from app.services import albums, catalog, shares
 from app.web import schemas
 from app.web.common import is_api_path
 
@@ -80,6 +80,9 @@ def move_every_limit(monkeypatch):
         monkeypatch.setattr(albums, name, moved(getattr(albums, name)))
     monkeypatch.setattr(catalog, "MAX_CAMERA", moved(catalog.MAX_CAMERA))
     monkeypatch.setattr(catalog, "MAX_LABEL", moved(catalog.MAX_LABEL))
+    monkeypatch.setattr(shares, "EXPIRES_IN", tuple(map(moved, shares.EXPIRES_IN)))
+    monkeypatch.setattr(shares, "MAX_PASSWORD", moved(shares.MAX_PASSWORD))
+    monkeypatch.setattr(shares, "MAX_ALBUM_ID", moved(shares.MAX_ALBUM_ID))
 
 
 def test_every_limit_in_the_document_comes_from_code(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ TABS = [
     ("/process", "Image Processing"),
     ("/recognize", "Image Recognition"),
 ]
+NAV_TABS = [*TABS[:3], ("/folders", "Folders"), *TABS[3:]]  # the five of the home page, and Folders
 
 
 class Page(HTMLParser):
@@ -90,9 +91,9 @@ def test_every_page_is_200_with_csrf_meta_and_the_five_tabs(client, path):
     assert response.mimetype == "text/html"
     assert CSRF_META.search(response.get_data(as_text=True))
     parsed = page(response)
-    assert [(href, text) for href, text, _ in parsed.nav_links] == TABS
+    assert [(href, text) for href, text, _ in parsed.nav_links] == NAV_TABS
     current = [href for href, _, attrs in parsed.nav_links if attrs.get("aria-current") == "page"]
-    assert current == ([path] if path in dict(TABS) else [])
+    assert current == ([path] if path in dict(NAV_TABS) else [])
     assert parsed.find("a", href="/cache")  # the footer link to the status page
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
@@ -109,7 +110,7 @@ def test_home_has_five_cards_with_a_line_each(client):
 def test_error_pages_share_the_layout(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
-    assert [(href, text) for href, text, _ in page(response).nav_links] == TABS
+    assert [(href, text) for href, text, _ in page(response).nav_links] == NAV_TABS
 
 
 # -- upload form ---------------------------------------------------------------------------

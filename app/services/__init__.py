@@ -21,6 +21,7 @@ from ..storage.base import BlobStore
 from .admin import Admin
 from .albums import Albums
 from .catalog import Catalog
+from .folders import Folders
 from .history import History
 from .images import Images
 from .imagework import ImageWork
@@ -29,6 +30,7 @@ from .media import Media
 from .processing import Processing
 from .recognition import Recognition
 from .retention import Retention
+from .shares import Shares
 from .uploads import DirectUploads
 
 
@@ -45,6 +47,8 @@ class Services:
     recognition: Recognition
     uploads: DirectUploads
     admin: Admin
+    folders: Folders
+    shares: Shares
     images: Images  # the shared core, and through it the ports (commands and tests inspect them)
     work: ImageWork
     retention: Retention
@@ -83,16 +87,20 @@ def build_services(
     labeller = recognition.labels_for_upload if settings.label_on_upload else None
     library = Library(images, work, retention, settings, labeller)
     catalog = Catalog(images, cursors, settings.page_size)
+    media = Media(images, work, settings)
+    albums = Albums(images, catalog, cursors, settings.page_size)
     return Services(
         library=library,
         history=History(images, retention, cursors, settings.page_size, library.free_key),
         catalog=catalog,
-        albums=Albums(images, catalog, cursors, settings.page_size),
-        media=Media(images, work, settings),
+        albums=albums,
+        media=media,
         processing=Processing(images, work, library, settings.max_upload_bytes, settings.max_pixels),
         recognition=recognition,
         uploads=DirectUploads(blobs, library, settings),
         admin=Admin(images, work, settings.public_origin),
+        folders=Folders(images, cursors, settings.page_size),
+        shares=Shares(images, catalog, media, cursors, settings.page_size, clock, albums=albums),
         images=images,
         work=work,
         retention=retention,

@@ -202,6 +202,17 @@ class Albums:
         )
         return items, self.cursors.encode(listing, after)
 
+    def contains(self, album_id: str, key: str) -> bool:
+        """Whether the album shows ``key`` now: a current member, or a current photo its filter finds
+        (what a share link of the album may serve, and nothing else)."""
+        album = self.get(album_id)
+        record = self.metadata.get(key)
+        if record is None:
+            return False
+        if album.smart:
+            return record_matches(record, album.query)
+        return key in self.metadata.album_keys(album.id)
+
     def count(self, album: Album) -> int | None:
         """Photos shown by a plain album; None for a smart one (counting would cost the whole search)."""
         return None if album.smart else self.metadata.album_count(album.id)

@@ -10,18 +10,44 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..core.errors import GalleryError
+from ..core.redaction import redact
 from ..core.units import format_mb
 from ..runtime import fairness
-from . import albums, api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from . import (
+    albums,
+    api,
+    auth,
+    direct_upload,
+    folders,
+    history,
+    media,
+    pages,
+    processing,
+    ratelimits,
+    recognition,
+    selection,
+    shares,
+)
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    init_api(
-        app, [m.bp for m in (pages, media, history, selection, api, albums, processing, recognition, direct_upload)]
+    blueprints = (
+        pages,
+        media,
+        history,
+        selection,
+        api,
+        processing,
+        recognition,
+        direct_upload,
+        folders,
+        shares,
+        albums,
     )
+    init_api(app, [m.bp for m in blueprints])
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
@@ -105,7 +131,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        current_app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         return error_response(500, "internal_error", "Something went wrong on our side; the error has been logged.")
 
     @app.after_request

@@ -9,7 +9,7 @@ conflict choices (``conflicts.ON_CONFLICT``) and the limits below.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..core import conflicts, search
 from ..imaging import formats
@@ -17,7 +17,7 @@ from ..metadata.base import ALBUM_SORTS, SORTS
 from ..processing import params
 from ..processing.schema import step_schema
 from ..recognition import shape
-from ..services import albums, catalog
+from ..services import albums, catalog, shares
 from ..services.uploads import UPLOAD_ID
 from .fields import AtMost, Between, ImageFile, Key, OneOf, Steps
 
@@ -340,3 +340,37 @@ class MediaQuery(Request):
     )
     v = fields.String(metadata={"description": "The current version, for a cacheable URL"})
     download = fields.String(metadata={"description": "Any value: as an attachment"})
+
+
+# -- share links -----------------------------------------------------------------------------
+class ShareCreate(Request):
+    """Exactly one of ``album``, ``key`` or ``prefix``: what the link opens."""
+
+    album = fields.String(
+        validate=AtMost(lambda: shares.MAX_ALBUM_ID), metadata={"description": "An album's (or smart album's) id"}
+    )
+    key = Key(strip=True, metadata={"description": "One photo"})
+    prefix = Key(prefix=True, strip=True, metadata={"description": "A folder and everything under it, e.g. trips/"})
+    expires_in = fields.Integer(
+        strict=False,
+        validate=Between(lambda: shares.EXPIRES_IN),
+        metadata={"description": "Seconds until the link stops working; without it the link lasts until revoked"},
+    )
+    password = fields.String(
+        validate=AtMost(lambda: shares.MAX_PASSWORD), metadata={"description": "Asked before anything is shown"}
+    )
+    allow_download = fields.Boolean(
+        load_default=False, metadata={"description": "Let visitors download originals (display renditions only, else)"}
+    )
+
+    @validates_schema
+    def one_target(self, data, **kwargs):
+        given = [name for name in ("album", "key", "prefix") if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of album, key or prefix: what the link shares.")
+
+
+class FolderQuery(Request):
+    limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
+    cursor = fields.String(metadata={"description": "The next page of photos (next_cursor)"})
+    after = fields.String(metadata={"description": "The next page of sub-folders (more_folders)"})

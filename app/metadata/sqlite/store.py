@@ -7,14 +7,32 @@ from .albums import AlbumTables
 from .counts import Counts
 from .digests import Digests
 from .favourites import Favourites
+from .folders import Folders
 from .history import History
 from .labels import Labels
 from .listing import Listings
+from .shares import Shares
 from .state import SharedState
 from .trash import Trash
 
 
 class SqliteMetadataStore(
-    History, Trash, Labels, Favourites, Listings, AlbumTables, Counts, Digests, SharedState, MetadataStore
+    History,
+    Trash,
+    Labels,
+    Favourites,
+    Listings,
+    AlbumTables,
+    Counts,
+    Digests,
+    SharedState,
+    Folders,
+    Shares,
+    MetadataStore,
 ):
     kind = "sqlite"
+
+    def __init__(self, path: str):
+        super().__init__(path)  # the image tables first: folders index them
+        self._prepare_folders()
+        self._prepare_shares()

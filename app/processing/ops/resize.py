@@ -101,6 +101,11 @@ class Resize(Operation):
         Param("enlarge", "bool", True, help="Off: a smaller image keeps its size (never scaled up)."),
     )
 
+    def caption(self, p: dict) -> str:
+        """Enlarging is the default, said only when it is off ("…, never enlarged")."""
+        text = super().caption({k: v for k, v in p.items() if k != "enlarge"})
+        return text if p.get("enlarge", True) else text + ", never enlarged"
+
     def check(self, p: dict, where: str) -> None:
         if p["scale"] is not None and (p["width"] is not None or p["height"] is not None):
             raise InvalidParameter(f"{where}: give either scale or width/height, not both.")
