@@ -691,9 +691,25 @@ def test_refused_share_requests_change_nothing(backend_app):
         ({"key": "nope.png"}, 404),
         ({"prefix": "none/"}, 404),
         ({"key": "trips/a.png", "expires_in": -1}, 400),
-        ({"album": "x"}, 400),
+        ({"album": "x"}, 404),  # no such album
     ]:
         response = post_json(api, "/api/shares", body)
         assert response.status_code == status, (body, response.get_json())
     assert service.metadata.shares() == []
     assert api.client.delete("/api/shares/0123", headers={"X-CSRFToken": api.token}).status_code == 404
+
+
+def test_an_album_share_link_serves_the_album_only(api, service):
+    for i in range(3):
+        upload(api, f"sh/{i}.png", image(110 + i))
+    album = post_json(api, "/api/albums", {"name": "Shared"}).get_json()
+    post_json(api, f"/api/albums/{album['id']}/images", {"keys": ["sh/0.png", "sh/2.png"]})
+    link = post_json(api, "/api/shares", {"album": album["id"]})
+    assert link.status_code == 201, link.get_json()
+    visitor = api.client.application.test_client()
+    url = link.get_json()["url"]
+    assert sorted(i["key"] for i in visitor.get(f"{url}/items").get_json()["items"]) == ["sh/0.png", "sh/2.png"]
+    assert visitor.get(f"{url}/thumbs/sh/1.png").status_code == 404
+    api.delete("sh/2.png")  # trashed: out of the album, so out of its link
+    assert [i["key"] for i in visitor.get(f"{url}/items").get_json()["items"]] == ["sh/0.png"]
+    assert visitor.get(f"{url}/thumbs/sh/2.png").status_code == 404
