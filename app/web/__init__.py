@@ -14,6 +14,7 @@ from ..core.redaction import redact
 from ..core.units import format_mb
 from ..runtime import fairness
 from . import (
+    albums,
     api,
     auth,
     direct_upload,
@@ -33,7 +34,19 @@ from .common import SECURITY_HEADERS, error_response, wants_json
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    blueprints = (pages, media, history, selection, api, processing, recognition, direct_upload, folders, shares)
+    blueprints = (
+        pages,
+        media,
+        history,
+        selection,
+        api,
+        processing,
+        recognition,
+        direct_upload,
+        folders,
+        shares,
+        albums,
+    )
     init_api(app, [m.bp for m in blueprints])
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)

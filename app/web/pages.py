@@ -32,7 +32,8 @@ bp.add_app_template_filter(timeline.groups, "timeline")
 bp.add_app_template_global(exif.summary, "exif_rows")
 bp.add_app_template_global(alt_text, "alt_text")
 # What names one gallery page: its filters and its place in the listing (forms acting on it come back).
-GALLERY_STATE = ("q", "prefix", "label", "batch", "sort", "cursor", "month")
+GALLERY_FILTERS = ("q", "prefix", "label", "batch", "sort", "favourite", "camera", "taken_from", "taken_to")
+GALLERY_STATE = (*GALLERY_FILTERS, "cursor", "month")
 
 
 @bp.get("/")
@@ -42,7 +43,7 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch", "sort")}
+    filters = {name: request.args.get(name, "").strip() for name in GALLERY_FILTERS}
     cursor = request.args.get("cursor") or None
     month = request.args.get("month", "").strip()
     error, status = None, 200
@@ -52,7 +53,7 @@ def gallery_page():
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
     kept = {name: value for name, value in filters.items() if value}  # for the pager's links
     sort = filters["sort"] or "uploaded"
-    filtered = any(filters[name] for name in ("q", "prefix", "label", "batch"))
+    filtered = any(value for name, value in filters.items() if name != "sort")
     labels = services().catalog.labels()
     whole = not cursor and not month and next_cursor is None and not error  # this page is all there is
     styles = tile_styles(items)
