@@ -26,6 +26,7 @@ UNDATED = "undated"  # the month of photos without a date taken (see ``ImageReco
 # (the year 1 is -6.2e10 s), so undated photos come after every dated one, newest upload first.
 UNDATED_SHIFT = -1e12
 UNDATED_CEILING = UNDATED_SHIFT / 2  # sort values below this are undated ones
+EARLIEST_TAKEN = datetime(1, 1, 1, tzinfo=UTC).timestamp()  # the lowest date: a range starts here at most
 ALBUM_SORTS = ("taken", "uploaded", "manual")  # an album's orders: the listing's, or the owner's
 
 

@@ -8,7 +8,7 @@ from ..core import search, timeline
 from ..core.cursors import CursorCodec
 from ..core.errors import InvalidParameter
 from ..core.keys import validate_prefix
-from ..metadata.base import SORTS, UNDATED, ImageRecord
+from ..metadata.base import EARLIEST_TAKEN, SORTS, UNDATED, ImageRecord
 from .images import Images
 
 MONTH_JUMP_READS = 4  # pages a month jump may read past the next month's first photos before answering
@@ -37,6 +37,15 @@ def taken_bound(value: str | None, name: str, end: bool = False) -> float | None
     if end and len(value) == 10:  # YYYY-MM-DD: up to the end of that day
         moment += timedelta(days=1)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def taken_range(taken_from: str | None, taken_to: str | None) -> tuple[float | None, float | None]:
+    """``[taken_from, taken_to)`` as sort times; with either bound given, a photo without a date
+    taken is in no range (its sort time lies below every date)."""
+    low, high = taken_bound(taken_from, "taken_from"), taken_bound(taken_to, "taken_to", end=True)
+    if high is not None and low is None:
+        low = EARLIEST_TAKEN
+    return low, high
 
 
 def check_query(query: object) -> dict:
@@ -78,8 +87,7 @@ def record_matches(record: ImageRecord, query: dict) -> bool:
     """Whether a listing with ``query`` (as ``check_query`` gives it) would show ``record``."""
     have = search.record_words(record)
     model = str((record.exif or {}).get("model") or "")
-    low = taken_bound(query.get("taken_from"), "taken_from")
-    high = taken_bound(query.get("taken_to"), "taken_to", end=True)
+    low, high = taken_range(query.get("taken_from"), query.get("taken_to"))
     return (
         record.key.startswith(query.get("prefix", ""))
         and (not query.get("label") or query["label"] in record.labels)
@@ -130,7 +138,7 @@ class Catalog:
         listing = "images" if sort == "uploaded" else f"images-{sort}"  # a cursor fits its own order only
         words = search.query_words(q)
         batch = search.check_batch(batch)
-        low, high = taken_bound(taken_from, "taken_from"), taken_bound(taken_to, "taken_to", end=True)
+        low, high = taken_range(taken_from, taken_to)
         camera = " ".join((camera or "").split())
         if len(camera) > MAX_CAMERA:
             raise InvalidParameter(f"camera may have at most {MAX_CAMERA} characters.")

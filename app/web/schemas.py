@@ -106,7 +106,7 @@ def taken_date(end: bool) -> fields.String:
     return fields.String(
         metadata={
             "description": f"Photos taken {side} this ISO 8601 date or time (a photo without a date taken "
-            "counts by its upload time)"
+            "is in no range)"
         }
     )
 
@@ -118,7 +118,7 @@ class ListQuery(Request):
     sort = fields.String(
         validate=OneOf(lambda: SORTS),
         metadata={
-            "description": "uploaded: by upload time; taken: by date taken, else upload time",
+            "description": "uploaded: by upload time; taken: by date taken, photos without one last",
             "doc": lambda: {"default": SORTS[0]},
         },
     )
