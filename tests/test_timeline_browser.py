@@ -80,12 +80,17 @@ def until(page, check, seconds: float = 15) -> None:
         page.wait_for_timeout(100)
 
 
+def scrolled(page, count: int) -> bool:
+    """Scroll on (as a reader does) and say whether ``count`` tiles are there yet."""
+    page.mouse.wheel(0, 3000)
+    return tiles(page) >= count
+
+
 def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, browser):
     assert requests.get(f"{server}/gallery?sort=taken", timeout=10).text.count('<li class="tile"') == PAGE
     page = open_page(browser, DESKTOP)
     page.goto(server + "/gallery?sort=taken", wait_until="load")
-    page.mouse.wheel(0, 20_000)
-    until(page, lambda p: tiles(p) > 2 * PAGE)
+    until(page, lambda p: scrolled(p, 2 * PAGE + 1))
     # The appended tiles have their own shapes and colours, and unique ids.
     last = page.locator("#gallery-grid li.tile").last
     assert float(last.evaluate("li => getComputedStyle(li).getPropertyValue('--ratio')")) > 0
@@ -94,8 +99,8 @@ def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, 
     # The month goes on across the page break: one heading per month.
     headings = page.eval_on_selector_all("h2.timeline-heading", "els => els.map(e => e.id)")
     assert len(headings) == len(set(headings))
-    page.mouse.wheel(0, 20_000)  # to the end: every photo, "Date unknown" last
-    until(page, lambda p: tiles(p) == sum(MONTHS.values()) + UNDATED)
+    until(page, lambda p: scrolled(p, sum(MONTHS.values()) + UNDATED))  # to the end: "Date unknown" last
+    assert tiles(page) == sum(MONTHS.values()) + UNDATED
     assert page.locator("h2.timeline-heading").last.inner_text() == "Date unknown"
     assert page.locator('#pager a[rel="next"]').count() == 0
     # Scrolled back to a month: the address says so, the scrubber marks it, a reload comes back there.
