@@ -10,6 +10,7 @@ import io
 from urllib.parse import urlsplit
 
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.errors import BackendUnavailable, NotFound
@@ -25,6 +26,10 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 # The IDs of the rules `gallery init` owns; other rules in the bucket are the operator's and stay.
 LIFECYCLE_RULE = "expire-abandoned-direct-uploads"
 CORS_RULE = "gallery-browser-uploads"
+# boto3 still presigns SigV2 for us-east-1 by default, and buckets created since June 2020 refuse
+# SigV2; the regional endpoint (not s3.amazonaws.com) keeps presigned URLs valid from the first
+# second for a new bucket, without the global endpoint's 307 to the region.
+SIGV4 = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
 
 
 class S3BlobStore(BlobStore):
@@ -36,7 +41,7 @@ class S3BlobStore(BlobStore):
         self.bucket = bucket
         self.prefix = prefix
         self.region = region
-        self.client = client or make_client(region)
+        self.client = client or make_client(region, "s3", SIGV4)
         self._origin: str | None = None
         self._download_origin: str | None = None
 
