@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.errors import GalleryError
+from ..core.errors import BackendUnavailable, GalleryError
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
 
@@ -28,6 +28,10 @@ class Conflict(GalleryError):
 
     status = 409
     code = "conflict"
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """The metadata backend stopped answering mid-write: the change may or may not be saved (look again before retrying)."""
 
 
 @dataclass
@@ -213,6 +217,12 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def count(self) -> int: ...
+
+    def mend_jam(self, key: str) -> bool:
+        """Remove a retired copy of ``key``'s current version (left by a write applied twice; it
+        makes every later replacement fail); True when there was one. A store whose writes are
+        never applied twice has none."""
+        return False
 
     # A few named values the app shares across processes and containers (the session epoch,
     # claims on staged uploads), kept beside the records.

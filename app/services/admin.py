@@ -98,6 +98,41 @@ class Admin:
             return "gone"
         return "made"
 
+    # -- repair -----------------------------------------------------------------------------
+    def repair(self):
+        """Mend what an interrupted or repeated write can leave behind; yields ``(key, what was
+        done)`` per image mended: a key jammed by a retired copy of its current version (every
+        replacement would fail), and a current record whose original is missing (an earlier
+        version with its bytes is made current again, else the record goes)."""
+        after = None
+        while True:
+            records, after = self.metadata.list(limit=100, after=after)
+            for record in records:
+                if self.metadata.mend_jam(record.key):
+                    yield record.key, "unjammed: removed the retired copy of its current version"
+                if not self._has_original(record):
+                    yield record.key, self._replace_missing(record)
+            if after is None:
+                return
+
+    def _has_original(self, record: ImageRecord) -> bool:
+        try:
+            self.blobs.size(blob_name(ORIGINAL, record))
+            return True
+        except NotFound:
+            return False
+
+    def _replace_missing(self, record: ImageRecord) -> str:
+        for retired in self.metadata.versions(record.key):
+            if retired.record.version != record.version and self._has_original(retired.record):
+                _, replaced = self.metadata.restore_version(record.key, retired.record.version)
+                self.images.remove_blobs(replaced)
+                return f"its original was missing: restored version {retired.record.version}"
+        deleted, dropped = self.metadata.delete(record.key)
+        for gone in dropped:
+            self.images.remove_blobs(gone)
+        return "its original was missing and no earlier version has one: removed" if deleted else "gone meanwhile"
+
     # -- sessions ---------------------------------------------------------------------------
     def session_epoch(self, max_age: float = 0.0) -> str:
         """The current session epoch: logins from an earlier one no longer count. It lives in the
