@@ -198,6 +198,17 @@ class Settings:
         "Comma-separated tokens accepted as `Authorization: Bearer <token>` for writes (no CSRF token needed).",
         "Security",
     )
+    admin_password_hash_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding `GALLERY_ADMIN_PASSWORD_HASH`, read once at start-up "
+        "(keeps the hash out of `zappa_settings.json` and the function's configuration).",
+        "Security",
+    )
+    api_tokens_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding `GALLERY_API_TOKENS` (comma-separated), read once at start-up.",
+        "Security",
+    )
     public_read: bool = option(
         True,
         "With a password or tokens set: `1` keeps pages and images public, `0` needs a login for everything.",

@@ -77,4 +77,5 @@ def test_zappa_stage_is_complete_and_narrow(stage):
             assert all(r.endswith((f":table/{table}", f":table/{table}/index/*")) for r in resources), statement
         assert "*" not in {a.split(":")[1] for a in statement["Action"]}, statement
         if "ssm" in services:
-            assert resources == [f"arn:aws:ssm:*:*:parameter{env['GALLERY_SECRET_KEY_SSM']}"], statement
+            names = ("GALLERY_SECRET_KEY_SSM", "GALLERY_ADMIN_PASSWORD_HASH_SSM", "GALLERY_API_TOKENS_SSM")
+            assert resources == [f"arn:aws:ssm:*:*:parameter{env[name]}" for name in names], statement
