@@ -170,6 +170,13 @@ class Settings:
         "label (a failed detection keeps the upload; `gallery label --missing` retries).",
         "Recognition",
     )
+    label_async: str = option(
+        "auto",
+        "With `GALLERY_LABEL_ON_UPLOAD`: `1` answers the upload first and labels it from the bucket's "
+        "S3 event (`app.events.label_uploaded`, in `zappa_settings.json`'s `events`); `0` labels inside "
+        "the upload request; `auto` is `1` on AWS Lambda. `gallery label --missing` sweeps what is left.",
+        "Recognition",
+    )
     # -- Security
     secret_key: str = option(
         "",
@@ -276,6 +283,15 @@ class Settings:
         "Server",
         env="FORWARDED_ALLOW_IPS",
     )
+
+    @property
+    def labels_after_upload(self) -> bool:
+        """Whether uploads leave labelling to the bucket's event (see ``label_async``)."""
+        if self.label_async == "auto":
+            return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        if self.label_async not in ("0", "1"):
+            raise SystemExit(f"GALLERY_LABEL_ASYNC={self.label_async!r} is not one of: 0, 1, auto")
+        return self.label_async == "1"
 
     @property
     def max_upload_bytes(self) -> int:
