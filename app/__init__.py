@@ -74,8 +74,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["services"] = services
     register(app)
-    # Pages say "labelling…" for an upload whose labels come from the bucket's event (app.events).
-    app.jinja_env.globals["labels_after_upload"] = settings.label_on_upload and settings.labels_after_upload
     register_cli(app)
     return app
 

@@ -162,6 +162,13 @@ class Settings:
         "post uploads to the bucket and read from it (CORS).",
         "AWS",
     )
+    media_url: str = option(
+        "",
+        "A CDN in front of the bucket (e.g. `https://d111111abcdef8.cloudfront.net`, a CloudFront "
+        "distribution with origin access control; `gallery init --cdn` says how): pages load thumbnails, "
+        "display renditions and static files from it instead of the app. S3 storage and public reads only.",
+        "AWS",
+    )
     aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
     # -- Recognition
     label_on_upload: bool = option(

@@ -44,6 +44,15 @@ class Admin:
         blobs = self.blobs.provision(STAGING_PREFIX, self.public_origin)
         return blobs + self.metadata.provision() + self.cache.provision()
 
+    def publish_static(self, files) -> int:
+        """Copy ``(path, object name)`` static files into the store (for a CDN in front of it); how many."""
+        import mimetypes
+
+        for path, name in files:
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            self.blobs.put(name, path.read_bytes(), content_type)
+        return len(files)
+
     # -- cache ------------------------------------------------------------------------------
     def cache_stats(self) -> dict:
         """The cache's counters and, under ``series``, its last 30 minutes (for the status page's charts)."""

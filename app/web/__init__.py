@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..core.errors import GalleryError
 from ..core.units import format_mb
 from ..runtime import fairness
-from . import api, auth, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from . import api, auth, cdn, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
@@ -20,6 +20,7 @@ from .common import SECURITY_HEADERS, error_response, wants_json
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
     init_api(app, [m.bp for m in (pages, media, history, selection, api, processing, recognition, direct_upload)])
+    cdn.install(app, settings)  # before the security headers' hook: its own hook edits their CSP
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
@@ -113,6 +114,8 @@ def register(app: Flask) -> None:
         "max_upload": format_mb(settings.max_upload_bytes),
         "max_pixels": settings.max_pixels,
         "api_tokens": bool(auth.api_tokens(settings)),
+        # Browse says "labelling…" for an upload whose labels come from the bucket's event (app.events).
+        "labels_after_upload": settings.label_on_upload and settings.labels_after_upload,
     }
 
     @app.context_processor
