@@ -1,7 +1,11 @@
 """``flask --app wsgi gallery ...``: set up the backends (``init``), purge, label what is missing,
-``check`` stored originals against today's limits."""
+import a library from disk, ``check`` stored originals against today's limits."""
 
 from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -195,6 +199,74 @@ def label_command(missing: bool):
         click.echo(f"not labelled: {key}: {error.message}", err=True)
     click.echo(f"labelled {done} image(s); {len(failed)} failed (run it again to retry them)")
     if failed:
+        raise SystemExit(1)
+
+
+@gallery_cli.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, readable=True, path_type=Path))
+@click.option("--prefix", default="", help="Put the photos under this folder of keys (e.g. imports/2019).")
+@click.option(
+    "--no-labels", is_flag=True, help="Store without object detection; `gallery label --missing` labels later."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=lambda: len(os.sched_getaffinity(0)),
+    show_default="every core",
+    help="Worker processes decoding photos and making renditions.",
+)
+def import_command(directory: Path, prefix: str, no_labels: bool, jobs: int):
+    """Import every photo under DIRECTORY, keyed by its path relative to it (folders kept). Photos
+    whose bytes are already in the gallery are skipped and reported; stop it any time and run it
+    again: what was imported is recognised and nothing is stored twice."""
+    from .services.importer import ALREADY, DUPLICATE, FAILED, STORED, make_importer, scan
+
+    app_services = services()
+    try:
+        files, other = scan(directory, prefix)
+    except GalleryError as exc:
+        raise click.BadParameter(exc.message, param_hint="--prefix") from exc
+    importer = make_importer(app_services, current_app.extensions["settings"], jobs, labels=not no_labels)
+    counts = dict.fromkeys((STORED, ALREADY, DUPLICATE, FAILED), 0)
+    duplicates, failures = [], []
+    start = time.monotonic()
+
+    def rate(_) -> str:
+        done = sum(counts.values())
+        return f"{done / max(time.monotonic() - start, 1e-6):.1f} photos/s" if done else ""
+
+    try:
+        with click.progressbar(
+            length=len(files), label="Importing", show_pos=True, show_eta=True, item_show_func=rate
+        ) as bar:
+            for outcome in importer.run(files):
+                counts[outcome.status] += 1
+                if outcome.status == DUPLICATE:
+                    duplicates.append(outcome)
+                elif outcome.status == FAILED:
+                    failures.append(outcome)
+                bar.update(1, outcome)
+    except GalleryError as exc:  # the metadata or blob store is down: nothing more can be stored
+        raise click.ClickException(exc.message) from exc
+    finally:
+        importer.close()
+    seconds = time.monotonic() - start
+    for outcome in sorted(duplicates, key=lambda o: o.file.relative):
+        click.echo(f"duplicate: {outcome.file.relative} is already in the gallery as {outcome.detail}")
+    for outcome in sorted(failures, key=lambda o: o.file.relative):
+        click.echo(f"failed: {outcome.file.relative}: {outcome.detail}", err=True)
+    click.echo(
+        f"stored {counts[STORED]}, already imported {counts[ALREADY]}, skipped as duplicate {counts[DUPLICATE]}, "
+        f"failed {counts[FAILED]}" + (f"; {other} other file(s) are not photos and were passed over" if other else "")
+    )
+    click.echo(
+        f"{len(files)} photo(s) in {seconds:.1f} s ({len(files) / max(seconds, 1e-6):.1f} photos/s, {jobs} job(s))"
+    )
+    if counts[STORED]:
+        click.echo(f"the photos stored now: /gallery?batch={importer.batch}")
+    if no_labels and counts[STORED]:
+        click.echo("not labelled yet: run `flask --app wsgi gallery label --missing`")
+    if failures:
         raise SystemExit(1)
 
 

@@ -18,49 +18,82 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .core.units import megabytes
+from .core.values import boolean, finite_number, rate_limit, whole_number
 
 
-def option(default: Any, description: str, group: str, env: str = "") -> Any:
-    return field(default=default, metadata={"description": description, "group": group, "env": env})
+def option(
+    default: Any,
+    description: str,
+    group: str,
+    env: str = "",
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    check: Callable[[str], None] | None = None,
+) -> Any:
+    """One setting: its default, what it means, its README group, and what it accepts beyond its
+    type: a fixed set of ``choices`` (shown in the README table), numeric bounds, or a ``check``
+    that raises ``ValueError`` saying what is wrong."""
+    metadata = {
+        "description": description,
+        "group": group,
+        "env": env,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "check": check,
+    }
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
     # -- Backends
-    storage: str = option("local", "Blob store for image bytes: `local` or `s3`.", "Backends")
-    metadata: str = option("sqlite", "Key→metadata store: `sqlite` or `dynamodb`.", "Backends")
+    storage: str = option("local", "Blob store for image bytes.", "Backends", choices=("local", "s3"))
+    metadata: str = option("sqlite", "Key→metadata store.", "Backends", choices=("sqlite", "dynamodb"))
     cache: str = option(
         "memory",
-        "Image cache: `memory` (in-process; refused on Lambda), `memcached`, or `none`.",
+        "Image cache (`memory`: in-process, refused on Lambda; `none`: no cache).",
         "Backends",
+        choices=("memory", "memcached", "none"),
     )
-    recognizer: str = option("local", "Object detector: `local` (bundled SSD MobileNet) or `rekognition`.", "Backends")
+    recognizer: str = option(
+        "local",
+        "Object detector (`local`: the bundled SSD MobileNet).",
+        "Backends",
+        choices=("local", "rekognition"),
+    )
     data_dir: str = option("", "Folder for local blobs and the SQLite file (default: `instance/data`).", "Backends")
     # -- Limits
-    max_upload_mb: float = option(25.0, "Largest accepted upload, in MB (413 above it).", "Limits")
+    max_upload_mb: float = option(25.0, "Largest accepted upload, in MB (413 above it).", "Limits", minimum=0)
     max_pixels: int = option(
-        50_000_000, "Largest accepted image, in pixels (width × height); checked before decoding.", "Limits"
+        50_000_000, "Largest accepted image, in pixels (width × height); checked before decoding.", "Limits", minimum=1
     )
-    max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits")
+    max_frames: int = option(1000, "Most frames accepted in an animated GIF/WebP/TIFF.", "Limits", minimum=1)
     max_decoded_mb: float = option(
         200.0,
         "Largest decoded image, in MB (pixels × channels × bytes per sample, from the header, before "
         "decoding): 50 MP of 8-bit RGBA (191 MB) pass, 50 MP of 16-bit RGBA (381 MB) are a 413.",
         "Limits",
+        minimum=0,
     )
-    page_size: int = option(48, "Thumbnails per gallery page.", "Limits")
-    thumb_size: int = option(360, "Longest side of thumbnails, in pixels (2x thumbnails have twice that).", "Limits")
+    page_size: int = option(48, "Thumbnails per gallery page.", "Limits", minimum=1)
+    thumb_size: int = option(
+        360, "Longest side of thumbnails, in pixels (2x thumbnails have twice that).", "Limits", minimum=1
+    )
     display_size: int = option(
         1920,
         "Longest side of the display rendition pages show instead of the original, in pixels "
-        "(`flask --app wsgi gallery renditions` makes it for images stored before).",
+        "(`flask --app wsgi gallery renditions` makes it for images stored before); `0` makes none.",
         "Limits",
+        minimum=0,
     )
     display_format: str = option(
         "webp",
-        "Format of display renditions: `webp`, or `jpeg` (less CPU per upload, about twice the bytes; "
-        "WebP all the same for images with transparency).",
+        "Format of display renditions: `jpeg` takes less CPU per upload and about twice the bytes "
+        "(WebP all the same for images with transparency).",
         "Limits",
+        choices=("webp", "jpeg"),
     )
     max_body_mb: float = option(
         0.0,
@@ -68,18 +101,21 @@ class Settings:
         "Lambda (6 MB per request) use `4`: bigger files go straight to S3 through `POST /api/uploads`, "
         "and a bigger body gets a 413 saying so.",
         "Limits",
+        minimum=0,
     )
     redirect_over_mb: float = option(
         4.0,
         "On S3, originals larger than this (MB) are answered with a redirect to a short-lived presigned "
         "S3 URL instead of passing through the app (Lambda answers at most 6 MB); `0` never redirects.",
         "Limits",
+        minimum=0,
     )
     retention_days: float = option(
         30.0,
         "Days that replaced versions and deleted images are kept (history and trash) before "
         "`gallery purge` removes them; `0` keeps nothing.",
         "Limits",
+        minimum=0,
     )
     # -- Work budget
     work_budget: float = option(
@@ -87,11 +123,13 @@ class Settings:
         "Estimated CPU seconds one processing request may cost (decode, each step, encode); above it a 422 "
         "suggests resizing first.",
         "Work budget",
+        minimum=0,
     )
     work_memory_mb: float = option(
         768.0,
         "Estimated working memory one processing request may use, in MB; above it a 422 as for the CPU budget.",
         "Work budget",
+        minimum=0,
     )
     work_timeout: float = option(
         10.0,
@@ -99,53 +137,61 @@ class Settings:
         "(decoding, processing, recognition): the worker process doing it is killed and replaced, and the "
         "request gets a 422.",
         "Work budget",
+        minimum=0,
     )
     work_processes: int = option(
         2,
         "Worker processes for costly image work; `0` runs it in the request's thread under the budget alone "
         "(no hard limit).",
         "Work budget",
+        minimum=0,
     )
     work_client_processes: int = option(
         1,
         "Worker processes one client (address, API token or login) may hold at once; its further image work "
         "waits behind it, and the workers go round-robin between the clients waiting. Per server process.",
         "Work budget",
+        minimum=0,
     )
     work_client_queue: int = option(
         2,
         "Pieces of image work one client may have waiting for a worker; beyond that a 429 with Retry-After.",
         "Work budget",
+        minimum=0,
     )
     work_queue_size: int = option(
         16,
         "Pieces of image work that may wait for a worker, all clients together, per server process; when "
         "full a 503 with Retry-After at once.",
         "Work budget",
+        minimum=0,
     )
     work_queue_wait: float = option(
         10.0,
         "Longest wait for a worker, in seconds; then a 503 with Retry-After (a 429 when the client's own "
         "work held it).",
         "Work budget",
+        minimum=0,
     )
     work_backoff: float = option(
         10.0,
         "Seconds a client's image work is refused (429 with Retry-After) after a piece of it was stopped at "
         "the hard limit; doubled for each further stop, up to `GALLERY_WORK_BACKOFF_MAX`. Per server process.",
         "Work budget",
+        minimum=0,
     )
     work_backoff_max: float = option(
         300.0,
         "Longest back-off after stops at the hard limit, in seconds; a client stopped nothing for this long "
         "after its last back-off starts again from `GALLERY_WORK_BACKOFF`.",
         "Work budget",
+        minimum=0,
     )
     # -- Cache
-    cache_capacity_mb: float = option(64.0, "Capacity of the in-process cache, in MB.", "Cache")
-    cache_policy: str = option("lru", "Replacement policy of the in-process cache: `lru` or `random`.", "Cache")
+    cache_capacity_mb: float = option(64.0, "Capacity of the in-process cache, in MB.", "Cache", minimum=0)
+    cache_policy: str = option("lru", "Replacement policy of the in-process cache.", "Cache", choices=("lru", "random"))
     memcached_servers: str = option("127.0.0.1:11211", "Comma-separated `host:port` list of memcached nodes.", "Cache")
-    memcached_timeout: float = option(0.25, "Seconds before a memcached node counts as down.", "Cache")
+    memcached_timeout: float = option(0.25, "Seconds before a memcached node counts as down.", "Cache", minimum=0)
     memcached_tls: bool = option(
         False, "Talk to memcached over TLS (ElastiCache in-transit encryption); certificates are verified.", "Cache"
     )
@@ -237,26 +283,37 @@ class Settings:
         0,
         "Reverse proxies in front of the app whose `X-Forwarded-For/-Proto/-Host` are trusted (client IP, HTTPS).",
         "Security",
+        minimum=0,
     )
-    rate_limit_login: str = option("10/minute", "Login attempts per client (`off` disables a limit).", "Security")
+    rate_limit_login: str = option(
+        "10/minute", "Login attempts per client (`off` disables a limit).", "Security", check=rate_limit
+    )
     rate_limit_process: str = option(
         "30/minute",
         "Processing runs (page and `/api/process`) per client; a result served from the cache is free.",
         "Security",
+        check=rate_limit,
     )
     rate_limit_preview: str = option(
-        "600/minute", "Live previews (`/api/process` with `preview`) per client; cache hits are free.", "Security"
+        "600/minute",
+        "Live previews (`/api/process` with `preview`) per client; cache hits are free.",
+        "Security",
+        check=rate_limit,
     )
     rate_limit_recognize: str = option(
-        "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security"
+        "30/minute", "Recognition runs (page and `/api/recognize`) per client.", "Security", check=rate_limit
     )
     rate_limit_upload: str = option(
         "120/minute",
         "Uploaded files per client (Upload page, `POST /api/images`, direct-upload commits).",
         "Security",
+        check=rate_limit,
     )
     session_hours: float = option(
-        12.0, "Hours a login lasts. Logging out or changing the password ends every earlier login.", "Security"
+        12.0,
+        "Hours a login lasts. Logging out or changing the password ends every earlier login.",
+        "Security",
+        minimum=0,
     )
     allow_anonymous_writes: bool = option(
         False,
@@ -271,18 +328,20 @@ class Settings:
         "Server",
         env="HOST",
     )
-    port: int = option(8000, "Port the server listens on.", "Server", env="PORT")
+    port: int = option(8000, "Port the server listens on.", "Server", env="PORT", minimum=0, maximum=65535)
     workers: int = option(
         1,
         "gunicorn worker processes. One keeps a single in-process cache; raise it with memcached.",
         "Server",
+        minimum=1,
     )
-    threads: int = option(8, "Threads per gunicorn worker process, and of `make run`'s server.", "Server")
+    threads: int = option(8, "Threads per gunicorn worker process, and of `make run`'s server.", "Server", minimum=1)
     read_timeout: float = option(
         30.0,
         "Seconds `make run`'s server (waitress) keeps a connection that neither sends nor accepts a byte "
         "(half-way through a request, or with its response waiting); then it is closed. Behind nginx, nginx's timeouts apply (docs/deploy.md).",
         "Server",
+        minimum=0,
     )
     forwarded_allow_ips: str = option(
         "127.0.0.1",
@@ -323,19 +382,20 @@ class Settings:
         return megabytes(self.cache_capacity_mb)
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class StartupError(SystemExit):
+    """The configuration cannot work; the message lists every problem found, each naming the
+    setting that fixes it. Settings that cannot be read are the first such problems, so the error
+    lives here, beside ``load_settings``, where ``gunicorn.conf.py`` meets it too."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("The gallery cannot start:\n" + "\n".join(f"- {problem}" for problem in problems))
 
 
-def _int(value: str) -> int:
-    return int(value.strip())
-
-
-def _float(value: str) -> float:
-    return float(value.strip())
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": _int, "float": _float, "bool": _bool}
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": whole_number, "float": finite_number, "bool": boolean}
+# The Python values an override may give instead of a string (a bool is no number here).
+_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,)}
+_KINDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "a boolean"}
 
 
 @dataclass(frozen=True)
@@ -345,13 +405,30 @@ class Option:
     default: Any
     description: str
     group: str
-    parse: Callable[[str], Any]
+    type: str  # the field's type name: str, int, float or bool
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    check: Callable[[str], None] | None = None
 
-    def read(self, raw: str) -> Any:
-        try:
-            return self.parse(raw)
-        except ValueError as exc:
-            raise SystemExit(f"{self.name}={raw!r} is not valid: {exc}") from exc
+    def read(self, raw: Any) -> Any:
+        """The value of ``raw`` (a string as the environment gives it, or a Python value of the
+        option's type); ``ValueError`` saying what is wrong with it."""
+        if isinstance(raw, str):
+            value = _PARSERS[self.type](raw)
+        elif isinstance(raw, _TYPES[self.type]) and not (self.type != "bool" and isinstance(raw, bool)):
+            value = raw
+        else:
+            raise ValueError(f"{_KINDS[self.type]} is needed, not a Python {type(raw).__name__}")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"not one of: {', '.join(self.choices)}")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"below the smallest value, {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"above the largest value, {self.maximum:g}")
+        if self.check:
+            self.check(value)
+        return value
 
 
 OPTIONS: list[Option] = [
@@ -361,7 +438,11 @@ OPTIONS: list[Option] = [
         default=f.default,
         description=f.metadata["description"],
         group=f.metadata["group"],
-        parse=_PARSERS[f.type],
+        type=f.type,
+        choices=f.metadata["choices"],
+        minimum=f.metadata["minimum"],
+        maximum=f.metadata["maximum"],
+        check=f.metadata["check"],
     )
     for f in fields(Settings)
 ]
@@ -370,21 +451,38 @@ OPTIONS: list[Option] = [
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Every option from ``environ`` (default: the process environment; unset or empty means the
     default), then from ``overrides`` keyed by the same variable names: strings there are read like
-    the environment's, other values are taken as they are. Other keys are ignored."""
+    the environment's, other values must be of the option's type. Other keys are ignored.
+
+    Any value that cannot be read (``GALLERY_MEMCACHED_TLS=ture``, ``GALLERY_CACHE=memcahced``, a
+    malformed or out-of-range number) raises ``StartupError`` naming every such value at once."""
     environ = os.environ if environ is None else environ
     overrides = overrides or {}
-    values = {}
+    values, problems = {}, []
     for option in OPTIONS:
         if option.name in overrides:
             raw = overrides[option.name]
-            values[option.attr] = option.read(raw) if isinstance(raw, str) else raw
-            continue
-        raw = environ.get(option.name)
-        if option.name == "AWS_REGION" and not raw:
-            raw = environ.get("AWS_DEFAULT_REGION")
-        if raw:
+        else:
+            raw = environ.get(option.name)
+            if option.name == "AWS_REGION" and not raw:
+                raw = environ.get("AWS_DEFAULT_REGION")
+            if not raw:
+                continue
+        try:
             values[option.attr] = option.read(raw)
+        except ValueError as exc:
+            problems.append(f"{option.name}={raw!r} is not valid: {exc}.")
+    if problems:
+        raise StartupError(problems)
     return Settings(**values)
+
+
+def accepted(option: Option) -> str:
+    """What the README says an option takes beyond its description: its choices or its bounds."""
+    if option.choices:
+        return " One of " + ", ".join(f"`{choice}`" for choice in option.choices) + "."
+    if option.type == "bool":
+        return " `1`/`0` (or true/false, yes/no, on/off)."
+    return ""
 
 
 def markdown_table() -> str:
@@ -397,7 +495,7 @@ def markdown_table() -> str:
             lines.append(f"| **{group}** | | |")
         default = option.default
         shown = f"`{default:g}`" if isinstance(default, float) else f"`{default}`" if default != "" else "—"
-        lines.append(f"| `{option.name}` | {shown} | {option.description} |")
+        lines.append(f"| `{option.name}` | {shown} | {option.description}{accepted(option)} |")
     return "\n".join(lines)
 
 

@@ -6,6 +6,24 @@ function csrfToken() {
   return meta ? meta.content : "";
 }
 
+// An action's outcome (a result, a saved notice, an error) is brought into view and focused, so a
+// phone user sees it and a screen reader reads it, wherever it is on the page. The element
+// carries role="status" or role="alert" (announced when it changes); focus also reads a server
+// rendered one, which no live region announces on page load.
+function bringIntoView(element) {
+  if (!element || element.hidden) return;
+  const box = element.getBoundingClientRect();
+  if (box.top < 0 || box.top > window.innerHeight * 0.5) {
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    element.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+  }
+  if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "-1");
+  element.focus({ preventScroll: true });
+}
+
+// A page rendered as an action's answer marks its outcome with data-outcome.
+window.addEventListener("DOMContentLoaded", () => bringIntoView(document.querySelector("[data-outcome]:not([hidden])")));
+
 // Forms with data-confirm ask before submitting (e.g. delete buttons in the gallery).
 document.addEventListener("submit", (event) => {
   const form = event.target;

@@ -405,12 +405,16 @@
   }
 
   // ---------------------------------------------------------------- save key
-  // As the server's derived_key: the output format's extension (else the source's, else JPEG's),
-  // the stem cut so that the whole key fits the key length.
+  // As the server's derived_key: the output format's extension (else what "as the source" gives for
+  // the source's extension: .heic → .jpg; else the source's; else JPEG's), the stem cut so that the
+  // whole key fits the key length. (A source with transparency is saved as PNG: the server then
+  // names the key .png itself.)
+  const asSource = JSON.parse(formatSelect.dataset.asSource || "{}");
   function derivedKey(source) {
     const clean = (source || "upload").replace(/[^A-Za-z0-9._/-]+/g, "-").replace(/^\/+|\/+$/g, "") || "upload";
     const match = clean.match(/^(.*)(\.[A-Za-z0-9]+)$/);
-    const ext = formatSelect.selectedOptions[0]?.dataset.extension || (match ? match[2] : formatSelect.dataset.defaultExtension);
+    const sourceExt = match ? asSource[match[2].toLowerCase()] || match[2] : formatSelect.dataset.defaultExtension;
+    const ext = formatSelect.selectedOptions[0]?.dataset.extension || sourceExt;
     const suffix = `-edit${ext}`;
     const stem = (match ? match[1] : clean).slice(0, saveAs.maxLength - ext.length - 10).replace(/[-_.]+$/, "");
     return (stem || "upload") + suffix;
@@ -746,6 +750,7 @@
     } catch (error) {
       errorBox.textContent = error.message;
       errorBox.hidden = false;
+      bringIntoView(errorBox);
       return;
     }
     body.append("ops", JSON.stringify(enabledOps()));
@@ -763,11 +768,13 @@
         conflictBox.dataset.key = key;
         conflictBox.dataset.free = free;
         conflictBox.hidden = false;
+        bringIntoView(conflictBox);
         $("proc-save-free").focus(); // the choice that loses nothing
         return;
       }
       if (!response.ok) {
         showError(await messageOf(response));
+        bringIntoView(errorBox);
         return;
       }
       const record = await response.json();
@@ -779,12 +786,14 @@
         record.replaced ? " (the image it replaced is kept in its history)." : ".",
       );
       savedBox.hidden = false;
+      bringIntoView(savedBox);
       if (saveAs.value === key) {
         saveAs.value = saveAs.dataset.derived = ""; // the next save gets a fresh key again
         suggestKey();
       }
     } catch (error) {
       showError(`Saving failed: ${error.message}`);
+      bringIntoView(errorBox);
     } finally {
       button.disabled = false;
     }
@@ -793,7 +802,7 @@
   form.addEventListener("submit", (event) => {
     const action = event.submitter ? event.submitter.value : "preview";
     event.preventDefault();
-    if (action === "preview") runPreview();
+    if (action === "preview") runPreview().then(() => bringIntoView(errorBox.hidden ? compare : errorBox));
     else if (action === "save") save("fail", saveAs.value.trim());
     else if (action === "save-replace") save("replace", conflictBox.dataset.key);
     else if (action === "save-rename") {

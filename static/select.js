@@ -11,6 +11,7 @@
   const count = document.getElementById("selection-count");
   const clear = document.getElementById("selection-clear");
   const max = Number(form.dataset.max) || 1000;
+  const hint = count.textContent; // the page's own words: the same text keeps the layout still
   let selected = new Set(JSON.parse(sessionStorage.getItem(STORE) || "[]"));
   let last = null;
 
@@ -20,7 +21,7 @@
     const elsewhere = selected.size - here;
     count.textContent = selected.size
       ? `${selected.size} selected` + (elsewhere > 0 ? ` (${elsewhere} on other pages)` : "")
-      : "Tick photos to select them (Shift-click for a range, Ctrl/⌘+A for the page).";
+      : hint;
     clear.hidden = selected.size === 0;
   }
 

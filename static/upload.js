@@ -14,6 +14,10 @@
 //     3. POST /api/uploads/<id>/commit -> the server decodes and checks it, then stores or rejects it
 //
 // Each batch carries one random batch id, so the summary can link to the gallery showing just it.
+//
+// Folders (dropped, or chosen with the folder picker) keep their relative paths as keys. Bytes the
+// gallery already holds are not stored again (on_duplicate=skip, the form's default): the row says
+// "already in the gallery as <key>" and offers Keep both, per file or for all.
 "use strict";
 
 const form = document.getElementById("upload-form");
@@ -30,6 +34,34 @@ function newBatch() {
 function keyFromName(name) {
   const base = name.split(/[\\/]/).pop().replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
   return base || "image";
+}
+
+// A short stable hash, naming a part with nothing readable left (写真.jpg), so names stay distinct.
+function shortHash(text) {
+  let hash = 0x811c9dc5;
+  for (const c of text) hash = Math.imul(hash ^ c.codePointAt(0), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, "0");
+}
+
+// A key from a relative path, folders kept, as the server's keys.key_from_path makes it:
+// "Trip 2019/Café.jpg" -> "Trip-2019/Cafe.jpg".
+function keyFromPath(path) {
+  const readable = (text) =>
+    text
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/^[-.]+|[-.]+$/g, "");
+  const parts = path
+    .split(/[\\/]+/)
+    .filter(Boolean)
+    .map((part) => {
+      const dot = part.lastIndexOf(".");
+      const [stem, ext] = dot > 0 ? [part.slice(0, dot), part.slice(dot + 1)] : [part, ""];
+      const name = readable(stem) || shortHash(stem);
+      return readable(ext) ? `${name}.${readable(ext)}` : name;
+    });
+  return parts.join("/") || "image";
 }
 
 function errorMessage(payload, status) {
@@ -73,11 +105,12 @@ async function postJson(url, body) {
 
 class Conflict extends Error {}
 
-async function sendThroughApp(file, key, onConflict, batch, onProgress) {
+async function sendThroughApp(file, key, onConflict, batch, onProgress, onStage, onDuplicate) {
   const body = new FormData();
   body.append("file", file);
   body.append("key", key);
   body.append("on_conflict", onConflict);
+  body.append("on_duplicate", onDuplicate);
   body.append("batch", batch);
   const response = await postWithProgress(urls.imagesUrl, body, { "X-CSRFToken": csrfToken() }, onProgress);
   const payload = parseJson(response.responseText);
@@ -155,9 +188,55 @@ function ask(row, key) {
 
 const send = form.dataset.direct === "s3" ? sendToS3 : sendThroughApp;
 
-async function uploadOne(file, key, choice, batch, stored) {
+// Bytes already stored: "skip" (the form's default) or "keep"; an "apply to all" answer wins.
+let duplicatesForAll = null;
+const duplicatePrompts = new Set(); // the rows still offering Keep both, for an answer to all
+
+function offerKeepBoth(row, record, keep) {
+  const prompt = Object.assign(document.createElement("div"), { className: "conflict-prompt", role: "group" });
+  prompt.setAttribute("aria-label", `Already in the gallery as ${record.key}`);
+  const all = Object.assign(document.createElement("input"), { type: "checkbox" });
+  const allLabel = Object.assign(document.createElement("label"), { className: "hint" });
+  allLabel.append(all, " apply to all");
+  const answer = (value) => {
+    const rows = all.checked ? [...duplicatePrompts] : [prompt];
+    if (all.checked) duplicatesForAll = value;
+    for (const each of rows) {
+      duplicatePrompts.delete(each);
+      each.remove();
+      if (value === "keep") each.keep();
+    }
+  };
+  const choices = [
+    ["skip", "Skip"],
+    ["keep", "Keep both"],
+  ].map(([value, label]) => {
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+    if (value !== "skip") button.className = "secondary"; // skipping is the default, already done
+    button.addEventListener("click", () => answer(value));
+    return button;
+  });
+  prompt.keep = keep;
+  prompt.append(...choices, allLabel);
+  duplicatePrompts.add(prompt);
+  row.append(prompt);
+}
+
+function showDuplicate(row, status, record) {
+  row.classList.add("duplicate");
+  status.className = "status";
+  status.textContent = "Already in the gallery as ";
+  const link = Object.assign(document.createElement("a"), {
+    href: `${urls.browseUrl}?key=${encodeURIComponent(record.duplicate_of)}`,
+    textContent: record.duplicate_of,
+  });
+  status.append(link, ": skipped, nothing stored.");
+}
+
+async function uploadOne(file, key, choice, batch, stored, onDuplicate = "skip", onChange = () => {}) {
   const row = document.createElement("li");
-  const name = Object.assign(document.createElement("span"), { textContent: `${file.name} → ${key}` });
+  const shown = relativePath(file) || file.name;
+  const name = Object.assign(document.createElement("span"), { textContent: `${shown} → ${key}` });
   const bar = Object.assign(document.createElement("progress"), { max: 100, value: 0 });
   bar.setAttribute("aria-label", `Upload progress of ${file.name}`);
   const status = Object.assign(document.createElement("span"), { className: "status", textContent: "Waiting…" });
@@ -174,18 +253,29 @@ async function uploadOne(file, key, choice, batch, stored) {
     return "skipped";
   };
   try {
+    const duplicates = duplicatesForAll || onDuplicate;
     let onConflict = choice === "ask" ? "fail" : choice;
-    if (choice === "ask" && (await keyExists(key))) onConflict = await ask(row, key);
+    // When duplicates are skipped, the server answers a duplicate before any key question.
+    if (choice === "ask" && duplicates === "keep" && (await keyExists(key))) onConflict = await ask(row, key);
     if (onConflict === "skip") return skip();
     let record;
     const onStage = (t) => (status.textContent = t);
     try {
-      record = await send(file, key, onConflict, batch, onProgress, onStage);
+      record = await send(file, key, onConflict, batch, onProgress, onStage, duplicates);
     } catch (error) {
       if (!(error instanceof Conflict)) throw error;
-      onConflict = await ask(row, key); // taken while we were sending
+      onConflict = await ask(row, key); // taken (by other bytes) while we were sending
       if (onConflict === "skip") return skip();
-      record = await send(file, key, onConflict, batch, onProgress, onStage);
+      record = await send(file, key, onConflict, batch, onProgress, onStage, duplicates);
+    }
+    if (record.duplicate_of) {
+      showDuplicate(row, status, record);
+      offerKeepBoth(row, record, () => {
+        // Kept after all: sent again as a new row's work, never replacing what the key holds.
+        row.remove();
+        uploadOne(file, key, "rename", batch, stored, "keep").then((outcome) => onChange("duplicate", outcome));
+      });
+      return "duplicate";
     }
     stored.push(record);
     row.classList.add("done");
@@ -248,11 +338,18 @@ function showSummary(stored, batch, total) {
   toggle.textContent = `Show each file (${total})`;
 }
 
+// A file's path inside a dropped or chosen folder ("" for a loose file).
+const relativePath = (file) => file.relativePath || file.webkitRelativePath || "";
+
+// As the server's upload_targets: the prefix is a folder in front of everything; inside it one
+// file goes under the typed key, several under their names in the folder the key names. A file
+// from a folder keeps its path in that folder, folders included.
+const asFolder = (name) => (name && !name.endsWith("/") ? `${name}/` : name);
 function targets(files, key, prefix) {
-  if (files.length === 1 && key) return [key];
-  let folder = key || prefix;
-  if (folder && !folder.endsWith("/")) folder += "/";
-  return Array.from(files, (file) => folder + keyFromName(file.name));
+  const folder = asFolder(prefix);
+  if (files.length === 1 && key && !relativePath(files[0])) return [folder + key];
+  const name = (file) => (relativePath(file) ? keyFromPath(relativePath(file)) : keyFromName(file.name));
+  return Array.from(files, (file) => folder + asFolder(key) + name(file));
 }
 
 async function uploadAll(files) {
@@ -265,7 +362,10 @@ async function uploadAll(files) {
   }
   const keys = targets(files, keyInput.value.trim(), prefixInput.value.trim());
   const choice = (form.querySelector('input[name="on_conflict"]:checked') || { value: "ask" }).value;
+  const onDuplicate = (form.querySelector('input[name="on_duplicate"]:checked') || { value: "skip" }).value;
   answerForAll = null;
+  duplicatesForAll = null;
+  duplicatePrompts.clear();
   list.replaceChildren();
   list.classList.remove("folded");
   document.getElementById("upload-details").hidden = true;
@@ -274,28 +374,38 @@ async function uploadAll(files) {
   const stored = [];
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
+  const summary = document.getElementById("upload-summary");
+  summary.textContent = files.length === 1 ? "Uploading 1 file…" : `Uploading ${files.length} files…`;
+  bringIntoView(summary); // on a phone the progress rows start below the screen
   // Two at a time: fast on a LAN, gentle on the server.
   const queue = Array.from(files, (file, i) => [file, keys[i]]);
   const outcomes = [];
+  const summarise = () => {
+    const count = (what) => outcomes.filter((o) => o === what).length;
+    summary.textContent =
+      `${count("stored") + count("replaced")} stored` +
+      (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
+      (count("duplicate") ? `, ${count("duplicate")} already in the gallery (skipped)` : "") +
+      (count("skipped") ? `, ${count("skipped")} skipped` : "") +
+      (count("failed") ? `, ${count("failed")} failed` : "") +
+      ".";
+    showSummary(stored, batch, files.length);
+  };
+  // A duplicate kept after all changes the counts once its upload ends.
+  const changed = (before, after) => {
+    outcomes.splice(outcomes.indexOf(before), 1, after);
+    summarise();
+  };
   const worker = async () => {
     while (queue.length) {
       const [file, key] = queue.shift();
-      outcomes.push(await uploadOne(file, key, choice, batch, stored));
+      outcomes.push(await uploadOne(file, key, choice, batch, stored, onDuplicate, changed));
     }
   };
   await Promise.all([worker(), worker()]);
   button.disabled = false;
-  const count = (what) => outcomes.filter((o) => o === what).length;
-  const summary = document.getElementById("upload-summary");
-  if (summary) {
-    summary.textContent =
-      `${count("stored") + count("replaced")} stored` +
-      (count("replaced") ? ` (${count("replaced")} replaced an older version)` : "") +
-      (count("skipped") ? `, ${count("skipped")} skipped` : "") +
-      (count("failed") ? `, ${count("failed")} failed` : "") +
-      ".";
-  }
-  showSummary(stored, batch, files.length);
+  summarise();
+  bringIntoView(summary);
 }
 
 document.getElementById("upload-details").addEventListener("click", (event) => {
@@ -308,6 +418,33 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   uploadAll(input.files);
 });
+
+// The folder picker (webkitdirectory) needs this script, so it shows only with it.
+const folderPicker = document.getElementById("folder-picker");
+if (folderPicker) {
+  folderPicker.hidden = false;
+  document.getElementById("folder").addEventListener("change", (event) => {
+    if (event.target.files.length) uploadAll(Array.from(event.target.files));
+  });
+}
+
+// Every file under dropped folders, each with its path from the dropped folder's parent.
+function readEntries(reader) {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+async function filesUnder(entry) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    return [Object.assign(file, { relativePath: entry.fullPath.replace(/^\//, "") })];
+  }
+  const reader = entry.createReader();
+  const found = [];
+  for (let batch = await readEntries(reader); batch.length; batch = await readEntries(reader)) {
+    for (const child of batch) if (!child.name.startsWith(".")) found.push(...(await filesUnder(child)));
+  }
+  return found;
+}
 
 // The whole window takes dropped files, not only the drop zone. dragenter/dragleave fire for every
 // element crossed, so a count says when the drag has really left the window.
@@ -335,6 +472,14 @@ document.addEventListener("drop", (event) => {
   dragging(false);
   if (!event.dataTransfer || !event.dataTransfer.files.length) return;
   event.preventDefault(); // the browser would otherwise open the file
+  // Entries must be taken while the event lasts; folders among them are read afterwards.
+  const entries = Array.from(event.dataTransfer.items || [], (item) =>
+    item.webkitGetAsEntry ? item.webkitGetAsEntry() : null,
+  );
+  if (entries.some((entry) => entry && entry.isDirectory)) {
+    Promise.all(entries.filter(Boolean).map(filesUnder)).then((found) => uploadAll(found.flat()));
+    return;
+  }
   input.files = event.dataTransfer.files;
   uploadAll(event.dataTransfer.files);
 });

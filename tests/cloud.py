@@ -166,6 +166,10 @@ class MotoServer:
         stop(self.proc)
 
 
+class PortTaken(RuntimeError):
+    """The free port picked was taken by another process before ours could listen on it."""
+
+
 class MemcachedNode:
     def __init__(self, port: int | None = None, memory_mb: int = 64, args: tuple[str, ...] = ()):
         self.binary = need_memcached()
@@ -173,7 +177,14 @@ class MemcachedNode:
         self.memory_mb = memory_mb
         self.args = list(args)  # more options (e.g. TLS)
         self.proc: subprocess.Popen | None = None
-        self.start()
+        for attempt in range(3):
+            try:
+                self.start()
+                break
+            except PortTaken:
+                if port or attempt == 2:
+                    raise
+                self.port = free_port()
 
     @property
     def address(self) -> str:
@@ -186,6 +197,21 @@ class MemcachedNode:
         cmd += self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)
+        if "-Z" not in self.args and self.stats().get("pid") != str(self.proc.pid):
+            # Another test process (pytest-xdist) took the same free port first: ours cannot listen.
+            stop(self.proc)
+            raise PortTaken(f"port {self.port} is another memcached's")
+
+    def stats(self) -> dict[str, str]:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(b"stats\r\n")
+            raw = b""
+            while not raw.endswith(b"END\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+        return dict(line.split()[1:3] for line in raw.decode().splitlines() if line.startswith("STAT "))
 
     def kill(self) -> None:
         """Die without warning, as a crashed node does."""

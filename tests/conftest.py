@@ -10,12 +10,34 @@ import shutil
 
 import numpy as np
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
 from PIL import Image
 
 from app import create_app
 from app.core.errors import NotFound
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for every app the tests build in this process: each test
+    makes its own app, and compiling the pages again for each was half the cost of a page test.
+    Jinja keys each entry by the template's name and a checksum of its source, so an edited
+    template is compiled afresh."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": CompiledTemplates()}
 
 
 def under_ci() -> bool:
@@ -50,6 +72,43 @@ def pytest_runtest_makereport(item, call):
         if reason in MISSING:
             report.longrepr = (__file__, require_binary.__code__.co_firstlineno, report.longrepr[2])
     return report
+
+
+# What puts a test in the slow tier (``make check`` leaves it out, ``make test`` runs it): a browser
+# or a started server says so with its marker; the cloud backends are found by what a test asks for,
+# a fixture that starts moto or memcached or a fixture parameter naming an AWS backend.
+CLOUD_FIXTURES = frozenset(
+    {
+        "moto_server",
+        "aws",
+        "memcached_pool",
+        "memcached_servers",
+        "own_memcached_pool",
+        "own_moto",
+        "split_aws",
+        "tls_node",
+    }
+)
+CLOUD_PARAMS = frozenset({"s3", "dynamodb", "memcached", "cloud"})
+
+
+# Modules with the slowest tests first (each module kept whole, in its own order), so that under
+# pytest-xdist the long browser and server modules start at once and the short ones fill in
+# around them, instead of a browser module starting last on one worker while the other idles.
+SLOW_FIRST = ("browser", "server", "cloud")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = {v for v in params.params.values() if isinstance(v, str)} if params else set()
+        if CLOUD_FIXTURES.intersection(item.fixturenames) or CLOUD_PARAMS & values:
+            item.add_marker("cloud")
+    rank: dict[str, int] = {}
+    for item in items:
+        marks = [SLOW_FIRST.index(m.name) for m in item.iter_markers() if m.name in SLOW_FIRST]
+        rank[item.module.__name__] = min([rank.get(item.module.__name__, len(SLOW_FIRST)), *marks])
+    items.sort(key=lambda item: rank[item.module.__name__])
 
 
 def make_app(tmp_path, **overrides):

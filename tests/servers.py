@@ -35,32 +35,40 @@ def gunicorn(data_dir: Path, log_path: Path, args: tuple[str, ...] = (), **env: 
     """``gunicorn -c gunicorn.conf.py [args] wsgi:app`` with the gallery's data under ``data_dir``
     and ``env`` (GALLERY_* settings) on top of this environment; yields its base URL once
     ``/healthz`` answers. Its output goes to ``log_path``."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args, "wsgi:app"]
+    with _serving("gunicorn", command, data_dir, log_path, env) as base:
+        yield base
+
+
+@contextmanager
+def waitress(data_dir: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """``python serve.py`` (``make run``: the app under waitress), as ``gunicorn`` starts gunicorn."""
+    with _serving("waitress", [sys.executable, "serve.py"], data_dir, log_path, env) as base:
+        yield base
+
+
+@contextmanager
+def _serving(name: str, command: list[str], data_dir: Path, log_path: Path, env: dict) -> Iterator[str]:
     from cloud import free_port, stop  # loaded here: modules that use it as a plugin load it first
 
     port = free_port()
     environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "GALLERY_DATA_DIR": str(data_dir), **env}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args, "wsgi:app"],
-            cwd=ROOT,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_SECONDS
         while True:
-            assert process.poll() is None, "gunicorn exited during start-up:\n" + log_path.read_text()[-3000:]
+            assert process.poll() is None, f"{name} exited during start-up:\n" + log_path.read_text()[-3000:]
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
                 time.sleep(0.1)
-            assert time.monotonic() < deadline, f"gunicorn did not answer /healthz within {START_SECONDS} s"
+            assert time.monotonic() < deadline, f"{name} did not answer /healthz within {START_SECONDS} s"
         yield base
     finally:
-        stop(process, timeout=20)  # its graceful_timeout, then SIGKILL
+        stop(process, timeout=20)  # gunicorn's graceful_timeout, then SIGKILL
 
 
 def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> str:

@@ -192,6 +192,7 @@ def test_search_finds_a_word_in_the_middle_of_a_key(server, page):
 def test_an_upload_nobody_ran_detection_on_is_found_by_its_label(server, page):
     page.goto(server + "/upload")
     page.fill("#prefix", "unpressed/")
+    page.check('input[name="on_duplicate"][value="keep"]')  # the dog is stored already
     drop_files(page, "#dropzone", ["dog.jpg"])
     sync_api.expect(page.locator("#upload-progress .status.ok")).to_have_count(1, timeout=60_000)
     page.goto(server + "/gallery?label=dog")
@@ -206,6 +207,7 @@ def test_a_batch_of_twenty_shows_the_summary_grid(server, page):
     contents["notes.jpg"] = b"not an image at all"
     page.goto(server + "/upload")
     page.fill("#prefix", "batch20/")
+    page.check('input[name="on_duplicate"][value="keep"]')  # the same three photos, again and again
     drop_files(page, "h1", [*names, "notes.jpg"], contents)  # anywhere on the page, not only the zone
     sync_api.expect(page.locator("#upload-grid .tile")).to_have_count(20, timeout=180_000)
     assert page.inner_text("#upload-summary") == "20 stored, 1 failed."

@@ -1,15 +1,17 @@
-"""The one contract every backend combination keeps, through the Gallery service and the JSON API.
+"""The one contract the gallery keeps end to end, through the Gallery service and the JSON API.
 
-Parametrized over storage × metadata × cache: local/sqlite/memory and s3/dynamodb/memcached,
-the cloud ones on a moto server over HTTP and three memcached processes. Each app is set up
-with ``flask gallery init``, as an operator would.
+Run on two deployments: all embedded (local files, SQLite, in-process cache) and all cloud (S3
+and DynamoDB on a moto server over HTTP, three memcached processes), so every assertion here
+runs against every adapter of every port. Each port's own contract is tested per adapter beside
+it (``test_cloud_backends.py``, ``test_history_store.py``, ``test_search.py``), so the mixed
+combinations (S3 with SQLite...) would only repeat what those prove. Each app is set up with
+``flask gallery init``, as an operator would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import re
 
 import pytest
@@ -19,6 +21,7 @@ from test_exif import exif_photo
 
 from app import create_app
 from app.cache.memory import MemoryCache
+from app.config import OPTIONS
 from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
 from app.core.errors import NotFound
 from app.storage.local import LocalBlobStore
@@ -26,12 +29,21 @@ from app.web.selection import MAX_SELECTION
 
 pytest_plugins = ["cloud"]
 
-COMBOS = list(itertools.product(("local", "s3"), ("sqlite", "dynamodb"), ("memory", "memcached")))
+# (storage, metadata, cache) of each deployment.
+DEPLOYMENTS = {"embedded": ("local", "sqlite", "memory"), "cloud": ("s3", "dynamodb", "memcached")}
 
 
-@pytest.fixture(params=COMBOS, ids=["-".join(c) for c in COMBOS])
+def test_every_adapter_of_every_port_meets_the_contract():
+    """A backend added to the settings' choices needs a deployment here (``none``, no cache, keeps nothing)."""
+    choices = {o.name: set(o.choices) for o in OPTIONS}
+    ports = ("GALLERY_STORAGE", "GALLERY_METADATA", "GALLERY_CACHE")
+    for port, adapters in zip(ports, zip(*DEPLOYMENTS.values(), strict=True), strict=True):
+        assert set(adapters) == choices[port] - {"none"}, port
+
+
+@pytest.fixture(params=list(DEPLOYMENTS))
 def backend_app(request, tmp_path):
-    storage, metadata, cache = request.param
+    storage, metadata, cache = DEPLOYMENTS[request.param]
     config = {
         "GALLERY_DATA_DIR": str(tmp_path / "data"),
         "GALLERY_STORAGE": storage,
@@ -219,6 +231,23 @@ def test_conflicts_rename_or_fail_without_changing_anything(api, service):
     renamed = [upload(api, "photos/IMG_0001.jpg", second, "rename").get_json()["key"] for _ in range(2)]
     assert renamed == ["photos/IMG_0001-2.jpg", "photos/IMG_0001-3.jpg"]
     assert api.client.get("/images/photos/IMG_0001-3.jpg").data == second
+
+
+def test_find_by_sha256_names_the_current_image_with_those_bytes(api, service):
+    first, second, third = image(15), image(16), image(17)
+    find = service.metadata.find_by_sha256
+    assert find(sha(first)) is None
+    assert upload(api, "trips/b.png", first).status_code == 201
+    assert upload(api, "trips/a.png", first).status_code == 201  # the same bytes twice: the first key answers
+    assert upload(api, "other.png", second).status_code == 201
+    found = find(sha(first))
+    assert (found.key, found.sha256) == ("trips/a.png", sha(first))
+    assert find(sha(second)).key == "other.png"
+    assert upload(api, "other.png", third).status_code == 200  # replaced: the old bytes are history, not current
+    assert find(sha(second)) is None and find(sha(third)).key == "other.png"
+    assert api.delete("trips/a.png").status_code == 204
+    assert find(sha(first)).key == "trips/b.png"
+    assert find("0" * 64) is None
 
 
 def test_restore_an_earlier_version_byte_for_byte(api, service):
@@ -430,3 +459,90 @@ def test_renditions_and_the_taken_order(api, service):
     for variant in RENDITIONS:
         with pytest.raises(NotFound):
             service.blobs.get(blob_name(variant, record))
+
+
+# -- folders and share links ---------------------------------------------------------------------
+def test_folder_counts_follow_uploads_deletes_and_restores(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    keys = ["trips/a.png", "trips/b.png", "trips/2024/c.png", "trips/2024/may/d.png", "home/e.png", "top.png"]
+    for n, key in enumerate(keys):
+        assert api.upload(key, image(n)).status_code == 201
+    store = service.metadata
+
+    def counts(parent: str) -> list[tuple[str, int]]:
+        return [(f.path, f.count) for f in store.folders(parent)[0]]
+
+    assert counts("") == [("home/", 1), ("trips/", 4)]
+    assert counts("trips/") == [("trips/2024/", 2)] and counts("trips/2024/") == [("trips/2024/may/", 1)]
+    assert api.upload("trips/a.png", image(20)).status_code == 200  # a replacement adds no photo
+    assert counts("") == [("home/", 1), ("trips/", 4)]
+    assert [r.key for r in store.folder_images("trips/")[0]] == ["trips/a.png", "trips/b.png"]  # a: replaced last
+    assert api.delete("trips/2024/may/d.png").status_code == 204
+    assert counts("trips/2024/") == [] and store.get_folder("trips/2024/").count == 1
+    assert api.delete("home/e.png").status_code == 204
+    assert counts("") == [("trips/", 3)] and store.get_folder("home/") is None
+    trashed = store.trash()[0][0].record
+    service.history.restore_trashed(trashed.key, trashed.version)
+    assert counts("") == [("home/", 1), ("trips/", 3)]
+    # Paging the sub-folders and the photos of a folder.
+    first, after = store.folders("", limit=1)
+    assert [f.path for f in first] == ["home/"] and [f.path for f in store.folders("", 1, after)[0]] == ["trips/"]
+    page, position = store.folder_images("trips/", limit=1)
+    rest, end = store.folder_images("trips/", limit=5, after=position)
+    assert [r.key for r in page + rest] == ["trips/a.png", "trips/b.png"] and end is None
+
+
+def test_folder_view_service_with_covers_and_breadcrumbs(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    for n, key in enumerate(["a/b/one.png", "a/b/two.png", "a/three.png"]):
+        assert api.upload(key, image(n)).status_code == 201
+    view = service.folders.view("a/b")
+    assert view.path == "a/b/" and view.count == 2 and view.crumbs == [("a", "a/"), ("b", "a/b/")]
+    top = service.folders.view("")
+    assert top.count == 3 and [(s.folder.path, s.folder.count) for s in top.subfolders] == [("a/", 3)]
+    assert top.subfolders[0].cover.key == "a/three.png"  # the latest photo added under it
+    assert api.delete("a/three.png").status_code == 204
+    assert service.folders.view("").subfolders[0].cover.key.startswith("a/b/")  # found again
+
+
+def test_share_links_are_kept_by_digest_counted_and_revoked(backend_app, monkeypatch):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    assert api.upload("trips/a.png", image(1)).status_code == 201
+    assert api.upload("home/b.png", image(2)).status_code == 201
+    made = post_json(api, "/api/shares", {"prefix": "trips/", "expires_in": 600, "password": "pw"})
+    assert made.status_code == 201, made.get_json()
+    link = made.get_json()
+    token = link["url"].removeprefix("/s/")
+    stored = service.metadata.get_share(link["id"])
+    assert stored.token_sha256 == sha(token.encode()) and stored.password_hash and "pw" not in stored.password_hash
+    opened = service.shares.open(token)
+    assert service.shares.record(opened, "trips/a.png").key == "trips/a.png"
+    with pytest.raises(NotFound):
+        service.shares.record(opened, "home/b.png")
+    service.shares.viewed(opened)
+    listed = api.client.get("/api/shares").get_json()["items"]
+    assert [(s["id"], s["views"], s["password"]) for s in listed] == [(link["id"], 1, True)]
+    monkeypatch.setattr(service.shares, "clock", lambda: link["created_at"] + 601)
+    with pytest.raises(NotFound):
+        service.shares.open(token)
+    monkeypatch.undo()
+    assert api.client.delete(f"/api/shares/{link['id']}", headers={"X-CSRFToken": api.token}).status_code == 204
+    with pytest.raises(NotFound):
+        service.shares.open(token)
+    assert service.metadata.shares() == [] and service.metadata.get_share(link["id"]) is None
+
+
+def test_refused_share_requests_change_nothing(backend_app):
+    api, service = Api(backend_app.test_client()), backend_app.extensions["services"]
+    assert api.upload("trips/a.png", image(1)).status_code == 201
+    for body, status in [
+        ({"prefix": "trips/", "key": "trips/a.png"}, 400),
+        ({"key": "nope.png"}, 404),
+        ({"prefix": "none/"}, 404),
+        ({"key": "trips/a.png", "expires_in": -1}, 400),
+        ({"album": "x"}, 400),
+    ]:
+        response = post_json(api, "/api/shares", body)
+        assert response.status_code == status, (body, response.get_json())
+    assert service.metadata.shares() == []
+    assert api.client.delete("/api/shares/0123", headers={"X-CSRFToken": api.token}).status_code == 404

@@ -33,6 +33,7 @@ from app import create_app
 from bench import lambda_package as package
 
 pytest_plugins = ["cloud"]
+pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "dev"

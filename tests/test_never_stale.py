@@ -160,6 +160,7 @@ def test_two_processes_with_their_own_in_process_cache_never_serve_stale(backend
     assert stale == 0
 
 
+@pytest.mark.server
 def test_gunicorn_with_two_workers_and_the_in_process_cache_serves_no_stale_image(tmp_path):
     """The production server (gunicorn.conf.py) with two workers, each with its own in-process cache:
     forty clients at once read an image, one overwrites it, all read again; five times over. The

@@ -16,6 +16,7 @@ from openapi_spec_validator import validate
 from app.core import conflicts, keys, search
 from app.processing import OPS, params
 from app.recognition import shape
+from app.services import shares
 from app.web import schemas
 from app.web.common import is_api_path
 
@@ -75,6 +76,9 @@ def move_every_limit(monkeypatch):
     monkeypatch.setattr(shape, "MAX_LABELS_RANGE", tuple(map(moved, shape.MAX_LABELS_RANGE)))
     monkeypatch.setattr(shape, "DEFAULT_MIN_CONFIDENCE", moved(shape.DEFAULT_MIN_CONFIDENCE))
     monkeypatch.setattr(shape, "DEFAULT_MAX_LABELS", moved(shape.DEFAULT_MAX_LABELS))
+    monkeypatch.setattr(shares, "EXPIRES_IN", tuple(map(moved, shares.EXPIRES_IN)))
+    monkeypatch.setattr(shares, "MAX_PASSWORD", moved(shares.MAX_PASSWORD))
+    monkeypatch.setattr(shares, "MAX_ALBUM_ID", moved(shares.MAX_ALBUM_ID))
 
 
 def test_every_limit_in_the_document_comes_from_code(tmp_path, monkeypatch):

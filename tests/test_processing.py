@@ -325,7 +325,17 @@ def test_normalised_steps_are_complete_and_canonical():
     assert (
         a
         == b
-        == [{"op": "resize", "width": 800, "height": None, "scale": None, "fit": "contain", "interpolation": "auto"}]
+        == [
+            {
+                "op": "resize",
+                "width": 800,
+                "height": None,
+                "scale": None,
+                "fit": "contain",
+                "interpolation": "auto",
+                "enlarge": True,
+            }
+        ]
     )
     assert P.normalize_ops([{"op": "rotate", "background": "#F00"}])[0]["background"] == "#ff0000ff"
 

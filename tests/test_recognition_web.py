@@ -160,7 +160,7 @@ def test_page_shows_boxes_labels_time_and_detector_for_an_upload(client):
 def test_page_for_a_gallery_image_links_its_stored_labels(client, api):
     version = api.upload("street/dog.jpg", dog(), "dog.jpg").get_json()["version"]
     page = form_post(client, source_key="street/dog.jpg").get_data(as_text=True)
-    assert f'<img src="/images/street/dog.jpg?v={version}"' in page
+    assert f'<img src="/display/street/dog.jpg?v={version}"' in page  # the display rendition, not the original
     assert 'href="/gallery?label=dog"' in page
 
 

@@ -3,10 +3,16 @@ every problem is reported at once, each naming the setting that fixes it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from conftest import make_app
+from servers import ROOT
 from werkzeug.security import generate_password_hash
 
+from app import create_app
 from app.config import load_settings
 from app.runtime.startup import CHECKS, StartupError, run_checks
 
@@ -78,3 +84,33 @@ def test_a_server_facing_the_network_refuses_anonymous_writes(overrides, named):
         run_checks(load_settings({**overrides, **protected}, environ={}), {})
     for loopback in ("127.0.0.1", "::1", "localhost"):
         run_checks(load_settings({"HOST": loopback}, environ={}), {})
+
+
+MISSPELT = {"GALLERY_MEMCACHED_TLS": "ture", "GALLERY_CACHE": "memcahced"}
+
+
+def test_misspelt_settings_stop_create_app_naming_each(tmp_path, monkeypatch):
+    for name, value in MISSPELT.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StartupError) as failed:
+        create_app({"GALLERY_DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test-secret", "TESTING": True})
+    message = str(failed.value)
+    assert message.startswith("The gallery cannot start:\n- ")
+    assert "GALLERY_MEMCACHED_TLS='ture' is not valid: not a boolean" in message
+    assert "GALLERY_CACHE='memcahced' is not valid: not one of: memory, memcached, none" in message
+    assert not (tmp_path / "data").exists()  # refused before anything was built
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-c", "import wsgi"], ["serve.py"], ["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]],
+    ids=["import-wsgi", "make-run", "gunicorn"],
+)
+def test_misspelt_settings_stop_the_real_entry_points(tmp_path, command):
+    """What an operator runs: the WSGI module (Zappa), `make run`'s server and the shipped gunicorn
+    exit with the whole list on stderr, before binding a port."""
+    env = {**os.environ, **MISSPELT, "GALLERY_DATA_DIR": str(tmp_path), "PORT": "0"}
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "GALLERY_MEMCACHED_TLS='ture'" in done.stderr and "GALLERY_CACHE='memcahced'" in done.stderr
+    assert "Traceback" not in done.stderr  # a message for a person, not a crash

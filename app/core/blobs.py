@@ -19,7 +19,12 @@ ORIGINAL = "originals"
 THUMB = "thumbs"
 THUMB2X = "thumbs2x"  # the thumbnail at twice the size, for 2x screens
 DISPLAY = "display"  # what pages show instead of the original (GALLERY_DISPLAY_SIZE)
-VARIANTS = (ORIGINAL, THUMB, THUMB2X, DISPLAY)
+# Twice the display size, made on demand the first time the viewer zooms past the display
+# rendition (see services.media): most photos are never zoomed, so most never need one.
+LARGE = "large"
+LARGE_CONTENT_TYPE = "image/webp"
+VARIANTS = (ORIGINAL, THUMB, THUMB2X, DISPLAY)  # written with every upload
+ALL_VARIANTS = (*VARIANTS, LARGE)  # what removing a version removes
 RENDITIONS = (THUMB2X, DISPLAY)  # made at upload, or by ``gallery renditions`` for older images
 # Uploads wait here: direct browser uploads until committed, and uploads whose key is taken until
 # their owner answers. The bucket's lifecycle rule (S3) or a sweep (local) expires what is left.
@@ -71,6 +76,8 @@ def served_as(variant: str, record: ImageRecord) -> tuple[str, str]:
         return record.content_type, record.sha256
     if variant == DISPLAY:
         return record.display_content_type, f"display-{record.sha256}"
+    if variant == LARGE:
+        return LARGE_CONTENT_TYPE, f"large-{record.sha256}"
     return record.thumb_content_type, f"{'thumb' if variant == THUMB else 'thumb2x'}-{record.sha256}"
 
 

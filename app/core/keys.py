@@ -1,7 +1,10 @@
 """Image key rules: 1–255 characters of ``A-Z a-z 0-9 . _ - /``, no empty, ``.`` or ``..``
 segment, no leading or trailing ``/``."""
 
+import hashlib
+import os
 import re
+import unicodedata
 
 from .errors import InvalidKey
 
@@ -43,3 +46,23 @@ def validate_prefix(prefix: object) -> str:
     if not isinstance(prefix, str) or len(prefix) > MAX_KEY_LENGTH or not _ALLOWED.fullmatch(prefix):
         raise InvalidKey(f"The prefix may only contain A–Z, a–z, 0–9, '.', '_', '-', '/' (at most {MAX_KEY_LENGTH}).")
     return prefix
+
+
+def _readable(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # é → e
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-.")
+
+
+def key_from_path(path: str) -> str:
+    """A key made from a file's relative path, folders kept (``Trip 2019/Café.jpg`` →
+    ``Trip-2019/Cafe.jpg``): accents dropped, runs of other characters outside the rules become
+    '-', dots and dashes at a part's ends go; a name with nothing readable left (``写真.jpg``) is
+    named by a short hash of itself, so distinct names stay distinct."""
+    parts = []
+    for part in re.split(r"[\\/]+", path):
+        if not part:
+            continue
+        stem, ext = os.path.splitext(part)
+        name = _readable(stem) or hashlib.sha256(stem.encode()).hexdigest()[:8]
+        parts.append(name + ("." + _readable(ext) if _readable(ext) else ""))
+    return "/".join(parts)[:MAX_KEY_LENGTH].rstrip("/.")

@@ -1,6 +1,7 @@
 """Search words: what an image is found by, and what a query asks for.
 
-An image is found by the words of its key, its labels and its camera model. A key is split on
+An image is found by the words of its key, its labels and its camera's make and model (EXIF:
+``sony``, ``apple``, ``fujifilm`` find those photos). A key is split on
 anything that is not a letter or digit (``/ . _ -``) and again at camel-case and letter/digit
 boundaries, and both the whole run and its parts are words: ``people/IMG_0001.jpg`` gives
 ``people``, ``img``, ``0001``, ``jpg``; ``DSCN1234`` gives ``dscn1234``, ``dscn``, ``1234``.
@@ -33,9 +34,11 @@ _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_A-Za-z
 
 
 def search_texts(record) -> list[str]:
-    """The texts an image is found by: its key, label names and camera model (EXIF)."""
-    model = (record.exif or {}).get("model")
-    return [record.key, *record.labels, *([str(model)] if model else [])]
+    """The texts an image is found by: its key, label names and camera make and model (EXIF).
+    No backfill: a record indexed before the make was one of these texts is found by its make once
+    it is written again (a new label, a restore, a replacement); until then by its model."""
+    camera = [str(value) for name in ("make", "model") if (value := (record.exif or {}).get(name))]
+    return [record.key, *record.labels, *camera]
 
 
 def words(text: str) -> set[str]:

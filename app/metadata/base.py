@@ -122,6 +122,68 @@ class Retired:
     expires_at: float  # when purge may remove it for good
 
 
+# Folders are the key prefixes ending in "/" ("trips/2024/"; "" is the whole library). Each store
+# counts the photos under every folder as it writes, so a folder page never counts rows. Folders
+# nested deeper than this are not kept (their photos stay reachable by the prefix filter): each
+# level is one more counter in the write that adds or removes a photo.
+MAX_FOLDER_DEPTH = 24
+
+
+def folder_of(key: str) -> str:
+    """The folder a key sits in directly: ``"a/b/"`` for ``"a/b/c.jpg"``, ``""`` at the top."""
+    return key[: key.rfind("/") + 1]
+
+
+def ancestors(key: str) -> list[str]:
+    """The folders a key is under, outermost first, at most MAX_FOLDER_DEPTH of them."""
+    parts = key.split("/")[:-1][:MAX_FOLDER_DEPTH]
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def parent_of(folder: str) -> str:
+    """The folder holding ``folder`` (``"a/"`` for ``"a/b/"``, ``""`` for ``"a/"``)."""
+    return folder_of(folder.rstrip("/"))
+
+
+@dataclass
+class Folder:
+    path: str  # "trips/2024/": ends with "/"
+    count: int  # current photos under it, its sub-folders' included
+    cover: str = ""  # a photo recently added under it ("" or gone since: the service finds another)
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+SHARE_KINDS = ("key", "prefix", "album")  # what a share link opens: a photo, a folder, an album
+
+
+@dataclass
+class Share:
+    """A share link. The store keeps the SHA-256 of its token, never the token (a leaked database
+    opens nothing); ``id`` is the first half of that digest, so a link is found by one read."""
+
+    id: str
+    token_sha256: str
+    kind: str  # one of SHARE_KINDS
+    target: str  # the key, the folder ("trips/") or the album id
+    created_at: float
+    expires_at: float | None = None
+    password_hash: str = ""  # werkzeug's generate_password_hash; "" for none
+    allow_download: bool = False  # originals; otherwise display renditions only
+    views: int = 0
+    last_used: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Share:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 class MetadataStore(ABC):
     """What the gallery asks of a key→record store. Backends implement the abstract methods;
     the others have a harmless default, so nothing asks a store what it can do.
@@ -218,6 +280,11 @@ class MetadataStore(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    @abstractmethod
+    def find_by_sha256(self, sha256: str) -> ImageRecord | None:
+        """A current image whose original has this SHA-256 (hex), the first by key, or None: one
+        indexed read, so every upload and import can ask it. Duplicates are found by content."""
+
     def mend_jam(self, key: str) -> bool:
         """Remove a retired copy of ``key``'s current version (left by a write applied twice; it
         makes every later replacement fail); True when there was one. A store whose writes are
@@ -247,6 +314,41 @@ class MetadataStore(ABC):
     @abstractmethod
     def unlabelled_count(self) -> int:
         """How many current images are not labelled yet (cheap: a counter or an index count)."""
+
+    # Folders (see MAX_FOLDER_DEPTH): counted by the same transaction that adds or removes a photo.
+    @abstractmethod
+    def folders(self, parent: str = "", limit: int = 100, after: Any = None) -> tuple[list[Folder], Any]:
+        """The folders directly inside ``parent`` ("" or a path ending in "/") holding at least one
+        photo, in path order, and the position of the next page or None."""
+
+    @abstractmethod
+    def get_folder(self, path: str) -> Folder | None:
+        """One folder ("a/b/") with its count; None when it holds no photo."""
+
+    @abstractmethod
+    def folder_images(self, folder: str, limit: int = 48, after: Any = None) -> tuple[list[ImageRecord], Any]:
+        """The photos directly in ``folder`` (not in its sub-folders), latest taken first (then by
+        key, descending; ``ImageRecord.taken_time``), found through an index."""
+
+    # Share links (``Share``): read consistently, so a revoked link is refused by every process at once.
+    @abstractmethod
+    def put_share(self, share: Share) -> None:
+        """Store a new share link."""
+
+    @abstractmethod
+    def get_share(self, share_id: str) -> Share | None: ...
+
+    @abstractmethod
+    def shares(self) -> list[Share]:
+        """Every share link, newest first."""
+
+    @abstractmethod
+    def delete_share(self, share_id: str) -> bool:
+        """Remove a link for good; False when there was none."""
+
+    @abstractmethod
+    def share_used(self, share_id: str, now: float) -> None:
+        """Count one view of the link and remember when (nothing if it is gone meanwhile)."""
 
     def check(self) -> str:
         """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.runtime.health)."""

@@ -16,7 +16,7 @@ whose first real step downscales it is decoded at 1/2, 1/4 or 1/8 (libjpeg's DCT
 
 import importlib
 
-from .params import DEFAULT_MAX_PIXELS, FORMATS, MAX_SIDE, MAX_STEPS, normalize_output
+from .params import DEFAULT_MAX_PIXELS, FORMATS, MAX_SIDE, MAX_STEPS, as_source, normalize_output, output_key
 from .schema import step_schema
 from .steps import OPS, apply, caption, normalize_ops, normalize_step
 
@@ -50,6 +50,7 @@ __all__ = [
     "Result",
     "Source",
     "apply",
+    "as_source",
     "caption",
     "decode",
     "encode",
@@ -57,6 +58,7 @@ __all__ = [
     "normalize_ops",
     "normalize_output",
     "normalize_step",
+    "output_key",
     "plan",
     "prepare",
     "probe",

@@ -24,6 +24,7 @@ class Source:
     orientation: int
     grayscale: bool
     layout: decoding.Layout | None = None  # decoded size and scans, for the work budget
+    alpha: bool = False  # it has transparency ("as the source" then keeps it: PNG)
 
 
 def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_decoded: int = images.DEFAULT_MAX_DECODED) -> Source:
@@ -34,9 +35,10 @@ def probe(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_decoded: int = 
         width, height = im.size
         orientation = images.header_orientation(im)
         grayscale = im.mode in ("L", "1")
+        alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
     if orientation >= 5:
         width, height = height, width
-    return Source(fmt, width, height, orientation, grayscale, layout)
+    return Source(fmt, width, height, orientation, grayscale, layout, alpha)
 
 
 _JPEG_FLAGS = {  # (reduce, gray) -> imdecode flag

@@ -118,8 +118,43 @@ DEFAULT_QUALITY = {"jpeg": 85, "webp": 80}
 QUALITY = Param("quality", "int", None, 1, 100)
 
 
-def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -> tuple[str | None, int | None]:
-    """``(format, quality)``; format None means 'as the source' (resolved once the source is known)."""
+# Sources no processing output encodes, and what "as the source" gives instead: a photo stays a
+# photo a browser can show (HEIC, AVIF → JPEG); lossless pictures stay lossless (GIF, BMP, TIFF →
+# PNG, which keeps 16 bits); anything with transparency becomes PNG, which keeps it.
+LOSSY_SOURCES = frozenset({"heic", "avif"})
+
+
+# File extensions that name an image format, and the format they name.
+EXTENSION_FORMATS = {
+    **{f.extension: f.name for f in formats.TABLE},
+    **{alias: f.name for f in formats.TABLE for alias in f.also if alias.startswith(".")},
+    ".jpeg": "jpeg",
+    ".tiff": "tiff",
+}
+
+
+def as_source(source_format: str, alpha: bool = False) -> str:
+    """The output format "as the source" means for a source of ``source_format``."""
+    if source_format in FORMATS:
+        return source_format
+    return "jpeg" if source_format in LOSSY_SOURCES and not alpha else "png"
+
+
+def output_key(key: str, fmt: str) -> str:
+    """``key`` with an image extension that names another format than ``fmt`` changed to ``fmt``'s
+    (``chelsea-edit.heic`` holding a JPEG is ``chelsea-edit.jpg``); other keys as they are."""
+    stem, dot, ext = key.rpartition(".")
+    named = EXTENSION_FORMATS.get("." + ext.lower()) if dot and "/" not in ext else None
+    if named is None or named == fmt:
+        return key
+    return stem + formats.OUTPUT_EXTENSIONS[fmt]
+
+
+def normalize_output(
+    fmt: Any, quality: Any, source_format: str | None = None, alpha: bool = False
+) -> tuple[str | None, int | None]:
+    """``(format, quality)``; format None means 'as the source' (resolved once the source is known:
+    see ``as_source``)."""
     fmt = None if fmt is None else str(fmt).strip().lower()
     fmt = {"jpg": "jpeg", "": None, "source": None, "keep": None}.get(fmt, fmt)
     if fmt is not None and fmt not in FORMATS:
@@ -128,7 +163,7 @@ def normalize_output(fmt: Any, quality: Any, source_format: str | None = None) -
         )
     quality = QUALITY.parse(quality, "Output")
     if fmt is None and source_format is not None:
-        fmt = source_format if source_format in FORMATS else "png"
+        fmt = as_source(source_format, alpha)
     if fmt == "png":
         quality = None
     elif fmt is not None and quality is None:

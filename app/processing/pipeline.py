@@ -94,7 +94,7 @@ def prepare(
     steps = normalize_ops(ops)
     normalize_output(fmt, quality)  # reject a bad format/quality before reading the image
     source = probe(data, max_pixels, max_decoded)
-    fmt, quality = normalize_output(fmt, quality, source.format)
+    fmt, quality = normalize_output(fmt, quality, source.format, source.alpha)
     return Job(steps, fmt, quality, source, plan(source, steps, max_pixels))
 
 

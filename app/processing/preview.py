@@ -144,8 +144,8 @@ def plan_preview(
     """Plan on the real size (what a save would refuse is refused here), then on the rendition."""
     real = rendition.real_source()
     full = plan(real, steps, max_pixels).sizes[-1]
-    fmt, quality = normalize_output(fmt, quality, real.format)
-    shown = probe(rendition.data, max_pixels)
+    shown = probe(rendition.data, max_pixels)  # keeps the source's transparency, if it had any
+    fmt, quality = normalize_output(fmt, quality, real.format, shown.alpha)
     scaled = preview_steps(steps, (real.width, real.height), (shown.width, shown.height), max_pixels)
     job = Job(scaled, fmt, quality, shown, plan(shown, scaled, max_pixels))
     return PreviewPlan(job, *full, len(rendition.data))

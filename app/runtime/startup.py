@@ -1,9 +1,11 @@
 """Start-up checks: configuration problems that must stop the app, all reported at once.
 
-Each check is a function of the settings and the process environment returning the problems it
-finds, each naming the setting that fixes it. ``create_app`` runs every check in ``CHECKS``
-before building anything, so an operator fixes everything in one round instead of one
-failed deployment per setting. To add a check, write such a function and append it to ``CHECKS``.
+The first check is ``load_settings`` itself: every value that cannot be read (a misspelt boolean
+or backend name, a malformed number) is listed in one ``StartupError``. Then each check here is a
+function of the settings and the process environment returning the problems it finds, each
+naming the setting that fixes it. ``create_app`` runs every check in ``CHECKS`` before building
+anything, so an operator fixes everything in one round instead of one failed deployment per
+setting. To add a check, write such a function and append it to ``CHECKS``.
 """
 
 from __future__ import annotations
@@ -11,14 +13,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from ..config import Settings
+from ..config import Settings, StartupError
 from .secret_key import SecretUnavailable, ssm_secret
 
 Check = Callable[[Settings, Mapping[str, str]], list[str]]
-
-
-class StartupError(SystemExit):
-    """The configuration cannot work; the message lists every problem found."""
 
 
 def on_lambda(environ: Mapping[str, str]) -> bool:
@@ -127,4 +125,4 @@ def run_checks(settings: Settings, environ: Mapping[str, str] | None = None, che
     checks = CHECKS if checks is None else checks
     problems = [problem for check in checks for problem in check(settings, environ)]
     if problems:
-        raise StartupError("The gallery cannot start:\n" + "\n".join(f"- {problem}" for problem in problems))
+        raise StartupError(problems)

@@ -20,6 +20,7 @@ from ..recognition.base import Detector
 from ..storage.base import BlobStore
 from .admin import Admin
 from .catalog import Catalog
+from .folders import Folders
 from .history import History
 from .images import Images
 from .imagework import ImageWork
@@ -28,6 +29,7 @@ from .media import Media
 from .processing import Processing
 from .recognition import Recognition
 from .retention import Retention
+from .shares import Shares
 from .uploads import DirectUploads
 
 
@@ -43,6 +45,8 @@ class Services:
     recognition: Recognition
     uploads: DirectUploads
     admin: Admin
+    folders: Folders
+    shares: Shares
     images: Images  # the shared core, and through it the ports (commands and tests inspect them)
     work: ImageWork
     retention: Retention
@@ -81,15 +85,19 @@ def build_services(
     labelled_in_request = settings.label_on_upload and not settings.labels_after_upload
     labeller = recognition.labels_for_upload if labelled_in_request else None
     library = Library(images, work, retention, settings, labeller)
+    catalog = Catalog(images, cursors, settings.page_size)
+    media = Media(images, work, settings)
     return Services(
         library=library,
         history=History(images, retention, cursors, settings.page_size, library.free_key),
-        catalog=Catalog(images, cursors, settings.page_size),
-        media=Media(images, work, settings),
+        catalog=catalog,
+        media=media,
         processing=Processing(images, work, library, settings.max_upload_bytes, settings.max_pixels),
         recognition=recognition,
         uploads=DirectUploads(blobs, library, settings),
         admin=Admin(images, work, settings.public_origin),
+        folders=Folders(images, cursors, settings.page_size),
+        shares=Shares(images, catalog, media, cursors, settings.page_size, clock),
         images=images,
         work=work,
         retention=retention,

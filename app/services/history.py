@@ -43,6 +43,12 @@ class History:
         items, after = self.images.metadata.trash(limit=limit, after=self.cursors.decode("trash", cursor))
         return items, self.cursors.encode("trash", after)
 
+    def recently_deleted(self, key: str, look_at: int = 100) -> Retired | None:
+        """``key``'s image if it is among the ``look_at`` most recently deleted (Back after a delete
+        finds it there; an older deletion is not looked for: the trash is not indexed by key)."""
+        items, _ = self.images.metadata.trash(limit=look_at)
+        return next((item for item in items if item.record.key == key), None)
+
     def restore_trashed(self, key: str, version: str, on_conflict: str | None = "fail") -> tuple[ImageRecord, bool]:
         """Bring a deleted image back under its key (``fail`` if taken), a fresh one (``rename``), or
         in place of the current one, which then goes to the trash (``replace``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 
 from ..cache.base import Cache
-from ..core.blobs import ORIGINAL, VARIANTS, CachedBlob, blob_name, served_as, version_cache_key
+from ..core.blobs import ALL_VARIANTS, ORIGINAL, CachedBlob, blob_name, served_as, version_cache_key
 from ..core.errors import NotFound
 from ..core.keys import validate_key
 from ..metadata.base import ImageRecord, MetadataStore
@@ -117,12 +117,12 @@ class Images:
     def remove_blobs(self, record: ImageRecord) -> None:
         """Remove a version's bytes for good (only once no record points at them)."""
         self.forget(record)
-        for variant in VARIANTS:
+        for variant in ALL_VARIANTS:
             self.blobs.delete(blob_name(variant, record))
 
     def forget(self, record: ImageRecord) -> None:
         """Drop a version's cache entries. Never needed against staleness (an entry named by its
         version cannot be stale): a removed version should not stay readable from memory, and a
         deleted image is rarely read again."""
-        for variant in VARIANTS:
+        for variant in ALL_VARIANTS:
             self.cache.delete(version_cache_key(variant, record.version))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .. import processing
 from ..config import Settings
 from ..core.units import megabytes
-from ..imaging import images
+from ..imaging import images, renditions
 from ..runtime.fairness import FairQueue
 from ..runtime.work import WorkPool
 
@@ -90,6 +90,15 @@ class ImageWork:
             images.preview, data, s.max_pixels, DESCRIBE_SIZE, s.max_decoded_bytes, seconds=seconds, memory=memory
         )
         return Preview(webp, width, height, len(data))
+
+    def large_rendition(self, data: bytes) -> bytes:
+        """The viewer's large rendition of a stored original: twice the display size, WebP."""
+        seconds, memory = self.decode_cost(data)
+        s = self.settings
+        side = 2 * s.display_size
+        return self.pool.run(
+            renditions.large, data, s.max_pixels, side, s.max_decoded_bytes, seconds=seconds, memory=memory
+        )
 
     def plan_pipeline(self, data: bytes, steps, fmt, quality) -> tuple[processing.Job, Estimate]:
         """The pipeline planned from the header and priced; an ``OverBudget`` when it costs too much."""

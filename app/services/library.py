@@ -8,6 +8,7 @@ behind, never a record whose bytes are missing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -69,13 +70,21 @@ class Library:
         return self.retention.retention_days
 
     def upload(
-        self, key: str, data: bytes, provenance: dict | None = None, on_conflict: str | None = None, batch: str = ""
+        self,
+        key: str,
+        data: bytes,
+        provenance: dict | None = None,
+        on_conflict: str | None = None,
+        batch: str = "",
+        taken: tuple[str | None, dict] | None = None,
     ) -> tuple[ImageRecord, bool]:
         """Validate and store an image; returns the record and whether it replaced one.
 
         ``on_conflict`` says what happens when the key is taken: ``replace`` (the old image joins
         the history), ``rename`` (stored under ``<name>-2.<ext>``, ``-3``...) or ``fail`` (``Conflict``).
-        ``batch`` names the upload batch it belongs to (``list(batch=...)`` shows that batch)."""
+        ``batch`` names the upload batch it belongs to (``list(batch=...)`` shows that batch).
+        ``taken`` is ``(taken_at, camera facts)`` of the photo an edit was made from, for bytes
+        that carry no EXIF of their own (an encoded edit), so the edit sorts by its real date."""
         key = validate_key(key)
         on_conflict = check_on_conflict(on_conflict)
         batch = search.check_batch(batch)
@@ -104,6 +113,9 @@ class Library:
             **rendition_fields(analysed),
             batch=batch,
         )
+        if taken is not None and record.taken_at is None:
+            record.taken_at = taken[0]
+            record.exif = {**taken[1], "width": record.width, "height": record.height}
         if self.labeller is not None:
             labels = self.labeller(data)
             record.labels, record.labelled = labels or [], labels is not None
@@ -124,6 +136,11 @@ class Library:
             self.images.remove_blobs(previous)
         self.retention.maybe_purge()
         return record, previous is not None
+
+    def stored_copy(self, data: bytes) -> ImageRecord | None:
+        """The current image whose original is exactly ``data`` (found by SHA-256, one indexed
+        read, before any decoding), or None: what "already in the gallery as <key>" names."""
+        return self.images.metadata.find_by_sha256(hashlib.sha256(data).hexdigest())
 
     def _put(self, record: ImageRecord, on_conflict: str, requested: str) -> ImageRecord | None:
         """Write the record; under ``rename`` a key taken meanwhile moves it to the next free name

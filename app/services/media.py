@@ -1,6 +1,10 @@
 """Serving image bytes: originals, thumbnails and display renditions through the read-through
 cache, large originals by a redirect to the store itself; and pages' previews of unstored images.
 
+The *large* rendition (twice the display size, for the viewer's zoom) is made the first time it
+is asked for, through the one door for costly work, and then stored under its version like the
+others: later requests read it through the cache.
+
 On S3, an original larger than GALLERY_REDIRECT_OVER_MB is answered with a redirect to a
 short-lived presigned URL of the object: API Gateway and Lambda carry at most 6 MB.
 """
@@ -10,7 +14,9 @@ from __future__ import annotations
 import hashlib
 
 from ..config import Settings
-from ..core.blobs import ORIGINAL, STAGING_PREFIX, CachedBlob, Redirect, blob_name
+from ..core.blobs import LARGE, LARGE_CONTENT_TYPE, ORIGINAL, STAGING_PREFIX, CachedBlob, Redirect, blob_name
+from ..core.errors import NotFound
+from ..metadata.base import ImageRecord
 from .images import Images
 from .imagework import ImageWork, Preview
 
@@ -41,15 +47,46 @@ class Media:
         lets ``version`` name a version of an image in the trash (the admin's view)."""
         presigns = variant == ORIGINAL and self.blobs.supports_download_url
         limit = self.settings.redirect_over_bytes if presigns else None
-        if version is not None:
-            found = self.images.read_version(variant, key, version, limit, deleted)
-        else:
-            found = self.images.read(variant, key, hint, limit)
+
+        def read():
+            if version is not None:
+                return self.images.read_version(variant, key, version, limit, deleted)
+            return self.images.read(variant, key, hint, limit)
+
+        try:
+            found = read()
+        except NotFound:
+            if variant != LARGE:
+                raise
+            # Not made yet (or the image is gone: then finding its record raises the 404).
+            self.make_large(self._wanted(key, version, hint, deleted))
+            found = read()
         if isinstance(found, CachedBlob):
             return found
         filename = found.key.rsplit("/", 1)[-1] if download else None
         url = self.blobs.download_url(blob_name(variant, found), PRESIGN_GET_SECONDS, found.content_type, filename)
         return Redirect(url)
+
+    def _wanted(self, key: str, version: str | None, hint: str | None, deleted: bool) -> ImageRecord:
+        """The version ``read`` serves for these arguments: the one named, else the current one
+        (``NotFound`` for a deleted image, unless ``deleted``: the admin's view)."""
+        current = None if deleted else self.images.get_record(key)
+        if version is not None:
+            return self.images.get_version(key, version)
+        current = current or self.images.get_record(key)
+        if hint and hint != current.version:
+            return self.images.metadata.get_version(current.key, hint) or current
+        return current
+
+    def make_large(self, record: ImageRecord) -> None:
+        """Make and store a version's large rendition from its original (read past the cache:
+        a 24 MP original would push everything else out of it)."""
+        data = self.blobs.get(blob_name(ORIGINAL, record))
+        name = blob_name(LARGE, record)
+        self.blobs.put(name, self.work.large_rendition(data), LARGE_CONTENT_TYPE)
+        # Purged meanwhile: nothing points at the rendition any more, so it must not stay behind.
+        if self.images.metadata.get_version(record.key, record.version) is None:
+            self.blobs.delete(name)
 
     def download_origin(self) -> str | None:
         """Where clients fetch what ``serve`` and ``result_url`` redirect to (the pages' CSP allows it)."""

@@ -14,7 +14,7 @@ from ..cache.base import Cache
 from ..core.conflicts import check_on_conflict
 from ..core.errors import InvalidParameter, NotFound
 from ..core.keys import validate_key
-from ..imaging import images
+from ..imaging import exif, images
 from .images import Images
 from .imagework import ImageWork
 from .library import Library
@@ -88,8 +88,28 @@ class Processing:
         provenance = {"source_key": key, "source_sha256": source_sha256, "ops": steps}
         if key is not None:
             provenance["source_version"] = source_version
-        record, replaced = self.library.upload(save_as, rendered.data, provenance=provenance, on_conflict=on_conflict)
+        taken = self._taken(source if key is not None else None, data)
+        if taken[0] or taken[1]:  # recorded, so the edit says where its date and camera come from
+            provenance["taken_at"], provenance["camera"] = taken
+        # The key names what it holds: an edit of chelsea.heic saved as JPEG is chelsea-edit.jpg.
+        record, replaced = self.library.upload(
+            processing.output_key(save_as, rendered.format),
+            rendered.data,
+            provenance=provenance,
+            on_conflict=on_conflict,
+            taken=taken,
+        )
         return rendered, record, replaced
+
+    def _taken(self, source, data: bytes | None) -> tuple[str | None, dict]:
+        """When the source photo was taken and its camera facts (not its size): what an edit keeps."""
+        if source is None:  # an upload: its header's EXIF (the pipeline has checked the file already)
+            image, _ = images.open_checked(data, self.max_pixels)
+            with image:
+                taken_at, facts = exif.read(image, *image.size)
+        else:
+            taken_at, facts = source.taken_at, source.exif
+        return taken_at, {k: v for k, v in (facts or {}).items() if k not in ("width", "height")}
 
     def preview(self, ops, key=None, data=None, source_sha256=None, fmt=None, quality=None, on_run=None):
         """``process`` at display size, for a live preview: the steps run on the source's rendition

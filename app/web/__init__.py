@@ -7,19 +7,35 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, g, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..core.errors import GalleryError
+from ..core.redaction import redact
 from ..core.units import format_mb
 from ..runtime import fairness
-from . import api, auth, cdn, direct_upload, history, media, pages, processing, ratelimits, recognition, selection
+from . import (
+    api,
+    auth,
+    cdn,
+    direct_upload,
+    folders,
+    history,
+    media,
+    pages,
+    processing,
+    ratelimits,
+    recognition,
+    selection,
+    shares,
+)
 from .apidoc import init_api
 from .common import SECURITY_HEADERS, error_response, wants_json
 
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    init_api(app, [m.bp for m in (pages, media, history, selection, api, processing, recognition, direct_upload)])
+    blueprints = (pages, media, history, selection, api, processing, recognition, direct_upload, folders, shares)
+    init_api(app, [m.bp for m in blueprints])
     cdn.install(app, settings)  # before the security headers' hook: its own hook edits their CSP
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
@@ -82,7 +98,21 @@ def register(app: Flask) -> None:
                 f"{uploads}/<upload_id>/commit to store the file, or send staged_id=<upload_id> to "
                 f"{url_for('processing.api_process')} or {url_for('recognition.recognize_api')}.",
             )
-        return error_response(413, "too_large", f"The upload is larger than the {limit} limit.")
+        return error_response(
+            413,
+            "too_large",
+            f"The upload is larger than the {limit} limit this server takes. (POST "
+            f"{url_for('direct_upload.presign')}, which sends a file straight to storage, needs S3 storage.)",
+        )
+
+    @app.before_request
+    def refuse_oversize_bodies():
+        # A declared body over the limit is refused before any view runs, read or not: a view that
+        # never reads its body must not act on a request the server only half took (serve.py hands
+        # the app such requests, bodies unread, so that this 413 is the one the client gets).
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -90,7 +120,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        current_app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         return error_response(500, "internal_error", "Something went wrong on our side; the error has been logged.")
 
     @app.after_request

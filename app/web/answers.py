@@ -71,6 +71,9 @@ class ImageRecord(Schema):
         metadata={"description": "Only on upload, save or restore: the key existed and was replaced"}
     )
     processing_ms = fields.Float(metadata={"description": "Only on a processing save: the time it took"})
+    duplicate_of = fields.String(
+        metadata={"description": "Only on an upload with on_duplicate=skip: the key already holding these bytes"}
+    )
 
 
 class ImagePage(Schema):
@@ -220,3 +223,41 @@ class CacheStats(Schema):
 class Health(Schema):
     status = fields.String(metadata={"description": "ok, or degraded when a backend check failed"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "ok, or why not"})
+
+
+class Share(Schema):
+    id = fields.String(metadata={"description": "What DELETE /api/shares/<id> revokes"})
+    kind = fields.String(metadata={"description": "key (a photo), prefix (a folder) or album"})
+    target = fields.String(metadata={"description": "The key, the folder or the album id"})
+    created_at = fields.Float()
+    expires_at = fields.Float(allow_none=True, metadata={"description": "Unix time; null: until revoked"})
+    password = fields.Boolean(metadata={"description": "Whether the link asks for a password"})
+    allow_download = fields.Boolean()
+    views = fields.Integer(metadata={"description": "How many times the link's page was opened"})
+    last_used = fields.Float(allow_none=True, metadata={"description": "Unix time of the latest view"})
+
+
+class ShareCreated(Share):
+    url = fields.String(metadata={"description": "The page to send, /s/<token>: shown this once, never again"})
+
+
+class ShareList(Schema):
+    items = fields.List(fields.Nested(Share))
+
+
+class FolderSummary(Schema):
+    path = fields.String(metadata={"description": "Ends with '/': trips/2024/"})
+    name = fields.String()
+    count = fields.Integer(metadata={"description": "Photos under it, its sub-folders' included"})
+    cover = fields.String(allow_none=True, metadata={"description": "The key of its cover photo"})
+
+
+class FolderPage(Schema):
+    path = fields.String(metadata={"description": "'' for the top"})
+    count = fields.Integer(metadata={"description": "Photos under it, its sub-folders' included"})
+    folders = fields.List(fields.Nested(FolderSummary))
+    more_folders = fields.String(allow_none=True, metadata={"description": "Pass as after= for more sub-folders"})
+    items = fields.List(
+        fields.Nested(ImageRecord), metadata={"description": "Photos directly in it, latest taken first"}
+    )
+    next_cursor = fields.String(allow_none=True)

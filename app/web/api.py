@@ -41,6 +41,8 @@ VIEWER_FIELDS = (
     "display_height",
     "color",
     "taken_at",
+    "updated_at",
+    "labels",
     "exif",
 )
 
@@ -55,12 +57,22 @@ def viewer_json(record: ImageRecord) -> dict:
 @ratelimits.uploads
 @bp.arguments(schemas.Upload, location="multipart")
 @bp.response(201, answers.ImageRecord, description="Stored under a new key (with rename: the key it got)")
-@bp.alt_response(200, schema=answers.ImageRecord, description="Replaced the image of an existing key", success=True)
+@bp.alt_response(
+    200,
+    schema=answers.ImageRecord,
+    description="Replaced the image of an existing key; or, with on_duplicate=skip, the image already holding "
+    "these bytes, with duplicate_of (nothing stored)",
+    success=True,
+)
 @bp.errors(400, 409, 413, 415, 422, 429, 503)
 def create_image(form: dict):
-    """Upload an image under a key; on_conflict says what happens when the key is taken"""
-    record, replaced = services().library.upload(
-        form["key"], form["file"].read(), on_conflict=form.get("on_conflict"), batch=form.get("batch", "")
+    """Upload an image under a key; on_conflict says what happens when the key is taken, on_duplicate
+    when the gallery already holds the same bytes"""
+    library, data = services().library, form["file"].read()
+    if form["on_duplicate"] == "skip" and (stored := library.stored_copy(data)) is not None:
+        return {**record_json(stored), "replaced": False, "duplicate_of": stored.key}, 200
+    record, replaced = library.upload(
+        form["key"], data, on_conflict=form.get("on_conflict"), batch=form.get("batch", "")
     )
     return {**record_json(record), "replaced": replaced}, 200 if replaced else 201
 

@@ -28,15 +28,22 @@ from werkzeug.security import check_password_hash
 from ..config import Settings
 from ..core.errors import GalleryError
 from . import ratelimits
-from .common import app_settings, services
+from .common import app_settings, bearer_token, services
 
 bp = Blueprint("auth", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Reachable by anyone even when reads are private: the way in, its assets, the liveness probe.
-OPEN_ENDPOINTS = frozenset({"auth.login", "auth.login_submit", "auth.logout", "static", "api.healthz"})
-# Deleting unpublishes: what is in the trash is for the admin, even when reads are public.
-ADMIN_READS = frozenset({"history.list_trash", "history.trash_page"})
+# Reachable by anyone even when reads are private: the way in, its assets, the liveness probe, and
+# share links (each checks its own token and reaches only what it shares: web/shares.py).
+SHARE_ENDPOINTS = frozenset(
+    {"shares.shared_page", "shares.shared_unlock", "shares.shared_items", "shares.shared_item", "shares.shared_media"}
+)
+OPEN_ENDPOINTS = (
+    frozenset({"auth.login", "auth.login_submit", "auth.logout", "static", "api.healthz"}) | SHARE_ENDPOINTS
+)
+# Deleting unpublishes: what is in the trash is for the admin, even when reads are public; the
+# share links too (each token is a key to part of the gallery).
+ADMIN_READS = frozenset({"history.list_trash", "history.trash_page", "shares.list_shares", "shares.shares_page"})
 SESSION_FLAG = "admin"  # the login's fingerprint (login_fingerprint)
 SESSION_SINCE = "since"  # when it logged in (Unix time)
 # How long a page view may trust this process's copy of the session epoch; writes always read it.
@@ -88,10 +95,6 @@ def token_matches(settings: Settings, candidate: str) -> bool:
 
 
 # -- per-request check -------------------------------------------------------------------
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def authenticate(settings: Settings) -> str | None:

@@ -46,3 +46,9 @@ def error_response(status: int, code: str, message: str):
     return render_template(
         "error.html", status=status, code=code, message=message, **g.get("error_context", {})
     ), status
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None

@@ -2,7 +2,8 @@
 
 ``/images/<key>`` is the original as uploaded; ``/thumbs/<key>`` and ``/thumbs2x/<key>`` the
 thumbnail at 1x and 2x; ``/display/<key>`` the display rendition (404 until an image stored
-before renditions existed gets them). Each takes ``?v=`` and ``?version=`` alike.
+before renditions existed gets them); ``/large/<key>`` twice the display size, made on the first
+request (the viewer's zoom). Each takes ``?v=`` and ``?version=`` alike.
 
 URLs carry the upload's version (``?v=``): a versioned URL never changes meaning, so it is
 answered from the cache without asking the metadata store and cached by browsers for a year
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, request
 
-from ..core.blobs import DISPLAY, ORIGINAL, THUMB, THUMB2X, Redirect
+from ..core.blobs import DISPLAY, LARGE, ORIGINAL, THUMB, THUMB2X, Redirect
 from ..core.errors import GalleryError
 from ..services.media import Media
 from .auth import sees_deleted
@@ -35,7 +36,7 @@ bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
-PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB, "/thumbs2x/": THUMB2X, "/display/": DISPLAY}
+PREFIXES = {"/images/": ORIGINAL, "/thumbs/": THUMB, "/thumbs2x/": THUMB2X, "/display/": DISPLAY, "/large/": LARGE}
 MEDIA_ERROR = "gallery.media_error"  # environ key: the fast path's error for the Flask route
 
 
@@ -94,7 +95,9 @@ class MediaFastPath:
         path = environ.get("PATH_INFO", "")
         prefix = next((p for p in PREFIXES if path.startswith(p)), None)
         # A request with credentials goes through Flask's check, which refuses a wrong token (401).
-        if prefix is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
+        # A large rendition may have to be made: that work is queued for the client Flask names
+        # (fairness), and zooms are rare enough not to need the shortcut.
+        if prefix in (None, "/large/") or environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
             return self.next(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if "download" in query or "version" in query:
@@ -152,6 +155,11 @@ def thumbnail2x(key: str):
 @bp.get("/display/<path:key>")
 def display(key: str):
     return _serve(DISPLAY, key)
+
+
+@bp.get("/large/<path:key>")
+def large(key: str):
+    return _serve(LARGE, key)
 
 
 @bp.after_app_request

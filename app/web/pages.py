@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..core import timeline
@@ -14,22 +16,28 @@ from ..core.keys import MAX_KEY_LENGTH, is_valid_key, validate_prefix
 from ..core.search import check_batch, new_batch
 from ..imaging import exif
 from ..metadata.base import SORTS
+from ..processing import OPS
 from . import charts, ratelimits
+from .auth import sees_deleted
 from .common import services
 from .describe import describe_steps
 from .limits import page_limits
-from .schemas import MAX_SELECTION
+from .schemas import MAX_SELECTION, ON_DUPLICATE
+from .tiles import alt_text, tile_styles
 
 bp = Blueprint("pages", __name__)
 bp.app_context_processor(page_limits)  # every page, not only this blueprint's
 # For templates: `records | timeline(sort, "month")` gives headed groups, `exif_rows(record.exif)` rows.
 bp.add_app_template_filter(timeline.groups, "timeline")
 bp.add_app_template_global(exif.summary, "exif_rows")
+bp.add_app_template_global(alt_text, "alt_text")
+# What names one gallery page: its filters and its place in the listing (forms acting on it come back).
+GALLERY_STATE = ("q", "prefix", "label", "batch", "sort", "cursor")
 
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    return render_template("home.html", operations=list(OPS))  # the card names every operation there is
 
 
 @bp.get("/gallery")
@@ -41,7 +49,9 @@ def gallery_page():
         items, next_cursor = services().catalog.list(cursor=cursor, **filters)
     except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
-    return render_template(
+    kept = {name: value for name, value in filters.items() if value}  # for the pager's links
+    styles = tile_styles(items)
+    page = render_template(
         "gallery.html",
         total=services().catalog.usage()["images"],
         items=items,
@@ -50,13 +60,25 @@ def gallery_page():
         sorts=SORTS,
         cursor=cursor,
         filters=filters,
-        kept={name: value for name, value in filters.items() if value},  # for the pager's links
+        kept=kept,
+        back=urlencode({**kept, "cursor": cursor} if cursor else kept),
+        styles=styles,
         error=error,
         labels=services().catalog.labels(),
         # A label filter cannot find what detection has not seen yet: say how much that is.
         unlabelled=services().catalog.unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,
-    ), status
+    )
+    response = make_response(page, status)
+    response.headers["Content-Security-Policy"] = styles.policy  # allows the tiles' <style> block
+    return response
+
+
+def gallery_url(back: str, **notice: str) -> str:
+    """The gallery page a form was sent from (``back``: that page's query string, as the gallery
+    renders it into its forms) with ``notice`` added; anything else in ``back`` is ignored."""
+    kept = {name: value for name, value in parse_qsl(back or "") if name in GALLERY_STATE and value}
+    return url_for("pages.gallery_page", **kept, **notice)
 
 
 # -- upload ------------------------------------------------------------------------------
@@ -75,14 +97,20 @@ def upload_page():
 UPLOAD_CHOICES = ("ask", "replace", "rename", "skip")
 
 
+def as_folder(name: str) -> str:
+    name = name.strip()
+    return name if not name or name.endswith("/") else name + "/"
+
+
 def upload_targets(files, key: str, prefix: str) -> list[str]:
-    """One file: the typed key (or its file name). Several: each file's name inside the folder the
-    key (or the prefix field) names."""
+    """The prefix is a folder everything goes in; inside it, one file is stored under the typed key
+    (or its file name), several under their file names inside the folder the key names (if any):
+    prefix ``trip/`` with key ``beach.jpg`` is ``trip/beach.jpg``; with two files and key ``day1``,
+    ``trip/day1/<file name>``. (static/upload.js combines them the same way.)"""
+    folder = as_folder(prefix)
     if len(files) == 1 and key:
-        return [key]
-    folder = (key or prefix).strip()
-    if folder and not folder.endswith("/"):
-        folder += "/"
+        return [folder + key]
+    folder += as_folder(key)
     return [folder + key_from_filename(f.filename) for f in files]
 
 
@@ -108,12 +136,18 @@ def upload_submit():
     choice = request.form.get("on_conflict", "ask")
     if choice not in UPLOAD_CHOICES:
         raise InvalidParameter("Choose what to do when a key exists: ask, replace, keep both or skip.")
+    on_duplicate = request.form.get("on_duplicate", "keep")  # the form says skip; older posts don't say
+    if on_duplicate not in ON_DUPLICATE:
+        raise InvalidParameter("Choose what to do with a photo already in the gallery: skip it or keep both.")
     targets = upload_targets(files, request.form.get("key", "").strip(), request.form.get("prefix", "").strip())
     batch = new_batch()  # the result page links to the gallery showing just these photos
     results, held = [], []
     for file, target in zip(files, targets, strict=True):
         data = file.read()
         try:
+            if on_duplicate == "skip" and (stored := services().library.stored_copy(data)) is not None:
+                results.append({"key": target, "record": None, "duplicate_of": stored.key, "error": None})
+                continue
             if choice in ("ask", "skip") and services().catalog.get_record_or_none(target) is not None:
                 if choice == "skip":
                     results.append({"key": target, "record": None, "skipped": True, "error": None})
@@ -178,15 +212,34 @@ def upload_resolve():
 
 
 # -- browse ------------------------------------------------------------------------------
+SIMILAR_ENOUGH = 0.6  # difflib's ratio: "pets/rx.jpg" ~ "pets/rex.png" 0.87; "zebra" ~ "zoo.jpg" 0.17
+
+
 def similar_keys(key: str, limit: int = 8) -> list[str]:
-    """Suggestions for a missing key: keys sharing the longest possible prefix with it."""
+    """Suggestions for a missing key: of the keys sharing the longest possible start with it, those
+    that look like it (a typo, another extension); none when nothing does, rather than any keys."""
     candidate = "".join(ch for ch in key if is_valid_key(ch) or ch in "./")  # '.' alone is no key
     while candidate:
-        found = services().catalog.suggest(candidate, limit)
+        found = services().catalog.suggest(candidate, 50)
         if found:
-            return found
+            return [k for k in found if difflib.SequenceMatcher(None, key, k).ratio() >= SIMILAR_ENOUGH][:limit]
         candidate = candidate[:-1]
-    return services().catalog.suggest("", limit)
+    return []
+
+
+def missing(key: str) -> NotFound:
+    """The 404 for a key no image has: with close keys, and with where it went when it was deleted
+    just now (Back after a delete) and this viewer may see the trash."""
+    trashed = services().history.recently_deleted(key) if sees_deleted() else None
+    g.error_context = {
+        "missing_key": key,
+        "suggestions": similar_keys(key),
+        "trashed": trashed,
+        "trash_hint": not sees_deleted(),
+    }
+    if trashed is not None:
+        return NotFound(f"The image {key!r} was moved to the trash.")
+    return NotFound(f"There is no image with the key {key!r}.")
 
 
 @bp.get("/browse")
@@ -205,8 +258,7 @@ def browse():
         matches, more = partial_matches(key)
         if matches:  # part of a key ("katherine", "people/"): show what it finds
             return render_template("browse.html", key=key, record=None, matches=matches, more=more)
-        g.error_context = {"missing_key": key, "suggestions": similar_keys(key)}
-        raise NotFound(f"There is no image with the key {key!r}.") from exc
+        raise missing(key) from exc
     record = services().history.get_version(key, version) if version and version != current.version else current
     return render_template(
         "browse.html",
@@ -245,15 +297,17 @@ def is_valid_prefix(text: str) -> bool:
 # -- delete ------------------------------------------------------------------------------
 @bp.get("/delete/<path:key>")
 def delete_confirm(key: str):
-    return render_template(
-        "delete.html", record=services().catalog.get_record(key), retention_days=services().library.retention_days
-    )
+    try:
+        record = services().catalog.get_record(key)
+    except NotFound as exc:  # Back after deleting it
+        raise missing(key) from exc
+    return render_template("delete.html", record=record, retention_days=services().library.retention_days)
 
 
 @bp.post("/delete/<path:key>")
 def delete_submit(key: str):
     services().library.delete(key)
-    return redirect(url_for("pages.gallery_page", deleted=key), code=303)
+    return redirect(gallery_url(request.form.get("back", ""), deleted=key), code=303)
 
 
 # -- cache status ------------------------------------------------------------------------
@@ -262,6 +316,7 @@ def cache_page():
     stats = services().admin.cache_stats()
     return render_template(
         "cache.html",
+        done=CACHE_DONE.get(request.args.get("done", "")),
         stats=stats,
         charts=charts.cache_charts(stats["series"]),
         chart_size=(charts.WIDTH, charts.HEIGHT),
@@ -281,4 +336,12 @@ def cache_update():
         services().admin.reset_cache_stats()
     else:
         raise InvalidParameter("Unknown cache action.")
-    return redirect(url_for("pages.cache_page"), code=303)
+    return redirect(url_for("pages.cache_page", done=action), code=303)
+
+
+# What the page says after each action (the figures below it show the new state).
+CACHE_DONE = {
+    "clear": "Cleared the cache: every cached image is dropped, so the next reads are misses. Images stay stored.",
+    "configure": "Applied the new settings: the capacity and policy below are in effect now.",
+    "reset": "Reset the statistics: hits and misses count from zero again.",
+}

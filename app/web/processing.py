@@ -14,7 +14,7 @@ from ..imaging import images
 from ..imaging.formats import OUTPUT_EXTENSIONS
 from ..metadata.base import Conflict
 from ..processing import FORMATS, MAX_STEPS, OPS
-from ..processing.params import parse_color
+from ..processing.params import EXTENSION_FORMATS, as_source, parse_color
 from . import answers, ratelimits, schemas
 from .api import record_json
 from .apidoc import ApiBlueprint
@@ -24,6 +24,7 @@ bp = ApiBlueprint("processing", __name__, description="Image processing")
 
 INLINE_RESULT_BYTES = 2 * 1024 * 1024  # larger results are shown as a preview in the no-JS page
 _STEP_FIELD = re.compile(r"steps-(\d+)-op")
+DEFAULT_STEP = {"op": "resize", "width": 800, "enlarge": False}  # a smaller photo is never scaled up
 
 
 # One click sets the steps and the output; the no-JavaScript form offers them as buttons too.
@@ -53,11 +54,15 @@ PRESET = {p["name"]: p for p in PRESETS}
 
 def derived_key(source: str, fmt: str | None) -> str:
     """Save key made from the source: ``photos/dog.jpg`` → ``photos/dog-edit.jpg`` (extension of the
-    output); ``suggested_key`` then picks a free one (``-edit-2``...)."""
+    output: the chosen format's, else what "as the source" gives, so ``chelsea.heic`` →
+    ``chelsea-edit.jpg``); ``suggested_key`` then picks a free one (``-edit-2``...)."""
     source = re.sub(r"[^A-Za-z0-9._/-]+", "-", source or "upload").strip("/") or "upload"
     stem, dot, ext = source.rpartition(".")
     if not dot or "/" in ext:
         stem, ext = source, ""
+    named = EXTENSION_FORMATS.get("." + ext.lower()) if ext else None
+    if not fmt and named is not None:
+        fmt = as_source(named)
     ext = OUTPUT_EXTENSIONS.get(fmt, "." + ext if ext else OUTPUT_EXTENSIONS["jpeg"])
     stem = stem[: MAX_KEY_LENGTH - len(ext) - 10].rstrip("-_.") or "upload"
     return stem + "-edit" + ext
@@ -145,7 +150,7 @@ def apply_edit(steps: list[dict], edit: str, new_op: str) -> list[dict]:
 
 
 def render_page(status: int = 200, **context):
-    context.setdefault("steps", [{"op": "resize", "width": 800}])
+    context.setdefault("steps", [DEFAULT_STEP])
     context.setdefault("source_key", "")
     context.setdefault("fmt", "")
     context.setdefault("quality", "")
@@ -159,6 +164,7 @@ def render_page(status: int = 200, **context):
             ops=OPS,
             formats=list(FORMATS),
             max_steps=MAX_STEPS,
+            as_source_extensions={ext: OUTPUT_EXTENSIONS[as_source(name)] for ext, name in EXTENSION_FORMATS.items()},
             **context,
         ),
         status,
@@ -218,12 +224,7 @@ def process_submit():
     elapsed = (time.perf_counter() - started) * 1000
     if key:
         source = services().catalog.get_record(key)
-        original = {
-            "url": url_for("media.original", key=key, v=source.version),
-            "width": source.width,
-            "height": source.height,
-            "bytes": source.bytes,
-        }
+        original = {**shown_picture(source), "width": source.width, "height": source.height, "bytes": source.bytes}
     else:
         shown = services().media.describe_upload(data)
         original = {"url": shown.url, "bytes": shown.bytes, "width": shown.width, "height": shown.height}
@@ -249,6 +250,23 @@ def process_submit():
     if rendered.cached and record is None and not context.get("conflict"):
         response.headers["X-Cache"] = "hit"  # not counted against the rate limit
     return response
+
+
+def shown_picture(record) -> dict:
+    """How a page draws a gallery photo it works on: its display rendition (never the original: a
+    24 MP JPEG is megabytes, a HEIC shows in no browser), else, for a photo stored before
+    renditions, its thumbnail. Boxes and crops are drawn in relative coordinates, so any size fits."""
+    if record.has_renditions:
+        return {
+            "url": url_for("media.display", key=record.key, v=record.version),
+            "width": record.display_width,
+            "height": record.display_height,
+        }
+    return {
+        "url": url_for("media.thumbnail", key=record.key, v=record.version),
+        "width": record.thumb_width,
+        "height": record.thumb_height,
+    }
 
 
 def source_data(fields: dict) -> bytes | None:

@@ -20,7 +20,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
 from ..core.errors import GalleryError
-from .common import app_settings
+from .common import app_settings, bearer_token
 from .extensions import limiter
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ RATE_LIMITED = {
     "preview": "live previews",
     "recognition": "recognition runs",
     "uploads": "uploaded files",
+    "share-opens": "share link openings",
+    "share-passwords": "share link passwords",
+    "share-media": "shared photo requests",
 }
 
 
@@ -51,8 +54,6 @@ def client_identity() -> str:
     or the admin's login once authenticated (``auth.check_request`` ran first), else the address
     the rate limits count by."""
     if g.get("auth") == "bearer":
-        from .auth import bearer_token  # auth imports this module
-
         return "token:" + hashlib.sha256((bearer_token() or "").encode()).hexdigest()[:16]
     if g.get("auth") == "session":
         return "login"
@@ -108,6 +109,15 @@ recognition_runs = limiter.shared_limit(lambda: configured(app_settings().rate_l
 uploads = limiter.shared_limit(
     lambda: configured(app_settings().rate_limit_upload), scope="uploads", cost=uploaded_files
 )
+
+# Share links, per address: opening a page (or its JSON pages), trying a password, and the photos
+# a shared page loads (a page of thumbnails and a viewer's prefetching: many, small). Guessing a
+# 256-bit token is hopeless anyway; these keep a link from being hammered or a password from
+# being guessed.
+SHARE_OPENS, SHARE_PASSWORDS, SHARE_MEDIA = "60/minute", "10/minute", "1200/minute"
+share_opens = limiter.shared_limit(SHARE_OPENS, scope="share-opens")
+share_passwords = limiter.shared_limit(SHARE_PASSWORDS, scope="share-passwords")
+share_media = limiter.shared_limit(SHARE_MEDIA, scope="share-media")
 
 
 # -- processing: only real work counts ------------------------------------------------------

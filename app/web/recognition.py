@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 
-from flask import render_template, request, url_for
+from flask import render_template, request
 
 from ..core.errors import GalleryError, InvalidParameter
 from ..recognition.shape import DEFAULT_MAX_LABELS, DEFAULT_MIN_CONFIDENCE
 from . import answers, ratelimits, schemas
 from .apidoc import ApiBlueprint, parser
 from .common import services
-from .processing import source_data
+from .processing import shown_picture, source_data
 
 bp = ApiBlueprint("recognition", __name__, description="Object recognition")
 
@@ -92,8 +92,8 @@ def recognize_submit():
         run = _detect(parser.parse(schemas.Recognize, location="multipart"))
         if run["key"] is not None:
             record = services().catalog.get_record(run["key"])
-            src = url_for("media.original", key=record.key, v=record.version)
-            width, height, stored = record.width, record.height, record.labels
+            shown = shown_picture(record)  # boxes are ratios: drawn on the rendition's own size
+            src, width, height, stored = shown["url"], shown["width"], shown["height"], record.labels
         else:
             shown = services().media.describe_upload(run["data"])
             src, width, height, stored = shown.url, shown.width, shown.height, None

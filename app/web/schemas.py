@@ -9,7 +9,7 @@ conflict choices (``conflicts.ON_CONFLICT``) and the limits below.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..core import conflicts, search
 from ..imaging import formats
@@ -17,6 +17,7 @@ from ..metadata.base import SORTS
 from ..processing import params
 from ..processing.schema import step_schema
 from ..recognition import shape
+from ..services import shares
 from ..services.uploads import UPLOAD_ID
 from .fields import AtMost, Between, ImageFile, Key, OneOf, Steps
 
@@ -52,6 +53,21 @@ def on_conflict(default: str | None, lead: str = "When the key is taken: ") -> f
             "description": lead + "replace it (the old image joins its version history), rename (store under "
             "<name>-2.<ext>, -3...) or fail (409, nothing changes).",
             "doc": lambda: {"default": default or conflicts.DEFAULT_ON_CONFLICT},
+        },
+    )
+
+
+ON_DUPLICATE = ("keep", "skip")
+
+
+def on_duplicate() -> fields.String:
+    return fields.String(
+        validate=OneOf(lambda: ON_DUPLICATE),
+        load_default=ON_DUPLICATE[0],
+        metadata={
+            "description": "When the gallery already holds these exact bytes (same SHA-256, under any key): keep "
+            "(store them again) or skip (store nothing; 200 with the image already stored and duplicate_of, its key)",
+            "doc": lambda: {"default": ON_DUPLICATE[0]},
         },
     )
 
@@ -111,6 +127,7 @@ class Upload(Request):
     file = image_file(required=True)
     key = Key(required=True)
     on_conflict = on_conflict(None)
+    on_duplicate = on_duplicate()
     batch = batch()
 
 
@@ -235,3 +252,37 @@ class MediaQuery(Request):
     )
     v = fields.String(metadata={"description": "The current version, for a cacheable URL"})
     download = fields.String(metadata={"description": "Any value: as an attachment"})
+
+
+# -- share links -----------------------------------------------------------------------------
+class ShareCreate(Request):
+    """Exactly one of ``album``, ``key`` or ``prefix``: what the link opens."""
+
+    album = fields.String(
+        validate=AtMost(lambda: shares.MAX_ALBUM_ID), metadata={"description": "An album's (or smart album's) id"}
+    )
+    key = Key(strip=True, metadata={"description": "One photo"})
+    prefix = Key(prefix=True, strip=True, metadata={"description": "A folder and everything under it, e.g. trips/"})
+    expires_in = fields.Integer(
+        strict=False,
+        validate=Between(lambda: shares.EXPIRES_IN),
+        metadata={"description": "Seconds until the link stops working; without it the link lasts until revoked"},
+    )
+    password = fields.String(
+        validate=AtMost(lambda: shares.MAX_PASSWORD), metadata={"description": "Asked before anything is shown"}
+    )
+    allow_download = fields.Boolean(
+        load_default=False, metadata={"description": "Let visitors download originals (display renditions only, else)"}
+    )
+
+    @validates_schema
+    def one_target(self, data, **kwargs):
+        given = [name for name in ("album", "key", "prefix") if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of album, key or prefix: what the link shares.")
+
+
+class FolderQuery(Request):
+    limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
+    cursor = fields.String(metadata={"description": "The next page of photos (next_cursor)"})
+    after = fields.String(metadata={"description": "The next page of sub-folders (more_folders)"})

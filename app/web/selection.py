@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, redirect, request, stream_with_context, url_for
+from flask import Response, redirect, request, stream_with_context
 
 from ..core.blobs import STAGING_PREFIX
 from ..core.errors import InvalidParameter
@@ -17,6 +17,7 @@ from ..services.media import PRESIGN_GET_SECONDS
 from . import answers, schemas
 from .apidoc import ApiBlueprint, parser
 from .common import app_settings, services
+from .pages import gallery_url
 from .schemas import MAX_SELECTION  # noqa: F401 - where callers have always read it
 
 bp = ApiBlueprint("selection", __name__, description="Acting on a selection of images")
@@ -85,5 +86,5 @@ def selection_submit():
         return zip_response(keys)
     if action == "trash":
         done, _ = services().library.trash_many(keys)
-        return redirect(url_for("pages.gallery_page", trashed=len(done)), code=303)
+        return redirect(gallery_url(request.form.get("back", ""), trashed=str(len(done))), code=303)
     raise InvalidParameter("Choose what to do with the selection: download it or move it to the trash.")

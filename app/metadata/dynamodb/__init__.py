@@ -25,8 +25,9 @@ order of the date taken (items written before that order existed gain ``torder``
 next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-order suggestions
 and the label list, ``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed,
 rorder) for the trash, ``expiring`` (xfeed, xorder) for purging what expired, ``by_word``
-(wstart, order) for search and ``unlabelled`` (nolabel, key) for the images detection has not
-labelled yet (``nolabel`` is set on those image items only).
+(wstart, order) for search, ``unlabelled`` (nolabel, key) for the images detection has not
+labelled yet (``nolabel`` is set on those image items only) and ``by_sha256`` (sha, key) for
+finding an image by its content (``sha`` is the record's SHA-256; the index projects the record).
 
 Search finds an image whose words start with every query word: it queries the ``by_word``
 partition of one query word's first two characters, newest first, with a filter that each query
@@ -45,7 +46,8 @@ Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout``
 attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
 (the image item), ``indexes`` (label and word items), ``counters`` (usage and label counts),
 ``writes`` (transactions on current images), ``retired``/``history``/``trash`` (retired versions),
-``labels``, ``listing`` and ``search`` (reads), ``state`` (shared state), ``provisioning``.
+``labels``, ``listing`` and ``search`` (reads), ``digests`` (an image by its content), ``state``
+(shared state), ``provisioning``.
 """
 
 from .layout import _INDEXES, MAX_LABELS, MAX_WORD_STARTS, _gsi, _word_starts, word_start

@@ -11,7 +11,9 @@ HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of 
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
 # 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
-# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100.
+# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100. Folder counters change only when a key
+# appears or goes (upload, delete, restore from the trash), which has its labels and words once:
+# ≤ 6 + 2 * 16 + 15 + 1, plus one counter per folder above it (base.MAX_FOLDER_DEPTH = 24): 78.
 MAX_LABELS = 16
 MAX_WORD_STARTS = 15
 INDEX_VERSION = "1"  # image items written with the search and unlabelled indexes carry ix = this
@@ -70,6 +72,7 @@ _ATTRIBUTES = (
     "xorder",
     "wstart",
     "nolabel",
+    "sha",
 )
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
 _INDEXES = (  # name, hash, range, projection
@@ -83,6 +86,7 @@ _INDEXES = (  # name, hash, range, projection
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
     ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+    ("by_sha256", "sha", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["record"]}),
 )
 
 

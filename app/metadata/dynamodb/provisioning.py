@@ -10,12 +10,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.errors import BackendUnavailable
 from ..base import ImageRecord
+from .digests import Digests
 from .indexes import IndexItems
 from .layout import _ATTRIBUTES, _INDEXES, IMAGES, _gsi, _s
 from .records import ImageItems
 
 
-class Provisioning(IndexItems, ImageItems):
+class Provisioning(IndexItems, ImageItems, Digests):
     def provision(self, wait: bool = True) -> list[str]:
         """Create the table and its indexes if missing, add indexes a newer version needs, and keep
         point-in-time recovery and deletion protection on; say what was done."""
@@ -87,6 +88,9 @@ class Provisioning(IndexItems, ImageItems):
         indexed = self._index_older_items()
         if indexed:
             done.append(f"indexed {indexed} image(s) written before search and labelling status existed")
+        digested = self._index_older_digests()
+        if digested:
+            done.append(f"indexed {digested} image(s) by content (SHA-256), written before that index existed")
         return done
 
     def _index_older_items(self) -> int:

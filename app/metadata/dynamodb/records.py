@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from ..base import ImageRecord
+from .folders import in_folder
 from .layout import IMAGES, INDEX_VERSION, MAX_LABELS, _order, _s, _torder
 from .table import DynamoTable
 
@@ -30,9 +31,12 @@ class ImageItems(DynamoTable):
             "ver": {"N": str(old_ver + 1)},
             "ix": {"N": INDEX_VERSION},
             "record": _s(json.dumps(record.to_dict())),
+            "label": _s(in_folder(record.key)),  # its folder's partition of by_label_taken (folders.py)
         }
         if not record.labelled:
             item["nolabel"] = _s(IMAGES)
+        if record.sha256:  # the by_sha256 index: duplicates found by content
+            item["sha"] = _s(record.sha256)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}
 
     @staticmethod

@@ -11,7 +11,9 @@ Modules, one concern each, composed in ``store.SqliteMetadataStore``: ``connecti
 connection per thread, write transactions), ``schema`` (tables, indexes, upgrades of older
 databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
-``listing`` (listing, search and suggestions) and ``state`` (shared state).
+``listing`` (listing, search and suggestions), ``digests`` (an image by its content), ``state``
+(shared state), ``folders`` (a count per folder, kept by the writes that add or remove a photo,
+and the photos of one folder) and ``shares`` (share links).
 """
 
 from .store import SqliteMetadataStore

@@ -9,6 +9,7 @@ import time
 from ...core.search import record_words
 from ..base import ImageRecord
 from .connection import Connection
+from .folders import count_photo
 
 
 class Rows(Connection):
@@ -22,11 +23,14 @@ class Rows(Connection):
 
     @staticmethod
     def _set_current(db, record: ImageRecord) -> None:
+        appears = db.execute("SELECT 1 FROM images WHERE key = ?", (record.key,)).fetchone() is None
         db.execute(
             "INSERT OR REPLACE INTO images (key, updated_at, taken, record) VALUES (?, ?, ?, ?)",
             (record.key, record.updated_at, record.taken_time(), json.dumps(record.to_dict())),
         )
         Rows._index(db, record)
+        if appears:  # a new key: one more photo in each folder above it
+            count_photo(db, record.key, 1)
 
     @staticmethod
     def _index(db, record: ImageRecord) -> None:

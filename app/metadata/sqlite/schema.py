@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS state (
 """
 # After SCHEMA, and after a database from before the "taken" order gained its column.
 TAKEN_INDEX = "CREATE INDEX IF NOT EXISTS images_taken ON images (taken DESC, key DESC)"
+# Duplicates are found by content (``digests``): the record's SHA-256, then the key, indexed.
+DIGEST_INDEX = "CREATE INDEX IF NOT EXISTS images_sha256 ON images (json_extract(record, '$.sha256'), key)"
 ORDER_COLUMN = {"uploaded": "updated_at", "taken": "taken"}
 ORDER_INDEX = {"uploaded": "images_newest", "taken": "images_taken"}
 # Databases written before ``words`` and ``unlabelled`` existed get them filled once on opening.
@@ -70,6 +72,7 @@ class Schema(Rows):
                 db.execute("ALTER TABLE images ADD COLUMN taken REAL NOT NULL DEFAULT 0")
                 db.execute("UPDATE images SET taken = updated_at")
             db.execute(TAKEN_INDEX)
+            db.execute(DIGEST_INDEX)
         self._migrate()
 
     def _migrate(self) -> None:

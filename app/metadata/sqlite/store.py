@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from ..base import MetadataStore
 from .counts import Counts
+from .digests import Digests
+from .folders import Folders
 from .history import History
 from .labels import Labels
 from .listing import Listings
+from .shares import Shares
 from .state import SharedState
 from .trash import Trash
 
 
-class SqliteMetadataStore(History, Trash, Labels, Listings, Counts, SharedState, MetadataStore):
+class SqliteMetadataStore(
+    History, Trash, Labels, Listings, Counts, Digests, SharedState, Folders, Shares, MetadataStore
+):
     kind = "sqlite"
+
+    def __init__(self, path: str):
+        super().__init__(path)  # the image tables first: folders index them
+        self._prepare_folders()
+        self._prepare_shares()

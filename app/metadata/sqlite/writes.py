@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from ..base import Conflict, ImageRecord, amended
+from .folders import count_photo
 from .schema import Schema
 
 
@@ -33,6 +34,7 @@ class CurrentImages(Schema):
             if current is None:
                 return None, []
             db.execute("DELETE FROM images WHERE key = ?", (key,))
+            count_photo(db, key, -1)
             if trash_until is not None:
                 self._retire(db, current, "trash", trash_until)
                 return current, []

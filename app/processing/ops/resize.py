@@ -18,7 +18,20 @@ COST_NS = {"nearest": 1, "linear": 2, "area": 2, "lanczos": 9}  # auto and cubic
 
 
 def resize_target(width: int, height: int, p: dict) -> Sizing:
-    """The size scaled to (``work``) and the output (smaller for a cover crop)."""
+    """The size scaled to (``work``) and the output (smaller for a cover crop). With ``enlarge``
+    off, an image already within the target keeps its size (a cover box shrinks to fit it)."""
+    sizing = _target(width, height, p)
+    scaled = sizing.work or sizing.output  # the image is scaled to this, then a cover box cropped
+    if p.get("enlarge", True) or (scaled[0] <= width and scaled[1] <= height):
+        return sizing
+    shrink = min(width / scaled[0], height / scaled[1])
+    work = (max(1, min(width, round(scaled[0] * shrink))), max(1, min(height, round(scaled[1] * shrink))))
+    ow, oh = sizing.output
+    output = (max(1, min(work[0], round(ow * shrink))), max(1, min(work[1], round(oh * shrink))))
+    return Sizing(output, work)
+
+
+def _target(width: int, height: int, p: dict) -> Sizing:
     if p["scale"] is not None:
         w, h = max(1, round(width * p["scale"])), max(1, round(height * p["scale"]))
         return Sizing((w, h), (w, h))
@@ -85,7 +98,13 @@ class Resize(Operation):
             choices=("auto", *INTERPOLATIONS),
             help="auto: area when shrinking, cubic when enlarging.",
         ),
+        Param("enlarge", "bool", True, help="Off: a smaller image keeps its size (never scaled up)."),
     )
+
+    def caption(self, p: dict) -> str:
+        """Enlarging is the default, said only when it is off ("…, never enlarged")."""
+        text = super().caption({k: v for k, v in p.items() if k != "enlarge"})
+        return text if p.get("enlarge", True) else text + ", never enlarged"
 
     def check(self, p: dict, where: str) -> None:
         if p["scale"] is not None and (p["width"] is not None or p["height"] is not None):
