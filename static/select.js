@@ -89,7 +89,7 @@
       form.append(Object.assign(document.createElement("input"), { type: "hidden", name: "keys", value: key }));
       form.lastElementChild.dataset.kept = "1";
     }
-    if (action === "trash") sessionStorage.removeItem(STORE);
+    if (action === "trash" || action === "album") sessionStorage.removeItem(STORE);
   });
 
   save();

@@ -82,7 +82,7 @@ def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> 
         "user www-data;": user,
         "pid /run/nginx.pid;": f"pid {workdir / 'nginx.pid'};",
         "error_log /var/log/nginx/error.log;": f"error_log {workdir / 'error.log'};",
-        "access_log /var/log/nginx/access.log;": f"access_log {workdir / 'access.log'};{temp}",
+        "access_log /var/log/nginx/access.log redacted;": f"access_log {workdir / 'access.log'} redacted;{temp}",
         "listen 80;": f"listen 127.0.0.1:{port};",
         "listen [::]:80;": "",
         "server 127.0.0.1:8000 ": f"server 127.0.0.1:{upstream_port} ",

@@ -21,6 +21,7 @@ from typing import Any
 from ..core.errors import BackendUnavailable, GalleryError
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
+ALBUM_SORTS = ("taken", "uploaded", "manual")  # an album's orders: the listing's, or the owner's
 
 
 class Conflict(GalleryError):
@@ -64,6 +65,7 @@ class ImageRecord:
     color: str = ""  # dominant colour "#rrggbb" for placeholders; "" when not known
     taken_at: str | None = None  # from EXIF, ISO 8601: camera local time, with its offset when known
     exif: dict = field(default_factory=dict)  # camera facts under exif.FIELDS names; never GPS
+    favourite: bool = False  # the owner's heart; a new version under the key keeps it (``put``)
 
     @property
     def has_renditions(self) -> bool:
@@ -111,6 +113,40 @@ def moved(record: ImageRecord, key: str) -> ImageRecord:
         record.blob_key = record.blob_key or record.key
         record.key = key
     return record
+
+
+@dataclass
+class Album:
+    """A named set of photos. A plain album keeps its members' keys (in the owner's order); a
+    *smart* album keeps a ``query`` (the gallery's filters) and is whatever that finds at read
+    time. Members are keys, not versions: a replaced photo stays in, a trashed one drops out of
+    the grid until it is restored, because reads join members with the current images."""
+
+    id: str
+    name: str
+    description: str = ""
+    query: dict | None = None  # filters of a smart album (see services.albums.QUERY_FIELDS)
+    cover: str = ""  # a member's key; "" lets the page choose the first photo
+    sort: str = "taken"  # one of ALBUM_SORTS
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def smart(self) -> bool:
+        return self.query is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Album:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def album_name_key(name: str) -> str:
+    """What makes two album names the same name: case and surrounding spaces do not count."""
+    return " ".join(name.split()).casefold()
 
 
 @dataclass
@@ -256,11 +292,18 @@ class MetadataStore(ABC):
         after: Any = None,
         sort: str = "uploaded",
         words: Sequence[str] = (),
+        *,
+        favourite: bool = False,
+        camera: str = "",
+        taken_from: float | None = None,
+        taken_to: float | None = None,
     ) -> tuple[list[ImageRecord], Any]:
         """Newest first, and the position of the next page or None. ``sort`` "uploaded" orders by
         ``updated_at``, "taken" by ``taken_time()``; then by key, descending. With ``words`` (from
         ``search.query_words``), only images with a word starting with each of them (see
-        ``search.record_words``), found through an index, never a scan."""
+        ``search.record_words``), found through an index, never a scan. With ``favourite`` only
+        favourites; with ``camera`` only photos whose EXIF model is that (any case); with
+        ``taken_from``/``taken_to`` only those whose ``taken_time()`` is in ``[from, to)``."""
 
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -314,6 +357,58 @@ class MetadataStore(ABC):
     @abstractmethod
     def unlabelled_count(self) -> int:
         """How many current images are not labelled yet (cheap: a counter or an index count)."""
+
+    @abstractmethod
+    def set_favourite(self, key: str, favourite: bool) -> ImageRecord | None:
+        """Set or clear the current image's heart; its record (None if there is no such image)."""
+
+    # Albums (see ``Album``). Names are unique by ``album_name_key``: ``Conflict`` otherwise.
+    @abstractmethod
+    def create_album(self, album: Album) -> None:
+        """Store a new album; ``Conflict`` (nothing stored) when its name is taken."""
+
+    @abstractmethod
+    def get_album(self, album_id: str) -> Album | None: ...
+
+    @abstractmethod
+    def albums(self) -> list[Album]:
+        """Every album, plain and smart, in name order."""
+
+    @abstractmethod
+    def update_album(self, album: Album) -> None:
+        """Store the album's new fields; ``NotFound`` if it is gone, ``Conflict`` if its new name is
+        another album's (then nothing changes)."""
+
+    @abstractmethod
+    def delete_album(self, album_id: str) -> bool:
+        """Remove the album and its membership (never a photo); False when there was none."""
+
+    @abstractmethod
+    def add_to_album(self, album_id: str, keys: Sequence[str]) -> int:
+        """Append the keys not yet members, in the order given; how many were added."""
+
+    @abstractmethod
+    def remove_from_album(self, album_id: str, keys: Sequence[str]) -> int:
+        """Drop those members; how many were members."""
+
+    @abstractmethod
+    def album_keys(self, album_id: str) -> list[str]:
+        """Every member key in the owner's order, current or not (trashed members stay members)."""
+
+    @abstractmethod
+    def reorder_album(self, album_id: str, keys: Sequence[str]) -> None:
+        """Put these members first, in this order; the others keep their order after them."""
+
+    @abstractmethod
+    def album_images(
+        self, album_id: str, limit: int = 48, after: Any = None, sort: str = "taken"
+    ) -> tuple[list[ImageRecord], Any]:
+        """The album's members that are current images, in ``sort`` (one of ``ALBUM_SORTS``: the
+        listing orders, or "manual" for the owner's), and the position of the next page."""
+
+    @abstractmethod
+    def album_count(self, album_id: str) -> int:
+        """How many members are current images."""
 
     # Folders (see MAX_FOLDER_DEPTH): counted by the same transaction that adds or removes a photo.
     @abstractmethod

@@ -14,6 +14,7 @@ from ..core.redaction import redact
 from ..core.units import format_mb
 from ..runtime import fairness
 from . import (
+    albums,
     api,
     auth,
     cdn,
@@ -34,7 +35,19 @@ from .common import SECURITY_HEADERS, error_response, wants_json
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    blueprints = (pages, media, history, selection, api, processing, recognition, direct_upload, folders, shares)
+    blueprints = (
+        pages,
+        media,
+        history,
+        selection,
+        api,
+        processing,
+        recognition,
+        direct_upload,
+        folders,
+        shares,
+        albums,
+    )
     init_api(app, [m.bp for m in blueprints])
     cdn.install(app, settings)  # before the security headers' hook: its own hook edits their CSP
     if auth.reads_public(settings):  # private reads go through Flask's login check

@@ -32,7 +32,8 @@ bp.add_app_template_filter(timeline.groups, "timeline")
 bp.add_app_template_global(exif.summary, "exif_rows")
 bp.add_app_template_global(alt_text, "alt_text")
 # What names one gallery page: its filters and its place in the listing (forms acting on it come back).
-GALLERY_STATE = ("q", "prefix", "label", "batch", "sort", "cursor")
+GALLERY_FILTERS = ("q", "prefix", "label", "batch", "sort", "favourite", "camera", "taken_from", "taken_to")
+GALLERY_STATE = (*GALLERY_FILTERS, "cursor")
 
 
 @bp.get("/")
@@ -42,7 +43,7 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch", "sort")}
+    filters = {name: request.args.get(name, "").strip() for name in GALLERY_FILTERS}
     cursor = request.args.get("cursor") or None
     error, status = None, 200
     try:

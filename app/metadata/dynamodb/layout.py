@@ -7,6 +7,7 @@ from ..base import ImageRecord
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
+ALBUMS = "albums"  # feed value of album items (in the by_key index, by name)
 HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
@@ -39,6 +40,17 @@ def _torder(record: ImageRecord) -> str:
 
 # The GSI and its range attribute for each listing order, without and with a label.
 _ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_label_taken", "torder")}
+_FAVOURITE_ORDERS = {"uploaded": "favourites", "taken": "favourites_taken"}  # (fav, order / torder)
+
+
+def _taken_bound(moment: float) -> str:
+    """A ``torder`` bound: before every item of that sort time ("<time>#" < "<time>#<key>")."""
+    return f"{moment + TAKEN_SHIFT:020.6f}#"
+
+
+def member_feed(album_id: str) -> str:
+    """The by_key partition of an album's member items ``member#<album>#<key>``."""
+    return f"album#{album_id}"
 
 
 def word_start(word: str) -> str:
@@ -72,6 +84,7 @@ _ATTRIBUTES = (
     "xorder",
     "wstart",
     "nolabel",
+    "fav",
     "sha",
 )
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
@@ -86,6 +99,8 @@ _INDEXES = (  # name, hash, range, projection
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
     ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+    ("favourites", "fav", "order", {"ProjectionType": "ALL"}),
+    ("favourites_taken", "fav", "torder", {"ProjectionType": "ALL"}),
     ("by_sha256", "sha", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["record"]}),
 )
 

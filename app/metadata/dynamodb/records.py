@@ -35,6 +35,8 @@ class ImageItems(DynamoTable):
         }
         if not record.labelled:
             item["nolabel"] = _s(IMAGES)
+        if record.favourite:
+            item["fav"] = _s(IMAGES)
         if record.sha256:  # the by_sha256 index: duplicates found by content
             item["sha"] = _s(record.sha256)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}

@@ -10,7 +10,7 @@ from .table import DynamoTable
 
 
 class WordSearch(DynamoTable):
-    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after):
+    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, check=None):
         """Images with a word starting with each of ``wanted``: one ``by_word`` partition, filtered."""
         entry = min(wanted, key=lambda w: (not w.startswith("@"), -len(w)))  # a batch is read exactly
         start_value = word_start(entry)
@@ -51,7 +51,9 @@ class WordSearch(DynamoTable):
         more = len(found) > limit
         found = found[:limit]
         # An index item may trail its image for a moment (GSIs are eventually consistent).
-        records = [r for r in self._records(found) if _matches(r, wanted, prefix, label)]
+        records = [
+            r for r in self._records(found) if _matches(r, wanted, prefix, label) and (check is None or check(r))
+        ]
         return records, (self._position(found[-1], "by_word", "wstart", "order") if more and found else None)
 
 

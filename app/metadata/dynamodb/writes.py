@@ -103,6 +103,7 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 if if_absent:
                     raise Conflict(f"There is already an image with the key {record.key!r}.")
                 record.created_at = old.created_at
+                record.favourite = old.favourite  # the heart belongs to the photo, not a version
                 record.lineage = old.lineage = old.lineage or record.lineage
                 actions.append(self._usage(IMAGES, 0, record.bytes - old.bytes))
                 if keep_until is not None:

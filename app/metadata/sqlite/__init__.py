@@ -13,7 +13,8 @@ databases), ``rows`` (the current record and its index rows, retired rows), ``po
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
 ``listing`` (listing, search and suggestions), ``digests`` (an image by its content), ``state``
 (shared state), ``folders`` (a count per folder, kept by the writes that add or remove a photo,
-and the photos of one folder) and ``shares`` (share links).
+and the photos of one folder), ``shares`` (share links) and ``albums`` (albums and their members;
+favourites are a field of the record, indexed in ``favourites``).
 """
 
 from .store import SqliteMetadataStore

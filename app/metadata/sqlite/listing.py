@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...core import search
 from ...core.errors import InvalidParameter
 from .positions import _position
 from .rows import Rows
@@ -9,11 +10,36 @@ from .schema import ORDER_COLUMN, ORDER_INDEX, WORD_END
 
 
 class Listings(Rows):
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded", words=()):
+    def list(
+        self,
+        prefix: str = "",
+        label: str = "",
+        limit: int = 48,
+        after=None,
+        sort: str = "uploaded",
+        words=(),
+        *,
+        favourite: bool = False,
+        camera: str = "",
+        taken_from: float | None = None,
+        taken_to: float | None = None,
+    ):
         column = ORDER_COLUMN.get(sort)
         if column is None:
             raise InvalidParameter(f"sort must be one of {', '.join(ORDER_COLUMN)}; got {sort!r}.")
         where, args = [], []
+        if camera:  # the model's words narrow through the word index; the model itself decides
+            words = [*words, *sorted(search.words(camera))]
+            where.append("lower(json_extract(images.record, '$.exif.model')) = ?")
+            args.append(camera.casefold())
+        if favourite:
+            where.append("images.key IN (SELECT key FROM favourites)")
+        if taken_from is not None:
+            where.append("images.taken >= ?")
+            args.append(taken_from)
+        if taken_to is not None:
+            where.append("images.taken < ?")
+            args.append(taken_to)
         for word in words:  # a range on the words' primary key: every word that starts with it
             where.append("images.key IN (SELECT key FROM words WHERE word >= ? AND word < ?)")
             args += [word, word + WORD_END]

@@ -40,6 +40,22 @@ CREATE TABLE IF NOT EXISTS retired (
 CREATE INDEX IF NOT EXISTS retired_lineage ON retired (lineage, state, retired_at DESC);
 CREATE INDEX IF NOT EXISTS retired_trash ON retired (state, retired_at DESC, version DESC);
 CREATE INDEX IF NOT EXISTS retired_expiry ON retired (expires_at);
+CREATE TABLE IF NOT EXISTS favourites (
+    key TEXT PRIMARY KEY REFERENCES images (key) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS albums (
+    id TEXT PRIMARY KEY,
+    name_key TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL
+);
+-- Members by key, not tied to an image row: a trashed photo stays a member and shows again on restore.
+CREATE TABLE IF NOT EXISTS album_members (
+    album TEXT NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    position REAL NOT NULL,
+    PRIMARY KEY (album, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS album_members_order ON album_members (album, position, key);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ..base import MetadataStore
+from .albums import AlbumTables
 from .counts import Counts
 from .digests import Digests
+from .favourites import Favourites
 from .folders import Folders
 from .history import History
 from .labels import Labels
@@ -15,7 +17,18 @@ from .trash import Trash
 
 
 class SqliteMetadataStore(
-    History, Trash, Labels, Listings, Counts, Digests, SharedState, Folders, Shares, MetadataStore
+    History,
+    Trash,
+    Labels,
+    Favourites,
+    Listings,
+    AlbumTables,
+    Counts,
+    Digests,
+    SharedState,
+    Folders,
+    Shares,
+    MetadataStore,
 ):
     kind = "sqlite"
 
