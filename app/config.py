@@ -208,12 +208,26 @@ class Settings:
         "post uploads to the bucket and read from it (CORS).",
         "AWS",
     )
+    media_url: str = option(
+        "",
+        "A CDN in front of the bucket (e.g. `https://d111111abcdef8.cloudfront.net`, a CloudFront "
+        "distribution with origin access control; `gallery init --cdn` says how): pages load thumbnails, "
+        "display renditions and static files from it instead of the app. S3 storage and public reads only.",
+        "AWS",
+    )
     aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
     # -- Recognition
     label_on_upload: bool = option(
         True,
         "Run object detection on every upload and store the labels, so every photo can be found by "
         "label (a failed detection keeps the upload; `gallery label --missing` retries).",
+        "Recognition",
+    )
+    label_async: str = option(
+        "auto",
+        "With `GALLERY_LABEL_ON_UPLOAD`: `1` answers the upload first and labels it from the bucket's "
+        "S3 event (`app.events.label_uploaded`, in `zappa_settings.json`'s `events`); `0` labels inside "
+        "the upload request; `auto` is `1` on AWS Lambda. `gallery label --missing` sweeps what is left.",
         "Recognition",
     )
     # -- Security
@@ -242,6 +256,17 @@ class Settings:
     api_tokens: str = option(
         "",
         "Comma-separated tokens accepted as `Authorization: Bearer <token>` for writes (no CSRF token needed).",
+        "Security",
+    )
+    admin_password_hash_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding `GALLERY_ADMIN_PASSWORD_HASH`, read once at start-up "
+        "(keeps the hash out of `zappa_settings.json` and the function's configuration).",
+        "Security",
+    )
+    api_tokens_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding `GALLERY_API_TOKENS` (comma-separated), read once at start-up.",
         "Security",
     )
     public_read: bool = option(
@@ -324,6 +349,15 @@ class Settings:
         "Server",
         env="FORWARDED_ALLOW_IPS",
     )
+
+    @property
+    def labels_after_upload(self) -> bool:
+        """Whether uploads leave labelling to the bucket's event (see ``label_async``)."""
+        if self.label_async == "auto":
+            return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        if self.label_async not in ("0", "1"):
+            raise SystemExit(f"GALLERY_LABEL_ASYNC={self.label_async!r} is not one of: 0, 1, auto")
+        return self.label_async == "1"
 
     @property
     def max_upload_bytes(self) -> int:
