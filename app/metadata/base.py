@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.errors import GalleryError
+from ..core.errors import BackendUnavailable, GalleryError
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
 UNDATED = "undated"  # the month of photos without a date taken (see ``ImageRecord.taken_month``)
@@ -35,6 +35,10 @@ class Conflict(GalleryError):
 
     status = 409
     code = "conflict"
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """The metadata backend stopped answering mid-write: the change may or may not be saved (look again before retrying)."""
 
 
 @dataclass
@@ -354,6 +358,12 @@ class MetadataStore(ABC):
     def find_by_sha256(self, sha256: str) -> ImageRecord | None:
         """A current image whose original has this SHA-256 (hex), the first by key, or None: one
         indexed read, so every upload and import can ask it. Duplicates are found by content."""
+
+    def mend_jam(self, key: str) -> bool:
+        """Remove a retired copy of ``key``'s current version (left by a write applied twice; it
+        makes every later replacement fail); True when there was one. A store whose writes are
+        never applied twice has none."""
+        return False
 
     # A few named values the app shares across processes and containers (the session epoch,
     # claims on staged uploads), kept beside the records.

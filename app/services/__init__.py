@@ -84,7 +84,8 @@ def build_services(
     retention = Retention(images, settings.retention_days, clock)
     cursors = CursorCodec(secret or settings.secret_key or "gallery")  # the app passes its secret
     recognition = Recognition(images, work, detector, settings.max_upload_bytes)
-    labeller = recognition.labels_for_upload if settings.label_on_upload else None
+    labelled_in_request = settings.label_on_upload and not settings.labels_after_upload
+    labeller = recognition.labels_for_upload if labelled_in_request else None
     library = Library(images, work, retention, settings, labeller)
     catalog = Catalog(images, cursors, settings.page_size)
     media = Media(images, work, settings)

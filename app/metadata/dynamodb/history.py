@@ -48,5 +48,5 @@ class History(CurrentImages):
                 actions.append(self._retired_put(old, HISTORY, keep_until))
             return actions
 
-        previous = self._transact(key, build)
+        previous = self._transact(key, build, self._is_current(version))
         return chosen["record"], previous
