@@ -81,6 +81,10 @@
       }
     }
     if (first) pages.push({ url, first });
+    // The viewer pages on from where the loaded page ends, not from the first page's cursor.
+    const viewer = document.querySelector("[data-viewer]");
+    const loaded = doc.querySelector("[data-viewer]");
+    if (viewer && loaded) viewer.dataset.nextCursor = loaded.dataset.nextCursor || "";
     grid.dispatchEvent(new CustomEvent("gallery:tiles-added", { bubbles: true }));
     return tiles.length;
   }

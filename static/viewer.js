@@ -75,7 +75,8 @@ if (root) {
       .then((page) => {
         next = page.next_cursor;
         const from = items.length;
-        items.push(...page.items.map(slide));
+        const known = new Set(items.map((item) => item.key)); // scrolling may have added them already
+        items.push(...page.items.filter((photo) => !known.has(photo.key)).map(slide));
         for (let index = from; index < items.length; index++) pswp.refreshSlideContent(index);
       })
       .catch(() => {})
@@ -302,6 +303,19 @@ if (root) {
     }
     lightbox.loadAndOpen(index);
   }
+
+  // Tiles that endless scrolling added (timeline.js) join the slides, in their order, once each.
+  root.addEventListener("gallery:tiles-added", () => {
+    const known = new Set(items.map((item) => item.key));
+    for (const link of root.querySelectorAll("a[data-photo]")) {
+      const photo = JSON.parse(link.dataset.photo);
+      if (!known.has(photo.key)) {
+        items.push(slide(photo));
+        known.add(photo.key);
+      }
+    }
+    if (root.dataset.nextCursor !== undefined) next = root.dataset.nextCursor || null;
+  });
 
   root.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-photo]");

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -103,6 +104,17 @@ def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, 
     assert tiles(page) == sum(MONTHS.values()) + UNDATED
     assert page.locator("h2.timeline-heading").last.inner_text() == "Date unknown"
     assert page.locator('#pager a[rel="next"]').count() == 0
+    # A tile that scrolling added opens in the viewer among its neighbours, not on its own.
+    links = page.locator("#gallery-grid li.tile a[data-photo]")
+    keys = links.evaluate_all("els => els.map(e => JSON.parse(e.dataset.photo).key)")
+    links.nth(PAGE + 3).click()
+    page.wait_for_selector(".pswp--open")
+    until(page, lambda p: p.url.endswith("#photo=" + quote(keys[PAGE + 3], safe="")))
+    page.wait_for_timeout(450)  # keys count once the opening animation ends
+    page.keyboard.press("ArrowRight")
+    until(page, lambda p: p.url.endswith("#photo=" + quote(keys[PAGE + 4], safe="")))
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".pswp--open", state="detached")
     # Scrolled back to a month: the address says so, the scrubber marks it, a reload comes back there.
     page.locator("#t-2023-11").scroll_into_view_if_needed()
     page.evaluate("document.getElementById('t-2023-11').scrollIntoView({block: 'start'})")
