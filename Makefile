@@ -68,4 +68,4 @@ clean:
 
 ## docs: regenerate the README's configuration table from app/config.py
 docs: $(VENV)/.runtime
-	$(BIN)/python -c "import re, pathlib; from app.config import markdown_table as t; p = pathlib.Path('README.md'); s = p.read_text(); p.write_text(re.sub(r'(<!-- config-table:start -->).*(<!-- config-table:end -->)', lambda m: m.group(1) + '\n' + t() + '\n' + m.group(2), s, flags=re.S))"
+	$(BIN)/python -c "import re, pathlib; from app.settings_table import markdown_table as t; p = pathlib.Path('README.md'); s = p.read_text(); p.write_text(re.sub(r'(<!-- config-table:start -->).*(<!-- config-table:end -->)', lambda m: m.group(1) + '\n' + t() + '\n' + m.group(2), s, flags=re.S))"

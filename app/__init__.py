@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     settings = load_settings(config)
     quiet_sdk_logs()  # before the first AWS call (the start-up checks may read SSM)
+    settings = _ssm_secrets(settings)
     run_checks(settings)
 
     app.config.update(
@@ -97,6 +98,16 @@ def _secret_key(settings: Settings, instance_path: str) -> str:
         except SecretUnavailable as exc:
             raise SystemExit(str(exc)) from None
     return _instance_secret(instance_path)
+
+
+def _ssm_secrets(settings):
+    """The password hash and API tokens from SSM where the settings name parameters for them."""
+    from .runtime.secret_key import SecretUnavailable, with_ssm_secrets
+
+    try:
+        return with_ssm_secrets(settings)
+    except SecretUnavailable as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -23,13 +23,117 @@ gallery_cli = AppGroup("gallery", help="Set up and inspect the gallery's backend
 
 
 @gallery_cli.command("init")
-def init_command():
+@click.option(
+    "--cdn", is_flag=True, help="Also copy the static files to the bucket and print how to put CloudFront in front."
+)
+def init_command(cdn: bool):
     """Create the S3 bucket and DynamoDB table if missing (local backends need nothing) and say what was done."""
     try:
         for line in services().admin.provision():
             click.echo(line)
+        if cdn:
+            from .web import cdn as media_cdn
+
+            settings = current_app.extensions["settings"]
+            if settings.storage != "s3":
+                raise click.ClickException("--cdn puts CloudFront in front of the S3 bucket: set GALLERY_STORAGE=s3.")
+            copied = services().admin.publish_static(media_cdn.static_object_names(current_app.static_folder))
+            click.echo(f"static files: {copied} copied to s3://{settings.s3_bucket}/{settings.s3_prefix}static/")
+            click.echo(cdn_steps(settings))
     except GalleryError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def cdn_steps(settings) -> str:
+    """The CloudFront distribution over the bucket (origin access control, objects kept for good since
+    every name carries a version), as a CloudFormation stack an operator deploys with the AWS CLI."""
+    import json
+
+    bucket, prefix = settings.s3_bucket, settings.s3_prefix.rstrip("/")
+    origin = f"{bucket}.s3.{settings.aws_region}.amazonaws.com"
+    distribution = {
+        "Enabled": True,
+        "Comment": f"Cloud Image Gallery media ({bucket})",
+        "HttpVersion": "http2and3",
+        "PriceClass": "PriceClass_100",
+        "Origins": [
+            {
+                "Id": "bucket",
+                "DomainName": origin,
+                "OriginPath": f"/{prefix}" if prefix else "",
+                "S3OriginConfig": {"OriginAccessIdentity": ""},
+                "OriginAccessControlId": {"Fn::GetAtt": ["MediaAccess", "Id"]},
+            }
+        ],
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "bucket",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "AllowedMethods": ["GET", "HEAD"],
+            "Compress": False,
+            "CachePolicyId": {"Ref": "ForGood"},
+            # AWS's managed SimpleCORS policy: module scripts from another origin need CORS headers.
+            "ResponseHeadersPolicyId": "60669652-455b-4ae9-85a4-c4c02393f86c",
+        },
+    }
+    template = {
+        "Resources": {
+            "MediaAccess": {
+                "Type": "AWS::CloudFront::OriginAccessControl",
+                "Properties": {
+                    "OriginAccessControlConfig": {
+                        "Name": f"{bucket}-media",
+                        "OriginAccessControlOriginType": "s3",
+                        "SigningBehavior": "always",
+                        "SigningProtocol": "sigv4",
+                    }
+                },
+            },
+            "ForGood": {
+                "Type": "AWS::CloudFront::CachePolicy",
+                "Properties": {
+                    "CachePolicyConfig": {
+                        "Name": f"{bucket}-versioned",
+                        "Comment": "Object names carry their version: keep them for a year, whatever Cache-Control says",
+                        "MinTTL": 31536000,
+                        "DefaultTTL": 31536000,
+                        "MaxTTL": 31536000,
+                        "ParametersInCacheKeyAndForwardedToOrigin": {
+                            "EnableAcceptEncodingGzip": False,
+                            "HeadersConfig": {"HeaderBehavior": "none"},
+                            "CookiesConfig": {"CookieBehavior": "none"},
+                            "QueryStringsConfig": {"QueryStringBehavior": "none"},
+                        },
+                    }
+                },
+            },
+            "Media": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": distribution}},
+        },
+        "Outputs": {"MediaUrl": {"Value": {"Fn::Sub": "https://${Media.DomainName}"}}},
+    }
+    paths = [f"{prefix}/{p}" if prefix else p for p in ("thumbs", "thumbs2x", "display", "static")]
+    policy = {
+        "Sid": "CloudFrontReadsRenditions",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": [f"arn:aws:s3:::{bucket}/{p}/*" for p in paths],
+        "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::<account>:distribution/<id>"}},
+    }
+    return "\n".join(
+        [
+            "",
+            "CDN: not created here (it needs an operator's AWS credentials). To create it:",
+            "1. Save this CloudFormation template as gallery-cdn.json:",
+            json.dumps(template, indent=2),
+            "2. aws cloudformation deploy --stack-name gallery-cdn --template-file gallery-cdn.json",
+            "   aws cloudformation describe-stacks --stack-name gallery-cdn --query 'Stacks[0].Outputs'",
+            "3. Let the distribution (and nothing else) read renditions and static files: add this statement",
+            "   to the bucket policy (originals stay private: the app serves or presigns them):",
+            json.dumps(policy, indent=2),
+            "4. Set GALLERY_MEDIA_URL to the MediaUrl output in the stage's environment and deploy.",
+            "   Run `gallery init --cdn` again on every release: its static files get new names.",
+        ]
+    )
 
 
 @gallery_cli.command("purge")
@@ -196,6 +300,20 @@ def check_command():
     click.echo(f"checked {checked} image(s); {offenders} would now be refused")
     if offenders:
         raise SystemExit(1)
+
+
+@gallery_cli.command("repair")
+def repair_command():
+    """Mend keys jammed by a write applied twice and records whose original is missing (after a
+    crash or a lost answer); safe to run any time, it changes nothing that is whole."""
+    mended = 0
+    try:
+        for key, what in services().admin.repair():
+            mended += 1
+            click.echo(f"{key}: {what}")
+    except GalleryError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"mended {mended} problem(s)")
 
 
 def init_app(app) -> None:

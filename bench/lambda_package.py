@@ -35,6 +35,9 @@ PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--implementation", "cp", "--
 # Zappa's own dependencies published only as source; pure Python, so a locally built wheel fits any platform.
 SDIST_ONLY = ["placebo<0.10"]
 PROJECT = ["app", "templates", "static", "wsgi.py"]
+# Packages whose .py files are read as text (OpenCV's loader execs its config*.py; Zappa copies its handler.py
+# to the package root, the entry point Lambda imports): sources stay.
+KEEP_SOURCES = ["cv2", "zappa", "handler.py", "zappa_settings.py"]
 
 
 def stage_settings(stage: str) -> dict:
@@ -87,6 +90,25 @@ def build_libraries(target: Path, config: dict, python: str | None) -> None:
     apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
     if python:
         compile_bytecode(target, python)
+        sourceless(target)
+
+
+def sourceless(target: Path) -> int:
+    """Libraries as 3.12 bytecode only: each ``__pycache__/<name>.cpython-312.pyc`` becomes
+    ``<name>.pyc`` in place of ``<name>.py``, which CPython imports as it is (the project's own
+    files keep their sources, for readable tracebacks). Returns the bytes saved."""
+    saved = 0
+    for compiled in target.rglob("__pycache__/*.cpython-312.pyc"):
+        source = compiled.parent.parent / (compiled.name.split(".")[0] + ".py")
+        if source.relative_to(target).parts[0] in PROJECT + KEEP_SOURCES or not source.exists():
+            continue
+        saved += source.stat().st_size
+        compiled.replace(source.with_suffix(".pyc"))
+        source.unlink()
+    for cache in list(target.rglob("__pycache__")):
+        if cache.is_dir() and not any(cache.iterdir()):
+            cache.rmdir()
+    return saved
 
 
 def add_project(target: Path) -> None:
@@ -112,7 +134,7 @@ def apply_excludes(target: Path, exclude: list[str], exclude_glob: list[str]) ->
                 removed += path.stat().st_size
                 path.unlink()
     for pattern in exclude_glob:
-        for match in glob.glob(str(target / pattern)):
+        for match in glob.glob(os.path.join(target, pattern)):  # as Zappa joins: a trailing "/" matches folders only
             path = Path(match)
             if path.is_dir():
                 removed += tree_size(path)
@@ -143,7 +165,12 @@ def settings_module(config: dict, stage: str, environment: dict[str, str] | None
         "PROJECT_NAME": config["project_name"],
         "SETTINGS_FILE": None,
         "DJANGO_SETTINGS": None,
-        "AWS_EVENT_MAPPING": {},
+        # Which function an event from each source runs (Zappa's handler looks S3 events up here).
+        "AWS_EVENT_MAPPING": {
+            e["event_source"]["arn"]: e["function"]
+            for e in config.get("events", [])
+            if e.get("event_source", {}).get("arn") and e.get("function")
+        },
         "AWS_BOT_EVENT_MAPPING": {},
         "COGNITO_TRIGGER_MAPPING": {},
         "ADDITIONAL_TEXT_MIMETYPES": config.get("additional_text_mimetypes", []),
@@ -182,15 +209,23 @@ def main() -> int:
     target = OUT / "package"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    with tempfile.TemporaryDirectory() as wheels:
-        install(target, Path(wheels))
-    if python:
-        compile_bytecode(target, python)
-    add_project(target)
-    before = tree_size(target)
-    removed = apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
-    unzipped = tree_size(target)
-    zipped = zip_size(target, OUT / f"{args.stage}.zip")
+    try:
+        with tempfile.TemporaryDirectory() as wheels:
+            install(target, Path(wheels))
+        add_project(target)
+        # What `zappa package` adds at the root: its handler and the stage's settings module.
+        shutil.copy(target / "zappa" / "handler.py", target / "handler.py")
+        (target / "zappa_settings.py").write_text(settings_module(config, args.stage))
+        if python:
+            compile_bytecode(target, python)
+            sourceless(target)
+        before = tree_size(target)
+        removed = apply_excludes(target, config.get("exclude", []), config.get("exclude_glob", []))
+        unzipped = tree_size(target)
+        zipped = zip_size(target, OUT / f"{args.stage}.zip")
+    except BaseException:  # a failed build leaves nothing behind
+        shutil.rmtree(OUT, ignore_errors=True)
+        raise
 
     parts = sorted(((tree_size(p), p.name) for p in target.iterdir()), reverse=True)
     if config.get("slim_handler"):  # the archive is unpacked into /tmp: the stage's ephemeral storage bounds it

@@ -9,7 +9,7 @@
 (() => {
   const grid = document.getElementById("gallery-grid");
   if (!grid) return;
-  const links = [...grid.querySelectorAll("a.tile-photo")];
+  let links = [...grid.querySelectorAll("a.tile-photo")];
   const selectMode = document.getElementById("select-mode");
   const LONG_PRESS_MS = 500;
   if (!links.length) return;
@@ -18,8 +18,12 @@
   const boxOf = (link) => tileOf(link).querySelector('input[name="keys"]');
 
   // Only the current photo is a Tab stop; the controls inside tiles are reached by keys instead.
-  for (const control of grid.querySelectorAll(".tile a, .tile input, .tile button")) control.tabIndex = -1;
-  let current = links[0];
+  const untab = () => {
+    for (const control of grid.querySelectorAll(".tile a, .tile input, .tile button")) if (control !== current) control.tabIndex = -1;
+  };
+  let current = null;
+  untab();
+  current = links[0];
   current.tabIndex = 0;
 
   function moveTo(link) {
@@ -78,7 +82,7 @@
   // Select mode: a tap ticks instead of opening (the viewer sees the click was handled).
   const selecting = () => Boolean(selectMode && selectMode.checked);
   let pressed = false; // a long press just ticked this photo: swallow the click that ends it
-  for (const link of links) {
+  const adopt = (link) => {
     link.addEventListener("click", (event) => {
       if (pressed || selecting()) {
         event.preventDefault();
@@ -89,7 +93,15 @@
     link.addEventListener("contextmenu", (event) => {
       if (pressed || selecting()) event.preventDefault(); // no link menu over a long press
     });
-  }
+  };
+  links.forEach(adopt);
+  // timeline.js appends the next pages' tiles: they join the keys and the taps.
+  grid.addEventListener("gallery:tiles-added", () => {
+    const added = [...grid.querySelectorAll("a.tile-photo")].filter((link) => !links.includes(link));
+    links = [...grid.querySelectorAll("a.tile-photo")];
+    added.forEach(adopt);
+    untab();
+  });
 
   let timer = null;
   let start = null;

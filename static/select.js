@@ -8,6 +8,20 @@
   if (!form) return;
   const STORE = "gallery-selection";
   const boxes = [...document.querySelectorAll('input[name="keys"][form="selection"]')];
+  const wire = (box) => {
+    box.checked = selected.has(box.value);
+    box.addEventListener("click", (event) => {
+      const index = boxes.indexOf(box);
+      if (event.shiftKey && last !== null) {
+        const [from, to] = [Math.min(last, index), Math.max(last, index)];
+        for (const other of boxes.slice(from, to + 1)) set(other, box.checked);
+      } else {
+        set(box, box.checked);
+      }
+      last = index;
+      save();
+    });
+  };
   const count = document.getElementById("selection-count");
   const clear = document.getElementById("selection-clear");
   const max = Number(form.dataset.max) || 1000;
@@ -31,21 +45,17 @@
     else selected.delete(box.value);
   }
 
-  for (const box of boxes) box.checked = selected.has(box.value);
-
-  for (const box of boxes) {
-    box.addEventListener("click", (event) => {
-      const index = boxes.indexOf(box);
-      if (event.shiftKey && last !== null) {
-        const [from, to] = [Math.min(last, index), Math.max(last, index)];
-        for (const other of boxes.slice(from, to + 1)) set(other, box.checked);
-      } else {
-        set(box, box.checked);
+  boxes.forEach(wire);
+  // timeline.js appends the next pages' tiles: their boxes join the selection.
+  document.addEventListener("gallery:tiles-added", () => {
+    for (const box of document.querySelectorAll('input[name="keys"][form="selection"]')) {
+      if (!boxes.includes(box)) {
+        boxes.push(box);
+        wire(box);
       }
-      last = index;
-      save();
-    });
-  }
+    }
+    save();
+  });
 
   document.addEventListener("keydown", (event) => {
     const typing = event.target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]");
@@ -89,7 +99,7 @@
       form.append(Object.assign(document.createElement("input"), { type: "hidden", name: "keys", value: key }));
       form.lastElementChild.dataset.kept = "1";
     }
-    if (action === "trash") sessionStorage.removeItem(STORE);
+    if (action === "trash" || action === "album") sessionStorage.removeItem(STORE);
   });
 
   save();

@@ -1,10 +1,13 @@
 // The photo viewer: a PhotoSwipe lightbox over the gallery (or Browse) with keyboard, swipe, pinch
 // and wheel zoom, full screen (`f`), an info panel (`i`), download, and the open photo named in the URL
-// (#photo=<key>) so it can be shared and the back button closes it. Without JavaScript the
+// (#photo=<key>) so it can be shared and the back button closes it. It pages on with the query the
+// page was built from (data-query: a search, filter, upload batch or album), so ←/→ stay inside
+// that set. A heart (`h` or `l`) and "Add to album" act on the open photo. Without JavaScript the
 // tiles stay links to Browse.
 // Bytes: the display rendition first; zooming past it loads the large one (twice its size, made
 // on demand); the original only when asked for ("Original", or a zoom far past the large one).
 import PhotoSwipeLightbox from "./vendor/photoswipe/photoswipe-lightbox.esm.min.js";
+import { registerOrganising } from "./organise.js";
 
 const root = document.querySelector("[data-viewer]");
 // Formats a browser draws: only these originals may stand in when zooming past the large rendition.
@@ -64,14 +67,16 @@ if (root) {
   // The next page through the API, when the viewer nears the last photo loaded.
   function loadMore(pswp) {
     if (!next || loading) return loading;
-    const params = new URLSearchParams({ cursor: next, limit: "48" });
-    for (const name of ["prefix", "label", "sort"]) if (root.dataset[name]) params.set(name, root.dataset[name]);
+    const params = new URLSearchParams(root.dataset.query || "");
+    params.set("cursor", next);
+    params.set("limit", "48");
     loading = fetch(`${root.dataset.api}?${params}`, { headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
       .then((page) => {
         next = page.next_cursor;
         const from = items.length;
-        items.push(...page.items.map(slide));
+        const known = new Set(items.map((item) => item.key)); // scrolling may have added them already
+        items.push(...page.items.filter((photo) => !known.has(photo.key)).map(slide));
         for (let index = from; index < items.length; index++) pswp.refreshSlideContent(index);
       })
       .catch(() => {})
@@ -181,6 +186,7 @@ if (root) {
 
   lightbox.on("uiRegister", () => {
     const pswp = lightbox.pswp;
+    const toggleHeart = registerOrganising(pswp, root);
     let panel = null;
     const toggleInfo = () => {
       panel.hidden = !panel.hidden;
@@ -256,6 +262,9 @@ if (root) {
     pswp.on("keydown", ({ originalEvent }) => {
       if (originalEvent.key === "f" && document.fullscreenEnabled) toggleFullscreen();
       if (originalEvent.key === "i" && !originalEvent.ctrlKey && !originalEvent.metaKey) toggleInfo();
+      if ((originalEvent.key === "h" || originalEvent.key === "l") && !originalEvent.ctrlKey && !originalEvent.metaKey) {
+        toggleHeart();
+      }
     });
     pswp.on("change", () => {
       const key = pswp.currSlide.data.key;
@@ -294,6 +303,19 @@ if (root) {
     }
     lightbox.loadAndOpen(index);
   }
+
+  // Tiles that endless scrolling added (timeline.js) join the slides, in their order, once each.
+  root.addEventListener("gallery:tiles-added", () => {
+    const known = new Set(items.map((item) => item.key));
+    for (const link of root.querySelectorAll("a[data-photo]")) {
+      const photo = JSON.parse(link.dataset.photo);
+      if (!known.has(photo.key)) {
+        items.push(slide(photo));
+        known.add(photo.key);
+      }
+    }
+    if (root.dataset.nextCursor !== undefined) next = root.dataset.nextCursor || null;
+  });
 
   root.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-photo]");

@@ -8,10 +8,11 @@ import pytest
 from conftest import make_app
 from flask import template_rendered
 
-from app.config import OPTIONS, Settings, StartupError, load_settings, markdown_table
+from app.config import OPTIONS, Settings, StartupError, load_settings
 from app.core.units import MB, format_mb
 from app.imaging import images
 from app.imaging.images import check_size
+from app.settings_table import markdown_table
 
 
 def test_environment_values_are_parsed_to_their_types():

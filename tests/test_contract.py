@@ -23,7 +23,7 @@ from app import create_app
 from app.cache.memory import MemoryCache
 from app.config import OPTIONS
 from app.core.blobs import ORIGINAL, RENDITIONS, THUMB, blob_name, version_cache_key
-from app.core.errors import NotFound
+from app.core.errors import InvalidParameter, NotFound
 from app.storage.local import LocalBlobStore
 from app.web.selection import MAX_SELECTION
 
@@ -452,13 +452,202 @@ def test_renditions_and_the_taken_order(api, service):
         cursor = listed["next_cursor"]
         if not cursor:
             break
-    assert pages == ["t/undated.png", "t/2021.jpg", "t/2019.jpg"]
+    assert pages == ["t/2021.jpg", "t/2019.jpg", "t/undated.png"]  # undated photos at the end
     record = service.catalog.get_record("t/2019.jpg")
     api.delete("t/2019.jpg")
     service.history.empty_trash()
     for variant in RENDITIONS:
         with pytest.raises(NotFound):
             service.blobs.get(blob_name(variant, record))
+
+
+def test_month_counts_and_the_month_jump_follow_every_write(api, service):
+    """The scrubber's figures are kept by the writes (upload, replace, amend, delete, restore) and a
+    jump starts the date-taken order at its month; undated photos come last, under their own month."""
+    dated = {"m/2021-03.jpg": "2021:03:09 10:00:00", "m/2021-01.jpg": "2021:01:20 10:00:00"}
+    dated |= {"m/2019-05.jpg": "2019:05:01 23:30:00", "m/2019-05b.jpg": "2019:05:01 08:00:00"}
+    for key, taken in dated.items():
+        assert api.upload(key, exif_photo(size=(48, 32), taken=taken, offset="")).status_code == 201
+    upload(api, "m/undated.png", image(50))
+    months = service.catalog.months
+    assert months() == [("2021-03", 1), ("2021-01", 1), ("2019-05", 2), ("undated", 1)]
+
+    def jump(month):
+        return [r.key for r in service.catalog.list(sort="taken", month=month, limit=10)[0]]
+
+    assert jump("2021-01") == ["m/2021-01.jpg", "m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]
+    assert jump("2020-06") == ["m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]  # an empty month: the next older
+    assert jump("undated") == ["m/undated.png"]
+    first, cursor = service.catalog.list(sort="taken", month="2021-03", limit=2)
+    assert [r.key for r in first] == ["m/2021-03.jpg", "m/2021-01.jpg"]
+    rest, _ = service.catalog.list(sort="taken", cursor=cursor, limit=10)  # the cursor goes on from there
+    assert [r.key for r in rest] == ["m/2019-05.jpg", "m/2019-05b.jpg", "m/undated.png"]
+
+    upload(api, "m/2021-03.jpg", image(51))  # replaced by an undated photo: its month moves
+    record = service.catalog.get_record("m/2019-05b.jpg")
+    assert service.metadata.amend(record.key, record.version, {"taken_at": "2021-01-02T00:00:00"})
+    assert months() == [("2021-01", 2), ("2019-05", 1), ("undated", 2)]
+    api.delete("m/2021-01.jpg")
+    assert months() == [("2021-01", 1), ("2019-05", 1), ("undated", 2)]
+    trashed = service.history.trash()[0][0].record
+    service.history.restore_trashed(trashed.key, trashed.version)
+    assert months() == [("2021-01", 2), ("2019-05", 1), ("undated", 2)]
+    for bad in ("2021-13", "21-01", "soon"):
+        with pytest.raises(InvalidParameter, match="month"):
+            service.catalog.list(sort="taken", month=bad)
+    with pytest.raises(InvalidParameter, match="clear the filters"):
+        service.catalog.list(sort="taken", month="2021-01", label="dog")
+
+
+# -- albums, smart albums and favourites --------------------------------------------------------
+
+
+def send(api, method, path, body=None):
+    return api.client.open(path, method=method, json=body, headers={"X-CSRFToken": api.token})
+
+
+def listed(api, **query) -> list[str]:
+    """Every key a listing gives, page by page."""
+    keys, cursor = [], None
+    while True:
+        page = api.client.get(
+            "/api/images", query_string={**query, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        )
+        assert page.status_code == 200, page.get_json()
+        keys += [item["key"] for item in page.get_json()["items"]]
+        cursor = page.get_json()["next_cursor"]
+        if not cursor:
+            return keys
+
+
+def test_an_album_keeps_its_photos_through_trash_versions_and_order(api, service):
+    for i in range(5):
+        upload(api, f"a/{i}.png", image(50 + i))
+    created = post_json(api, "/api/albums", {"name": "Summer", "description": "Beach days"})
+    assert created.status_code == 201, created.get_json()
+    album = created.get_json()
+    assert (album["name"], album["count"], album["smart"], album["query"]) == ("Summer", 0, False, None)
+    added = post_json(api, f"/api/albums/{album['id']}/images", {"keys": ["a/1.png", "a/3.png", "a/4.png", "a/1.png"]})
+    assert added.status_code == 200 and (added.get_json()["added"], added.get_json()["count"]) == (3, 3)
+    again = post_json(api, f"/api/albums/{album['id']}/images", {"keys": ["a/3.png"]})
+    assert again.get_json()["added"] == 0  # already a member
+    assert listed(api, album=album["id"]) == ["a/4.png", "a/3.png", "a/1.png"]  # newest first by default
+    # By hand: a/1 first, the others keep their order after it.
+    ordered = send(api, "PUT", f"/api/albums/{album['id']}/order", {"keys": ["a/1.png"]})
+    assert ordered.status_code == 200 and ordered.get_json()["sort"] == "manual"
+    assert listed(api, album=album["id"]) == ["a/1.png", "a/3.png", "a/4.png"]
+    cover = send(api, "PATCH", f"/api/albums/{album['id']}", {"cover": "a/4.png", "name": "Summer 24"})
+    assert cover.status_code == 200 and cover.get_json()["cover"] == "a/4.png"
+    assert cover.get_json()["cover_thumb_url"].startswith("/thumbs/a/4.png")
+    # Trash: the photo leaves the album's page and returns on restore; a new version stays in.
+    assert api.delete("a/3.png").status_code == 204
+    assert listed(api, album=album["id"]) == ["a/1.png", "a/4.png"]
+    assert api.client.get(f"/api/albums/{album['id']}").get_json()["count"] == 2
+    version = api.client.get("/api/trash").get_json()["items"][0]["version"]
+    assert post_json(api, "/api/trash/restore", {"key": "a/3.png", "version": version}).status_code == 200
+    upload(api, "a/4.png", image(70))  # replaced
+    assert listed(api, album=album["id"]) == ["a/1.png", "a/3.png", "a/4.png"]
+    assert api.client.get("/images/a/4.png").data == image(70)
+    removed = send(api, "DELETE", f"/api/albums/{album['id']}/images", {"keys": ["a/1.png"]})
+    assert removed.status_code == 200 and removed.get_json()["removed"] == 1
+    assert [a["name"] for a in api.client.get("/api/albums").get_json()["items"]] == ["Summer 24"]
+    assert send(api, "DELETE", f"/api/albums/{album['id']}").status_code == 204
+    assert api.client.get("/api/albums").get_json()["items"] == []
+    assert api.client.get(f"/api/images?album={album['id']}").status_code == 404
+    assert len(listed(api)) == 5  # the photos stay
+
+
+def test_a_smart_album_is_its_filter_read_now(api, service):
+    for i in range(3):
+        upload(api, f"pets/{i}.png", image(80 + i))
+    service.metadata.set_labels("pets/0.png", ["cat"])
+    service.metadata.set_labels("pets/2.png", ["cat", "sofa"])
+    created = post_json(api, "/api/albums", {"name": "Cats", "query": {"label": "Cat", "q": ""}})
+    assert created.status_code == 201, created.get_json()
+    smart = created.get_json()
+    assert smart["smart"] is True and smart["query"] == {"label": "cat"} and smart["count"] is None
+    assert listed(api, album=smart["id"]) == ["pets/2.png", "pets/0.png"]
+    upload(api, "pets/3.png", image(90))
+    service.metadata.set_labels("pets/3.png", ["cat"])
+    assert listed(api, album=smart["id"]) == ["pets/3.png", "pets/2.png", "pets/0.png"]
+    refused = post_json(api, f"/api/albums/{smart['id']}/images", {"keys": ["pets/1.png"]})
+    assert refused.status_code == 400 and listed(api, album=smart["id"])[-1] == "pets/0.png"
+    both = post_json(api, "/api/albums", {"name": "Sofa cats", "query": {"label": "cat", "q": "sofa"}})
+    assert listed(api, album=both.get_json()["id"]) == ["pets/2.png"]
+    names = {a["name"]: a["smart"] for a in api.client.get("/api/albums").get_json()["items"]}
+    assert names == {"Cats": True, "Sofa cats": True}
+
+
+def test_favourites_camera_and_date_taken_filters(api, service):
+    upload(api, "f/plain.png", image(95))
+    for key, taken in (("f/2019.jpg", "2019:05:01 10:00:00"), ("f/2021.jpg", "2021:05:01 10:00:00")):
+        assert api.upload(key, exif_photo(size=(96, 64), taken=taken, offset="")).status_code == 201
+    hearted = send(api, "PUT", "/api/images/f/2019.jpg/favourite")
+    assert hearted.status_code == 200 and hearted.get_json()["favourite"] is True
+    send(api, "PUT", "/api/images/f/plain.png/favourite")
+    assert listed(api, favourite=1) == ["f/2019.jpg", "f/plain.png"]
+    assert listed(api, favourite=1, sort="taken") == ["f/2019.jpg", "f/plain.png"]  # undated last
+    assert (
+        api.upload("f/2019.jpg", exif_photo(size=(80, 64), taken="2019:05:01 10:00:00", offset="")).status_code == 200
+    )
+    assert api.client.get("/api/images/f/2019.jpg").get_json()["favourite"] is True  # a new version keeps it
+    assert send(api, "DELETE", "/api/images/f/plain.png/favourite").get_json()["favourite"] is False
+    assert listed(api, favourite=1) == ["f/2019.jpg"]
+    assert send(api, "PUT", "/api/images/f/missing.png/favourite").status_code == 404
+    assert set(listed(api, camera="canon eos r5")) == {"f/2019.jpg", "f/2021.jpg"}
+    assert listed(api, camera="Canon EOS") == []  # the model, not a part of it
+    for sort in ("taken", "uploaded"):
+        assert listed(api, taken_from="2020-01-01", taken_to="2021-12-31", sort=sort) == ["f/2021.jpg"]
+        assert listed(api, taken_to="2019-05-01", sort=sort) == ["f/2019.jpg"]
+        assert listed(api, taken_to="2019-05-01", favourite=1, sort=sort) == ["f/2019.jpg"]
+    smart = post_json(api, "/api/albums", {"name": "Hearts", "query": {"favourite": True}}).get_json()
+    assert listed(api, album=smart["id"]) == ["f/2019.jpg"]
+    assert api.client.get("/api/images", query_string={"taken_from": "May"}).status_code == 400
+
+
+def album_state(service) -> dict:
+    albums = service.metadata.albums()
+    return {
+        "albums": [a.to_dict() for a in albums],
+        "members": {a.id: service.metadata.album_keys(a.id) for a in albums},
+        "records": [r.to_dict() for r in service.metadata.list(limit=500)[0]],
+    }
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("POST", "/api/albums", {"name": "trips"}, 409),  # the name is taken (any case)
+        ("POST", "/api/albums", {"name": ""}, 400),
+        ("POST", "/api/albums", {"name": "x" * 101}, 400),
+        ("POST", "/api/albums", {"name": "Odd", "query": {"lable": "cat"}}, 400),
+        ("POST", "/api/albums", {"name": "Odd", "query": {"prefix": "a b"}}, 400),
+        ("POST", "/api/albums", {"name": "Odd", "query": {"taken_from": "2024-02-01", "taken_to": "2024-01-01"}}, 400),
+        ("PATCH", "/api/albums/{trips}", {"name": "Pets"}, 409),
+        ("PATCH", "/api/albums/{trips}", {"sort": "random"}, 400),
+        ("PATCH", "/api/albums/{trips}", {"cover": "m/2.png"}, 400),  # not a member
+        ("PATCH", "/api/albums/{pets}", {"sort": "manual"}, 400),  # a smart album has no hand order
+        ("PATCH", "/api/albums/nope", {"name": "New"}, 404),
+        ("POST", "/api/albums/{trips}/images", {"keys": ["m/2.png", "m/missing.png"]}, 404),  # all or none
+        ("POST", "/api/albums/{trips}/images", {"keys": []}, 400),
+        ("POST", "/api/albums/{trips}/images", {"keys": ["../x"]}, 400),
+        ("POST", "/api/albums/{pets}/images", {"keys": ["m/2.png"]}, 400),
+        ("PUT", "/api/albums/{trips}/order", {"keys": ["m/2.png"]}, 400),  # not a member
+        ("DELETE", "/api/albums/nope", None, 404),
+        ("PUT", "/api/images/m/missing.png/favourite", None, 404),
+    ],
+)
+def test_refused_album_requests_change_nothing(api, service, method, path, body, status):
+    for i in range(3):
+        upload(api, f"m/{i}.png", image(100 + i))
+    trips = post_json(api, "/api/albums", {"name": "Trips"}).get_json()["id"]
+    pets = post_json(api, "/api/albums", {"name": "Pets", "query": {"label": "cat"}}).get_json()["id"]
+    post_json(api, f"/api/albums/{trips}/images", {"keys": ["m/0.png", "m/1.png"]})
+    before = album_state(service)
+    response = send(api, method, path.format(trips=trips, pets=pets), body)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["message"]
+    assert album_state(service) == before
 
 
 # -- folders and share links ---------------------------------------------------------------------
@@ -540,9 +729,25 @@ def test_refused_share_requests_change_nothing(backend_app):
         ({"key": "nope.png"}, 404),
         ({"prefix": "none/"}, 404),
         ({"key": "trips/a.png", "expires_in": -1}, 400),
-        ({"album": "x"}, 400),
+        ({"album": "x"}, 404),  # no such album
     ]:
         response = post_json(api, "/api/shares", body)
         assert response.status_code == status, (body, response.get_json())
     assert service.metadata.shares() == []
     assert api.client.delete("/api/shares/0123", headers={"X-CSRFToken": api.token}).status_code == 404
+
+
+def test_an_album_share_link_serves_the_album_only(api, service):
+    for i in range(3):
+        upload(api, f"sh/{i}.png", image(110 + i))
+    album = post_json(api, "/api/albums", {"name": "Shared"}).get_json()
+    post_json(api, f"/api/albums/{album['id']}/images", {"keys": ["sh/0.png", "sh/2.png"]})
+    link = post_json(api, "/api/shares", {"album": album["id"]})
+    assert link.status_code == 201, link.get_json()
+    visitor = api.client.application.test_client()
+    url = link.get_json()["url"]
+    assert sorted(i["key"] for i in visitor.get(f"{url}/items").get_json()["items"]) == ["sh/0.png", "sh/2.png"]
+    assert visitor.get(f"{url}/thumbs/sh/1.png").status_code == 404
+    api.delete("sh/2.png")  # trashed: out of the album, so out of its link
+    assert [i["key"] for i in visitor.get(f"{url}/items").get_json()["items"]] == ["sh/0.png"]
+    assert visitor.get(f"{url}/thumbs/sh/2.png").status_code == 404

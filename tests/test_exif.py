@@ -12,7 +12,7 @@ from PIL import Image, TiffImagePlugin
 
 from app.core import timeline
 from app.imaging import exif, images
-from app.metadata.base import ImageRecord
+from app.metadata.base import UNDATED_SHIFT, ImageRecord
 
 CORPUS = Path(__file__).parent / "corpus" / "files"
 R = TiffImagePlugin.IFDRational
@@ -138,30 +138,37 @@ def record(key: str, uploaded: str, taken_at: str | None = None) -> ImageRecord:
 
 
 def test_taken_time_falls_back_to_the_upload():
-    assert record("a", "2024-05-01T10:00:00").taken_time() == datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()
+    uploaded = datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()
+    assert record("a", "2024-05-01T10:00:00").taken_time() == uploaded + UNDATED_SHIFT  # after every date
     assert record("a", "2024-05-01T10:00:00", "2020-01-02T03:04:05").taken_time() == 1577934245.0
     assert record("a", "2024-05-01T10:00:00", "2020-01-02T05:04:05+02:00").taken_time() == 1577934245.0
     assert record("a", "2024-05-01T10:00:00", "garbage").taken() is None
+    assert record("a", "2024-05-01T10:00:00", "garbage").taken_month() == "undated"
+    assert record("a", "2024-05-01T10:00:00", "2020-01-31T23:30:00-05:00").taken_month() == "2020-01"  # camera's date
+    assert (
+        record("a", "2024-05-01T10:00:00", "0001-01-01T00:00:00").taken_time()
+        > record("b", "9999-12-31T00:00:00").taken_time()
+    )
 
 
 def test_groups_by_month_and_day():
     page = [
         record("a", "2024-05-03T10:00:00", "2023-12-31T23:30:00"),
         record("b", "2024-05-03T09:00:00", "2023-12-31T08:00:00+09:00"),  # the camera's own date counts
-        record("c", "2024-05-02T09:00:00"),  # no date taken: its upload day
         record("d", "2024-05-01T09:00:00", "2023-11-05T12:00:00"),
+        record("c", "2024-05-02T09:00:00"),  # no date taken: at the end, under "Date unknown"
     ]
     by_month = timeline.groups(page, "taken", "month")
     assert [(g.key, g.heading, [r.key for r in g.records]) for g in by_month] == [
         ("2023-12", "December 2023", ["a", "b"]),
-        ("2024-05", "May 2024", ["c"]),
         ("2023-11", "November 2023", ["d"]),
+        ("undated", "Date unknown", ["c"]),
     ]
     by_day = timeline.groups(page, "uploaded", "day")
     assert [(g.key, g.heading, len(g.records)) for g in by_day] == [
         ("2024-05-03", "Friday 3 May 2024", 2),
-        ("2024-05-02", "Thursday 2 May 2024", 1),
         ("2024-05-01", "Wednesday 1 May 2024", 1),
+        ("2024-05-02", "Thursday 2 May 2024", 1),
     ]
     assert timeline.groups([], "taken") == []
     with pytest.raises(ValueError):

@@ -49,7 +49,7 @@ def test_zappa_stage_is_complete_and_narrow(stage):
     assert config["app_function"] == "wsgi.app"
     assert re.search(r"^app = create_app\(\)$", (ROOT / "wsgi.py").read_text(), re.M)
     assert config["runtime"] == "python3.12"  # the opencv/numpy wheels need glibc 2.28 (Amazon Linux 2023)
-    assert config["slim_handler"] is True and config["binary_support"] is True
+    assert config["slim_handler"] is False and config["binary_support"] is True
     env = config["environment_variables"]
     known = {option.name for option in OPTIONS}
     assert set(env) <= known, set(env) - known
@@ -77,4 +77,5 @@ def test_zappa_stage_is_complete_and_narrow(stage):
             assert all(r.endswith((f":table/{table}", f":table/{table}/index/*")) for r in resources), statement
         assert "*" not in {a.split(":")[1] for a in statement["Action"]}, statement
         if "ssm" in services:
-            assert resources == [f"arn:aws:ssm:*:*:parameter{env['GALLERY_SECRET_KEY_SSM']}"], statement
+            names = ("GALLERY_SECRET_KEY_SSM", "GALLERY_ADMIN_PASSWORD_HASH_SSM", "GALLERY_API_TOKENS_SSM")
+            assert resources == [f"arn:aws:ssm:*:*:parameter{env[name]}" for name in names], statement

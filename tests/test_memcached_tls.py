@@ -74,3 +74,18 @@ def test_images_are_cached_over_tls(tls_node, tmp_path):
     assert MemcachedCache([node.address], timeout=0.3).get("anything") is None
     untrusting = MemcachedCache([node.address], timeout=0.3, tls_context=ssl.create_default_context())
     assert untrusting.get("anything") is None and untrusting.stats()["nodes_up"] == 0
+
+
+def test_the_rate_limiter_shares_counters_over_tls(tls_node, tmp_path):
+    from app.web.extensions import limiter
+
+    node, cert = tls_node
+    app = memcached_app(tmp_path, [node.address], GALLERY_MEMCACHED_TLS="1", GALLERY_MEMCACHED_TLS_CA_FILE=str(cert))
+    with app.app_context():
+        assert limiter.storage.check() is True
+        limiter.storage.incr("gallery/probe", 60)
+        assert limiter.storage.get("gallery/probe") == 1
+    # The same node refuses a client without TLS: that is what the context is for.
+    plain = memcached_app(tmp_path, [node.address], GALLERY_MEMCACHED_TIMEOUT="0.3")
+    with plain.app_context():
+        assert limiter.storage.check() is False

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from app.core import conflicts, keys, search
 from app.processing import OPS, params
 from app.recognition import shape
-from app.services import shares
+from app.services import albums, catalog, shares
 from app.web import schemas
 from app.web.common import is_api_path
 
@@ -76,6 +76,10 @@ def move_every_limit(monkeypatch):
     monkeypatch.setattr(shape, "MAX_LABELS_RANGE", tuple(map(moved, shape.MAX_LABELS_RANGE)))
     monkeypatch.setattr(shape, "DEFAULT_MIN_CONFIDENCE", moved(shape.DEFAULT_MIN_CONFIDENCE))
     monkeypatch.setattr(shape, "DEFAULT_MAX_LABELS", moved(shape.DEFAULT_MAX_LABELS))
+    for name in ("MAX_NAME", "MAX_DESCRIPTION", "MAX_KEYS", "ALBUM_ID_LENGTH"):
+        monkeypatch.setattr(albums, name, moved(getattr(albums, name)))
+    monkeypatch.setattr(catalog, "MAX_CAMERA", moved(catalog.MAX_CAMERA))
+    monkeypatch.setattr(catalog, "MAX_LABEL", moved(catalog.MAX_LABEL))
     monkeypatch.setattr(shares, "EXPIRES_IN", tuple(map(moved, shares.EXPIRES_IN)))
     monkeypatch.setattr(shares, "MAX_PASSWORD", moved(shares.MAX_PASSWORD))
     monkeypatch.setattr(shares, "MAX_ALBUM_ID", moved(shares.MAX_ALBUM_ID))

@@ -249,7 +249,7 @@ def test_gallery_thumbnails_are_lazy_sized_and_link_to_browse(client, gallery):
     assert parsed.find("a", href="/browse?key=b/c")
     forms = parsed.find("form", action="/delete/b/c")
     assert forms and forms[0]["method"] == "post"
-    assert len(parsed.find("input", name="csrf_token")) == 3  # two tiles' trash forms and the selection form
+    assert len(parsed.find("input", name="csrf_token")) == 5  # two tiles' trash and heart forms, the selection form
     assert [box["value"] for box in parsed.find("input", name="keys")] == ["b/c", "a"]
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from conftest import CSRF_META, make_app, make_image
 
-from app.config import OPTIONS, markdown_table
+from app.config import OPTIONS
 from app.processing import OPS
+from app.settings_table import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

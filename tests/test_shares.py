@@ -153,7 +153,7 @@ def test_downloads_of_originals_only_when_allowed(app, owner):
         ({"prefix": "nowhere/"}, 404),
         ({"key": "top.png", "expires_in": 5}, 400),
         ({"key": "top.png", "password": "x" * 201}, 400),
-        ({"album": "a1"}, 400),  # albums are not available yet
+        ({"album": "a1"}, 404),  # no such album
     ],
 )
 def test_refused_shares_change_nothing(app, owner, body, status):
@@ -163,9 +163,21 @@ def test_refused_shares_change_nothing(app, owner, body, status):
     assert app.extensions["services"].metadata.shares() == []
 
 
-def test_album_shares_say_albums_are_not_available_yet(owner):
-    response = share(owner, album="a1")
-    assert "Albums are not available yet" in response.get_json()["error"]["message"]
+def test_an_album_link_shows_the_album_and_nothing_else(app, owner):
+    albums = app.extensions["services"].albums
+    plain = albums.create("Best")
+    albums.add(plain.id, ["trips/a.png", "home/d.png"])
+    smart = albums.create("Home", query={"prefix": "home/"})
+    visitor = app.test_client()
+    for album, shown in ((plain, ["home/d.png", "trips/a.png"]), (smart, ["home/d.png"])):
+        link = share(owner, album=album.id).get_json()
+        items = visitor.get(f"{link['url']}/items").get_json()["items"]
+        assert sorted(i["key"] for i in items) == shown
+        assert visitor.get(f"{link['url']}/thumbs/home/d.png").status_code == 200
+        assert visitor.get(f"{link['url']}/thumbs/top.png").status_code == 404  # not in the album
+    albums.remove(plain.id, ["home/d.png"])  # a photo taken out of the album is out of its link too
+    link = share(owner, album=plain.id).get_json()
+    assert visitor.get(f"{link['url']}/thumbs/home/d.png").status_code == 404
 
 
 def test_visitors_cannot_make_or_revoke_links(app, owner):

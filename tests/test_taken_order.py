@@ -1,5 +1,6 @@
-"""The "taken" listing order (date taken, else upload time) in both metadata stores, with cursors,
-prefix and label filters; how older SQLite files and DynamoDB tables gain it; the API and page."""
+"""The "taken" listing order (date taken; undated photos after every dated one, newest upload
+first) in both metadata stores, with cursors, prefix and label filters; how older SQLite files and
+DynamoDB tables gain it; the API and page."""
 
 from __future__ import annotations
 
@@ -60,9 +61,9 @@ def seed(meta):
 def test_taken_order_with_cursors_and_filters(meta):
     seed(meta)
     assert everything(meta) == ["a/old-photo", "a/scan", "b/recent", "b/same-time", "a/no-date"]
-    taken = ["b/same-time", "b/recent", "a/no-date", "a/old-photo", "a/scan"]  # ties: key descending
+    taken = ["b/same-time", "b/recent", "a/old-photo", "a/scan", "a/no-date"]  # ties: key descending
     assert everything(meta, sort="taken") == taken
-    assert everything(meta, sort="taken", prefix="a/") == ["a/no-date", "a/old-photo", "a/scan"]
+    assert everything(meta, sort="taken", prefix="a/") == ["a/old-photo", "a/scan", "a/no-date"]
     assert everything(meta, sort="taken", label="dog") == ["b/recent", "a/old-photo", "a/scan"]
     with pytest.raises(InvalidParameter):
         meta.list(after=["x"], sort="taken")
@@ -73,7 +74,7 @@ def test_taken_order_with_cursors_and_filters(meta):
 def test_the_taken_order_follows_replacements_amends_and_deletes(meta):
     seed(meta)
     meta.put(rec("a/no-date", 1_700_000_400.0, "1999-01-01T00:00:00"))  # replaced by a dated photo
-    assert everything(meta, sort="taken")[-3:] == ["a/old-photo", "a/no-date", "a/scan"]
+    assert everything(meta, sort="taken")[-3:] == ["a/old-photo", "a/no-date", "a/scan"]  # now dated
     current = meta.get("a/scan")
     assert meta.amend("a/scan", current.version, {"taken_at": "2030-01-01T00:00:00"})
     assert everything(meta, sort="taken")[0] == "a/scan"
@@ -96,12 +97,15 @@ def test_an_older_sqlite_file_gains_the_taken_column(tmp_path):
     old.commit()
     old.close()
     store = SqliteMetadataStore(path)
-    assert keys(store.list(sort="taken")) == ["y", "x"]  # upload time until a date taken is known
+    assert keys(store.list(sort="taken")) == ["y", "x"]  # undated: newest upload first
+    assert store.months() == [("undated", 2)]  # counted once on opening
     store.amend("x", "v-x", {"taken_at": "1960-01-01T00:00:00"})
-    assert keys(store.list(sort="taken")) == ["y", "x"]
+    assert keys(store.list(sort="taken")) == ["x", "y"]  # a dated photo before every undated one
+    assert store.months() == [("1960-01", 1), ("undated", 1)]
     store.amend("y", "v-y", {"taken_at": "1950-01-01T00:00:00"})
     assert keys(store.list(sort="taken")) == ["x", "y"]
-    SqliteMetadataStore(path)  # opening it again changes nothing
+    again = SqliteMetadataStore(path)  # opening it again changes nothing
+    assert keys(again.list(sort="taken")) == ["x", "y"] and again.months() == [("1960-01", 1), ("1950-01", 1)]
 
 
 def test_provision_adds_the_taken_indexes_to_an_older_table(aws):
@@ -139,10 +143,11 @@ def test_api_sort(client, photos):
     assert [i["key"] for i in by_upload] == ["p/undated.png", "p/2021.jpg", "p/2019.jpg"]
     assert client.get("/api/images?sort=uploaded").get_json()["items"] == by_upload
     first = client.get("/api/images?sort=taken&limit=2").get_json()
-    assert [i["key"] for i in first["items"]] == ["p/undated.png", "p/2021.jpg"]  # undated: uploaded now
-    assert first["items"][1]["taken_at"] == "2021-05-01T10:00:00" and first["items"][0]["taken_at"] is None
+    assert [i["key"] for i in first["items"]] == ["p/2021.jpg", "p/2019.jpg"]
+    assert first["items"][0]["taken_at"] == "2021-05-01T10:00:00"
     rest = client.get(f"/api/images?sort=taken&limit=2&cursor={first['next_cursor']}").get_json()
-    assert [i["key"] for i in rest["items"]] == ["p/2019.jpg"] and rest["next_cursor"] is None
+    assert [i["key"] for i in rest["items"]] == ["p/undated.png"] and rest["next_cursor"] is None  # at the end
+    assert rest["items"][0]["taken_at"] is None
     other = client.get(f"/api/images?sort=uploaded&cursor={first['next_cursor']}")
     assert other.status_code == 400 and "another listing" in other.get_json()["error"]["message"]
     bad = client.get("/api/images?sort=shuffled")
@@ -153,7 +158,34 @@ def test_api_sort(client, photos):
 
 def test_gallery_page_sort(client, photos):
     page = client.get("/gallery?sort=taken&prefix=p/").get_data(as_text=True)
-    order = [page.index(f'value="{key}"') for key in ("p/undated.png", "p/2021.jpg", "p/2019.jpg")]
+    order = [page.index(f'value="{key}"') for key in ("p/2021.jpg", "p/2019.jpg", "p/undated.png")]
     assert order == sorted(order)
     assert '<option value="taken" selected>' in page
     assert client.get("/gallery?sort=nonsense").status_code == 400
+
+
+def test_init_counts_the_months_of_an_older_table_and_moves_undated_photos_last(aws):
+    """Items written before the month counters: no ``mon``, undated ones ordered by upload time."""
+    store = DynamoMetadataStore(aws["table"], "us-east-1")
+    store.provision()
+    seed(store)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    for item in client.scan(TableName=aws["table"])["Items"]:  # back to how an older version wrote them
+        pk = item["pk"]["S"]
+        if pk.startswith("count#month#"):
+            client.delete_item(TableName=aws["table"], Key={"pk": item["pk"]})
+        elif pk.startswith(("image#", "label#")):
+            record = store.get(item["key"]["S"])
+            if pk.startswith("image#"):
+                client.update_item(TableName=aws["table"], Key={"pk": item["pk"]}, UpdateExpression="REMOVE mon")
+            if record.taken() is None:  # sorted by its upload time then
+                older = {":t": {"S": f"{record.updated_at + 62135596800.0:020.6f}#{record.key}"}}
+                client.update_item(
+                    TableName=aws["table"], Key={"pk": item["pk"]}, UpdateExpression="SET torder = :t",
+                    ExpressionAttributeValues=older,
+                )  # fmt: skip
+    assert store.months() == [] and everything(store, sort="taken")[2] == "a/no-date"  # as it was
+    assert any("counted 5 image(s) by month taken" in line for line in store.provision())
+    assert store.months() == [("2023-07", 2), ("2010-06", 1), ("1950-01", 1), ("undated", 1)]
+    assert everything(store, sort="taken")[-1] == "a/no-date"
+    assert not any("by month taken" in line for line in store.provision())  # once

@@ -8,6 +8,7 @@ at one member, however large the archive grows.
 from __future__ import annotations
 
 import io
+import itertools
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -43,3 +44,17 @@ def zip_chunks(members: Iterable[tuple[str, float, bytes]]) -> Iterator[bytes]:
                 member.write(data)
             yield sink.take()
     yield sink.take()
+
+
+def whole_if_small(chunks: Iterable[bytes], limit: int) -> tuple[bytes | None, Iterator[bytes]]:
+    """Read ``chunks`` up to ``limit`` bytes: ``(all the bytes, nothing)`` when they end within it,
+    else ``(None, every chunk from the first)`` for the caller to stream elsewhere."""
+    chunks = iter(chunks)
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None, itertools.chain(head, chunks)
+    return b"".join(head), iter(())

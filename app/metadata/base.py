@@ -18,9 +18,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.errors import GalleryError
+from ..core.errors import BackendUnavailable, GalleryError
+from .defaults import BulkAndHistoryDefaults
 
 SORTS = ("uploaded", "taken")  # listing orders: newest upload first, or latest taken first
+UNDATED = "undated"  # the month of photos without a date taken (see ``ImageRecord.taken_month``)
+# The "taken" order's sort value of an undated photo is its upload time plus this: below any date
+# (the year 1 is -6.2e10 s), so undated photos come after every dated one, newest upload first.
+UNDATED_SHIFT = -1e12
+UNDATED_CEILING = UNDATED_SHIFT / 2  # sort values below this are undated ones
+EARLIEST_TAKEN = datetime(1, 1, 1, tzinfo=UTC).timestamp()  # the lowest date: a range starts here at most
+ALBUM_SORTS = ("taken", "uploaded", "manual")  # an album's orders: the listing's, or the owner's
 
 
 class Conflict(GalleryError):
@@ -28,6 +36,10 @@ class Conflict(GalleryError):
 
     status = 409
     code = "conflict"
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """The metadata backend stopped answering mid-write: the change may or may not be saved (look again before retrying)."""
 
 
 @dataclass
@@ -60,6 +72,7 @@ class ImageRecord:
     color: str = ""  # dominant colour "#rrggbb" for placeholders; "" when not known
     taken_at: str | None = None  # from EXIF, ISO 8601: camera local time, with its offset when known
     exif: dict = field(default_factory=dict)  # camera facts under exif.FIELDS names; never GPS
+    favourite: bool = False  # the owner's heart; a new version under the key keeps it (``put``)
 
     @property
     def has_renditions(self) -> bool:
@@ -73,12 +86,17 @@ class ImageRecord:
             return None
 
     def taken_time(self) -> float:
-        """The sort time of the "taken" order: when the photo was taken (a time without offset read
-        as UTC, so cameras' wall clocks sort as written), else when this version was uploaded."""
+        """The sort value of the "taken" order: when the photo was taken (a time without offset read
+        as UTC, so cameras' wall clocks sort as written); an undated photo sorts after every dated
+        one (its upload time plus ``UNDATED_SHIFT``), so it sits under "Date unknown" at the end."""
         moment = self.taken()
         if moment is None:
-            return self.updated_at
+            return self.updated_at + UNDATED_SHIFT
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    def taken_month(self) -> str:
+        """The month it is counted and headed under: "2023-07" by the camera's date, or UNDATED."""
+        return month_of(self.taken_at)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +105,15 @@ class ImageRecord:
     def from_dict(cls, data: dict) -> ImageRecord:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def month_of(taken_at: str | None) -> str:
+    """``ImageRecord.taken_month`` of a ``taken_at`` value (SQLite's month counters call it too)."""
+    try:
+        moment = datetime.fromisoformat(taken_at) if taken_at else None
+    except (TypeError, ValueError):
+        moment = None
+    return f"{moment.year:04d}-{moment.month:02d}" if moment else UNDATED
 
 
 FIXED = frozenset({"key", "version", "labels", "lineage", "blob_key"})  # what ``amend`` never changes
@@ -107,6 +134,40 @@ def moved(record: ImageRecord, key: str) -> ImageRecord:
         record.blob_key = record.blob_key or record.key
         record.key = key
     return record
+
+
+@dataclass
+class Album:
+    """A named set of photos. A plain album keeps its members' keys (in the owner's order); a
+    *smart* album keeps a ``query`` (the gallery's filters) and is whatever that finds at read
+    time. Members are keys, not versions: a replaced photo stays in, a trashed one drops out of
+    the grid until it is restored, because reads join members with the current images."""
+
+    id: str
+    name: str
+    description: str = ""
+    query: dict | None = None  # filters of a smart album (see services.albums.QUERY_FIELDS)
+    cover: str = ""  # a member's key; "" lets the page choose the first photo
+    sort: str = "taken"  # one of ALBUM_SORTS
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def smart(self) -> bool:
+        return self.query is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Album:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def album_name_key(name: str) -> str:
+    """What makes two album names the same name: case and surrounding spaces do not count."""
+    return " ".join(name.split()).casefold()
 
 
 @dataclass
@@ -180,7 +241,7 @@ class Share:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-class MetadataStore(ABC):
+class MetadataStore(BulkAndHistoryDefaults, ABC):
     """What the gallery asks of a key→record store. Backends implement the abstract methods;
     the others have a harmless default, so nothing asks a store what it can do.
 
@@ -252,11 +313,29 @@ class MetadataStore(ABC):
         after: Any = None,
         sort: str = "uploaded",
         words: Sequence[str] = (),
+        *,
+        favourite: bool = False,
+        camera: str = "",
+        taken_from: float | None = None,
+        taken_to: float | None = None,
     ) -> tuple[list[ImageRecord], Any]:
         """Newest first, and the position of the next page or None. ``sort`` "uploaded" orders by
-        ``updated_at``, "taken" by ``taken_time()``; then by key, descending. With ``words`` (from
+        ``updated_at``, "taken" by ``taken_time()`` (undated photos last); then by key, descending. With ``words`` (from
         ``search.query_words``), only images with a word starting with each of them (see
-        ``search.record_words``), found through an index, never a scan."""
+        ``search.record_words``), found through an index, never a scan. With ``favourite`` only
+        favourites; with ``camera`` only photos whose EXIF model is that (any case); with
+        ``taken_from``/``taken_to`` only those whose ``taken_time()`` is in ``[from, to)``."""
+
+    @abstractmethod
+    def months(self) -> list[tuple[str, int]]:
+        """How many current images each month holds ("2023-07", as ``ImageRecord.taken_month``),
+        newest first, then UNDATED; months without images left out. Kept by the writes themselves
+        (counters changed in the same transaction), so reading it costs the same at any size."""
+
+    @abstractmethod
+    def taken_position(self, before: float) -> Any:
+        """A listing position (``after`` for ``list(sort="taken")``) from which the "taken" order
+        goes on with the images whose ``taken_time()`` is below ``before`` (a month jump)."""
 
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
@@ -281,6 +360,12 @@ class MetadataStore(ABC):
         """A current image whose original has this SHA-256 (hex), the first by key, or None: one
         indexed read, so every upload and import can ask it. Duplicates are found by content."""
 
+    def mend_jam(self, key: str) -> bool:
+        """Remove a retired copy of ``key``'s current version (left by a write applied twice; it
+        makes every later replacement fail); True when there was one. A store whose writes are
+        never applied twice has none."""
+        return False
+
     # A few named values the app shares across processes and containers (the session epoch,
     # claims on staged uploads), kept beside the records.
     @abstractmethod
@@ -304,6 +389,58 @@ class MetadataStore(ABC):
     @abstractmethod
     def unlabelled_count(self) -> int:
         """How many current images are not labelled yet (cheap: a counter or an index count)."""
+
+    @abstractmethod
+    def set_favourite(self, key: str, favourite: bool) -> ImageRecord | None:
+        """Set or clear the current image's heart; its record (None if there is no such image)."""
+
+    # Albums (see ``Album``). Names are unique by ``album_name_key``: ``Conflict`` otherwise.
+    @abstractmethod
+    def create_album(self, album: Album) -> None:
+        """Store a new album; ``Conflict`` (nothing stored) when its name is taken."""
+
+    @abstractmethod
+    def get_album(self, album_id: str) -> Album | None: ...
+
+    @abstractmethod
+    def albums(self) -> list[Album]:
+        """Every album, plain and smart, in name order."""
+
+    @abstractmethod
+    def update_album(self, album: Album) -> None:
+        """Store the album's new fields; ``NotFound`` if it is gone, ``Conflict`` if its new name is
+        another album's (then nothing changes)."""
+
+    @abstractmethod
+    def delete_album(self, album_id: str) -> bool:
+        """Remove the album and its membership (never a photo); False when there was none."""
+
+    @abstractmethod
+    def add_to_album(self, album_id: str, keys: Sequence[str]) -> int:
+        """Append the keys not yet members, in the order given; how many were added."""
+
+    @abstractmethod
+    def remove_from_album(self, album_id: str, keys: Sequence[str]) -> int:
+        """Drop those members; how many were members."""
+
+    @abstractmethod
+    def album_keys(self, album_id: str) -> list[str]:
+        """Every member key in the owner's order, current or not (trashed members stay members)."""
+
+    @abstractmethod
+    def reorder_album(self, album_id: str, keys: Sequence[str]) -> None:
+        """Put these members first, in this order; the others keep their order after them."""
+
+    @abstractmethod
+    def album_images(
+        self, album_id: str, limit: int = 48, after: Any = None, sort: str = "taken"
+    ) -> tuple[list[ImageRecord], Any]:
+        """The album's members that are current images, in ``sort`` (one of ``ALBUM_SORTS``: the
+        listing orders, or "manual" for the owner's), and the position of the next page."""
+
+    @abstractmethod
+    def album_count(self, album_id: str) -> int:
+        """How many members are current images."""
 
     # Folders (see MAX_FOLDER_DEPTH): counted by the same transaction that adds or removes a photo.
     @abstractmethod
@@ -339,33 +476,6 @@ class MetadataStore(ABC):
     @abstractmethod
     def share_used(self, share_id: str, now: float) -> None:
         """Count one view of the link and remember when (nothing if it is gone meanwhile)."""
-
-    def put_many(self, records, *, keep_until: float | None = None) -> list[ImageRecord]:
-        """``put`` of many records at once (import, benchmarks), batched by the store; a key already
-        taken is replaced (joining the history with ``keep_until``). Returns the replaced records
-        that were not kept (their blobs may go)."""
-        dropped = []
-        for record in records:
-            previous = self.put(record, keep_until=keep_until)
-            if previous is not None and keep_until is None:
-                dropped.append(previous)
-        return dropped
-
-    def history_page(self, key: str, limit: int = 48, after: Any = None) -> tuple[list[Retired], Any]:
-        """One page of ``versions(key)`` and the position of the next page or None."""
-        items = self.versions(key)
-        start = after if isinstance(after, int) and not isinstance(after, bool) and after >= 0 else 0
-        more = len(items) > start + limit
-        return items[start : start + limit], (start + limit if more else None)
-
-    def trim_history(self, key: str, keep: int) -> list[ImageRecord]:
-        """Remove for good the oldest versions of ``key``'s history beyond the newest ``keep``, count
-        them (``dropped_versions``) and return them so their blobs can go."""
-        return []
-
-    def dropped_versions(self, key: str) -> int:
-        """How many versions of ``key``'s history ``trim_history`` removed."""
-        return 0
 
     def check(self) -> str:
         """Health: "ok", or a short reason (no names, it is public), answered quickly (see app.runtime.health)."""

@@ -30,10 +30,11 @@ TIMEOUTS = {"rekognition": (4.0, 1)}  # service: (read timeout, attempts in all)
 DEFAULT_TIMEOUT = (1.0, 2)
 
 
-def make_client(region: str, service: str = "s3"):
+def make_client(region: str, service: str = "s3", extra: Config | None = None):
     """A client with short timeouts and few retries: a slow backend becomes a 503, not a hung worker.
     Standard retries also keep a per-client retry quota, so a backend that keeps timing out soon
-    gets one attempt per call instead of two."""
+    gets one attempt per call instead of two. ``extra`` adds service-specific settings (S3's
+    signature version, say)."""
     read_timeout, attempts = TIMEOUTS.get(service, DEFAULT_TIMEOUT)
     config = Config(
         region_name=region,
@@ -42,6 +43,8 @@ def make_client(region: str, service: str = "s3"):
         retries={"total_max_attempts": attempts, "mode": "standard"},
         max_pool_connections=32,
     )
+    if extra is not None:
+        config = config.merge(extra)
     # A session of its own (credentials and settings are read when the client is made), but one
     # loader for all: each session would otherwise parse botocore's endpoint and service models
     # again, most of a cold start's client set-up.

@@ -93,7 +93,24 @@ def lambda_secret_key(settings: Settings, environ: Mapping[str, str]) -> list[st
     return []
 
 
+def media_url_fits(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """A CDN serves the bucket's renditions to anyone who has the URL: only for public S3 galleries."""
+    if not settings.media_url:
+        return []
+    problems = []
+    if not settings.media_url.startswith("https://"):
+        problems.append(f"GALLERY_MEDIA_URL={settings.media_url!r} must be an https:// URL (the CDN's origin).")
+    if settings.storage != "s3":
+        problems.append("GALLERY_MEDIA_URL is a CDN in front of the S3 bucket: it needs GALLERY_STORAGE=s3.")
+    if not settings.public_read:
+        problems.append(
+            "GALLERY_MEDIA_URL would show renditions to anyone while GALLERY_PUBLIC_READ=0: unset one of them."
+        )
+    return problems
+
+
 CHECKS: list[Check] = [
+    media_url_fits,
     private_reads_need_a_credential,
     lambda_writes_protected,
     network_writes_protected,

@@ -19,6 +19,7 @@ from ..metadata.base import MetadataStore
 from ..recognition.base import Detector
 from ..storage.base import BlobStore
 from .admin import Admin
+from .albums import Albums
 from .catalog import Catalog
 from .folders import Folders
 from .history import History
@@ -40,6 +41,7 @@ class Services:
     library: Library
     history: History
     catalog: Catalog
+    albums: Albums
     media: Media
     processing: Processing
     recognition: Recognition
@@ -82,21 +84,24 @@ def build_services(
     retention = Retention(images, settings.retention_days, clock, settings.max_versions_per_key, settings.quota_bytes)
     cursors = CursorCodec(secret or settings.secret_key or "gallery")  # the app passes its secret
     recognition = Recognition(images, work, detector, settings.max_upload_bytes)
-    labeller = recognition.labels_for_upload if settings.label_on_upload else None
+    labelled_in_request = settings.label_on_upload and not settings.labels_after_upload
+    labeller = recognition.labels_for_upload if labelled_in_request else None
     library = Library(images, work, retention, settings, labeller)
     catalog = Catalog(images, cursors, settings.page_size)
     media = Media(images, work, settings)
+    albums = Albums(images, catalog, cursors, settings.page_size)
     return Services(
         library=library,
         history=History(images, retention, cursors, settings.page_size, library.free_key),
         catalog=catalog,
+        albums=albums,
         media=media,
         processing=Processing(images, work, library, settings.max_upload_bytes, settings.max_pixels),
         recognition=recognition,
         uploads=DirectUploads(blobs, library, settings),
         admin=Admin(images, work, settings.public_origin),
         folders=Folders(images, cursors, settings.page_size),
-        shares=Shares(images, catalog, media, cursors, settings.page_size, clock),
+        shares=Shares(images, catalog, media, cursors, settings.page_size, clock, albums=albums),
         images=images,
         work=work,
         retention=retention,

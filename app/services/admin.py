@@ -44,6 +44,15 @@ class Admin:
         blobs = self.blobs.provision(STAGING_PREFIX, self.public_origin)
         return blobs + self.metadata.provision() + self.cache.provision()
 
+    def publish_static(self, files) -> int:
+        """Copy ``(path, object name)`` static files into the store (for a CDN in front of it); how many."""
+        import mimetypes
+
+        for path, name in files:
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            self.blobs.put(name, path.read_bytes(), content_type)
+        return len(files)
+
     # -- cache ------------------------------------------------------------------------------
     def cache_stats(self) -> dict:
         """The cache's counters and, under ``series``, its last 30 minutes (for the status page's charts)."""
@@ -97,6 +106,41 @@ class Admin:
                 self.blobs.delete(blob_name(variant, record))
             return "gone"
         return "made"
+
+    # -- repair -----------------------------------------------------------------------------
+    def repair(self):
+        """Mend what an interrupted or repeated write can leave behind; yields ``(key, what was
+        done)`` per image mended: a key jammed by a retired copy of its current version (every
+        replacement would fail), and a current record whose original is missing (an earlier
+        version with its bytes is made current again, else the record goes)."""
+        after = None
+        while True:
+            records, after = self.metadata.list(limit=100, after=after)
+            for record in records:
+                if self.metadata.mend_jam(record.key):
+                    yield record.key, "unjammed: removed the retired copy of its current version"
+                if not self._has_original(record):
+                    yield record.key, self._replace_missing(record)
+            if after is None:
+                return
+
+    def _has_original(self, record: ImageRecord) -> bool:
+        try:
+            self.blobs.size(blob_name(ORIGINAL, record))
+            return True
+        except NotFound:
+            return False
+
+    def _replace_missing(self, record: ImageRecord) -> str:
+        for retired in self.metadata.versions(record.key):
+            if retired.record.version != record.version and self._has_original(retired.record):
+                _, replaced = self.metadata.restore_version(record.key, retired.record.version)
+                self.images.remove_blobs(replaced)
+                return f"its original was missing: restored version {retired.record.version}"
+        deleted, dropped = self.metadata.delete(record.key)
+        for gone in dropped:
+            self.images.remove_blobs(gone)
+        return "its original was missing and no earlier version has one: removed" if deleted else "gone meanwhile"
 
     # -- sessions ---------------------------------------------------------------------------
     def session_epoch(self, max_age: float = 0.0) -> str:

@@ -21,7 +21,7 @@ from ..core.conflicts import check_on_conflict, numbered_key
 from ..core.errors import GalleryError, InvalidParameter, NotFound
 from ..core.keys import validate_key
 from ..imaging import images
-from ..metadata.base import Conflict, ImageRecord
+from ..metadata.base import Conflict, ImageRecord, OutcomeUnknown
 from .images import Images
 from .imagework import ImageWork
 from .retention import Retention
@@ -126,8 +126,12 @@ class Library:
             blobs.put(blob_name(THUMB, record), analysed.thumbnail, record.thumb_content_type)
             put_renditions(blobs, record, analysed)
             previous = self._put(record, on_conflict, requested)
+        except OutcomeUnknown:
+            # The record may be saved: its bytes stay (an orphan costs storage, a record without bytes a 404).
+            log.warning("Upload of %r: unknown whether its record was saved; its bytes are kept", record.key)
+            raise
         except BaseException:
-            self.images.remove_blobs(record)  # nothing points at them yet
+            self.images.remove_blobs(record)  # known not saved: nothing points at them
             raise
         if previous is not None and self.retention.keep_until() is None:
             self.images.remove_blobs(previous)

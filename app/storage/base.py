@@ -9,6 +9,7 @@ store what it can do with ``hasattr``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import NamedTuple
 
 
@@ -35,6 +36,13 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, name: str) -> None:
         """Remove ``name``; absent names are not an error."""
+
+    def put_stream(self, name: str, chunks: Iterable[bytes], content_type: str) -> int:
+        """Store the concatenated ``chunks`` under ``name`` atomically and return its size; stores
+        that can write in parts (S3 multipart) never hold it all in memory."""
+        data = b"".join(chunks)
+        self.put(name, data, content_type)
+        return len(data)
 
     def size(self, name: str) -> int:
         """The stored object's size in bytes; ``NotFound`` when absent."""

@@ -6,10 +6,13 @@ One boto3 client per store. boto3 itself honours ``AWS_ENDPOINT_URL`` / ``AWS_EN
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..core.errors import BackendUnavailable, NotFound
@@ -21,10 +24,15 @@ from .base import BlobStore, ObjectRef
 CACHE_CONTROL = "no-cache"
 # Multipart above 8 MB: parts upload in parallel and a failed part is retried alone.
 TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
+PART_BYTES = 8 * MB  # streamed multipart parts (S3 takes 5 MB..5 GB, the last smaller)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 # The IDs of the rules `gallery init` owns; other rules in the bucket are the operator's and stay.
 LIFECYCLE_RULE = "expire-abandoned-direct-uploads"
 CORS_RULE = "gallery-browser-uploads"
+# boto3 still presigns SigV2 for us-east-1 by default, and buckets created since June 2020 refuse
+# SigV2; the regional endpoint (not s3.amazonaws.com) keeps presigned URLs valid from the first
+# second for a new bucket, without the global endpoint's 307 to the region.
+SIGV4 = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
 
 
 class S3BlobStore(BlobStore):
@@ -36,7 +44,7 @@ class S3BlobStore(BlobStore):
         self.bucket = bucket
         self.prefix = prefix
         self.region = region
-        self.client = client or make_client(region)
+        self.client = client or make_client(region, "s3", SIGV4)
         self._origin: str | None = None
         self._download_origin: str | None = None
 
@@ -59,6 +67,45 @@ class S3BlobStore(BlobStore):
             raise self._unavailable("upload", name, exc) from exc
         except Exception as exc:  # s3transfer wraps some failures in its own types
             raise self._unavailable("upload", name, exc) from exc
+
+    def put_stream(self, name: str, chunks: Iterable[bytes], content_type: str) -> int:
+        """A multipart upload fed part by part as ``chunks`` arrive: memory holds one part. The
+        object appears whole when the upload completes; any failure aborts it (nothing is left)."""
+        key, size, parts, buffer = self._name(name), 0, [], bytearray()
+        try:
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type, CacheControl=CACHE_CONTROL
+            )["UploadId"]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable("upload", name, exc) from exc
+        try:
+
+            def send(data: bytes) -> None:
+                number = len(parts) + 1
+                answer = self.client.upload_part(
+                    Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=number, Body=data
+                )
+                parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+            for chunk in chunks:
+                buffer += chunk
+                size += len(chunk)
+                if len(buffer) >= PART_BYTES:
+                    send(bytes(buffer))
+                    buffer.clear()
+            if buffer or not parts:
+                send(bytes(buffer))
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+            )
+        except BaseException as exc:
+            # If even the abort fails, the staging lifecycle rule aborts it after a day.
+            with contextlib.suppress(BotoCoreError, ClientError):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+            if isinstance(exc, BotoCoreError | ClientError):
+                raise self._unavailable("upload", name, exc) from exc
+            raise
+        return size
 
     def get(self, name: str) -> bytes:
         try:

@@ -14,8 +14,10 @@ from ..core.redaction import redact
 from ..core.units import format_mb
 from ..runtime import fairness
 from . import (
+    albums,
     api,
     auth,
+    cdn,
     direct_upload,
     folders,
     history,
@@ -33,8 +35,21 @@ from .common import SECURITY_HEADERS, error_response, wants_json
 
 def register(app: Flask) -> None:
     settings = app.extensions["settings"]
-    blueprints = (pages, media, history, selection, api, processing, recognition, direct_upload, folders, shares)
+    blueprints = (
+        pages,
+        media,
+        history,
+        selection,
+        api,
+        processing,
+        recognition,
+        direct_upload,
+        folders,
+        shares,
+        albums,
+    )
     init_api(app, [m.bp for m in blueprints])
+    cdn.install(app, settings)  # before the security headers' hook: its own hook edits their CSP
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)
@@ -142,6 +157,8 @@ def register(app: Flask) -> None:
         "max_upload": format_mb(settings.max_upload_bytes),
         "max_pixels": settings.max_pixels,
         "api_tokens": bool(auth.api_tokens(settings)),
+        # Browse says "labelling…" for an upload whose labels come from the bucket's event (app.events).
+        "labels_after_upload": settings.label_on_upload and settings.labels_after_upload,
     }
 
     @app.context_processor

@@ -67,6 +67,7 @@ class ImageRecord(Schema):
     exif = fields.Nested(
         Exif, metadata={"description": "Camera facts from EXIF (never a location); a fact not known is absent"}
     )
+    favourite = fields.Boolean(metadata={"description": "The owner's heart (kept by new versions)"})
     replaced = fields.Boolean(
         metadata={"description": "Only on upload, save or restore: the key existed and was replaced"}
     )
@@ -82,6 +83,44 @@ class ImagePage(Schema):
         allow_none=True,
         metadata={"description": "With a prefix a page may hold fewer than limit (even none) while this goes on"},
     )
+
+
+class AlbumQuery(Schema):
+    q = fields.String()
+    label = fields.String()
+    prefix = fields.String()
+    camera = fields.String()
+    taken_from = fields.String()
+    taken_to = fields.String()
+    favourite = fields.Boolean()
+
+
+class Album(Schema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    smart = fields.Boolean(metadata={"description": "Fills itself from query (a saved search)"})
+    query = fields.Nested(AlbumQuery, allow_none=True, metadata={"description": "A smart album's filters; null: plain"})
+    count = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Photos shown (current members); null for a smart album (as costly as its search)"},
+    )
+    cover = fields.String(metadata={"description": "The chosen cover's key ('' when the first photo is used)"})
+    cover_thumb_url = fields.String(allow_none=True, metadata={"description": "Null when the album shows no photo"})
+    sort = fields.String(metadata={"description": "taken, uploaded or manual"})
+    created_at = fields.Float()
+    updated_at = fields.Float()
+    url = fields.String(metadata={"description": "The album's page"})
+    images_url = fields.String(metadata={"description": "Its photos, paged: GET /api/images?album=<id>"})
+
+
+class AlbumList(Schema):
+    items = fields.List(fields.Nested(Album))
+
+
+class AlbumMembers(Album):
+    added = fields.Integer(metadata={"description": "Only on add: photos that were not members yet"})
+    removed = fields.Integer(metadata={"description": "Only on remove: photos that were members"})
 
 
 class KeyList(Schema):

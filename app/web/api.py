@@ -44,6 +44,7 @@ VIEWER_FIELDS = (
     "updated_at",
     "labels",
     "exif",
+    "favourite",
 )
 
 
@@ -80,9 +81,14 @@ def create_image(form: dict):
 @bp.get("/api/images")
 @bp.arguments(schemas.ListQuery, location="query")
 @bp.response(200, answers.ImagePage)
-@bp.errors(400)
+@bp.errors(400, 404)
 def list_images(query: dict):
-    """List or search images, newest first, by cursor"""
+    """List or search images, newest first, by cursor; with album, that album's photos in its order"""
+    if query.get("album"):
+        items, next_cursor = services().albums.images(
+            query["album"], limit=query["limit"], cursor=query.get("cursor"), sort=query.get("sort")
+        )
+        return {"items": [record_json(r) for r in items], "next_cursor": next_cursor}
     items, next_cursor = services().catalog.list(
         prefix=query["prefix"],
         label=query["label"],
@@ -91,6 +97,10 @@ def list_images(query: dict):
         sort=query.get("sort"),
         q=query["q"],
         batch=query.get("batch", ""),
+        favourite=query["favourite"],
+        camera=query.get("camera", ""),
+        taken_from=query.get("taken_from"),
+        taken_to=query.get("taken_to"),
     )
     return {"items": [record_json(r) for r in items], "next_cursor": next_cursor}
 

@@ -32,7 +32,8 @@ bp.add_app_template_filter(timeline.groups, "timeline")
 bp.add_app_template_global(exif.summary, "exif_rows")
 bp.add_app_template_global(alt_text, "alt_text")
 # What names one gallery page: its filters and its place in the listing (forms acting on it come back).
-GALLERY_STATE = ("q", "prefix", "label", "batch", "sort", "cursor")
+GALLERY_FILTERS = ("q", "prefix", "label", "batch", "sort", "favourite", "camera", "taken_from", "taken_to")
+GALLERY_STATE = (*GALLERY_FILTERS, "cursor", "month")
 
 
 @bp.get("/")
@@ -42,29 +43,39 @@ def home():
 
 @bp.get("/gallery")
 def gallery_page():
-    filters = {name: request.args.get(name, "").strip() for name in ("q", "prefix", "label", "batch", "sort")}
+    filters = {name: request.args.get(name, "").strip() for name in GALLERY_FILTERS}
     cursor = request.args.get("cursor") or None
+    month = request.args.get("month", "").strip()
     error, status = None, 200
     try:
-        items, next_cursor = services().catalog.list(cursor=cursor, **filters)
+        items, next_cursor = services().catalog.list(cursor=cursor, month=month, **filters)
     except GalleryError as exc:  # a filter the page can explain (a one-letter search, a bad prefix...)
         items, next_cursor, error, status = [], None, exc.page_message, exc.status
     kept = {name: value for name, value in filters.items() if value}  # for the pager's links
+    sort = filters["sort"] or "uploaded"
+    filtered = any(value for name, value in filters.items() if name != "sort")
+    labels = services().catalog.labels()
+    whole = not cursor and not month and next_cursor is None and not error  # this page is all there is
     styles = tile_styles(items)
     page = render_template(
         "gallery.html",
         total=services().catalog.usage()["images"],
+        filtered=filtered,
+        matching=services().catalog.match_count(filters, items, whole=whole, label_counts=dict(labels)),
         items=items,
         next_cursor=next_cursor,
-        sort=filters["sort"] or "uploaded",
+        sort=sort,
         sorts=SORTS,
         cursor=cursor,
+        month=month if not cursor else "",
+        # The scrubber jumps through the whole gallery in the date-taken order, with its month counts.
+        scrubber=timeline.scrubber(services().catalog.months()) if sort == "taken" and not filtered else [],
         filters=filters,
         kept=kept,
-        back=urlencode({**kept, "cursor": cursor} if cursor else kept),
+        back=urlencode({**kept, "cursor": cursor} if cursor else {**kept, "month": month} if month else kept),
         styles=styles,
         error=error,
-        labels=services().catalog.labels(),
+        labels=labels,
         # A label filter cannot find what detection has not seen yet: say how much that is.
         unlabelled=services().catalog.unlabelled_count() if filters["label"] else 0,
         max_selection=MAX_SELECTION,

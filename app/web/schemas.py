@@ -9,15 +9,15 @@ conflict choices (``conflicts.ON_CONFLICT``) and the limits below.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..core import conflicts, search
 from ..imaging import formats
-from ..metadata.base import SORTS
+from ..metadata.base import ALBUM_SORTS, SORTS
 from ..processing import params
 from ..processing.schema import step_schema
 from ..recognition import shape
-from ..services import shares
+from ..services import albums, catalog, shares
 from ..services.uploads import UPLOAD_ID
 from .fields import AtMost, Between, ImageFile, Key, OneOf, Steps
 
@@ -101,6 +101,16 @@ def search_words() -> dict:
     }
 
 
+def taken_date(end: bool) -> fields.String:
+    side = "on or before (a bare date: that whole day)" if end else "on or after"
+    return fields.String(
+        metadata={
+            "description": f"Photos taken {side} this ISO 8601 date or time (a photo without a date taken "
+            "is in no range)"
+        }
+    )
+
+
 # -- images ----------------------------------------------------------------------------------
 class ListQuery(Request):
     prefix = Key(prefix=True, load_default="")
@@ -108,12 +118,23 @@ class ListQuery(Request):
     sort = fields.String(
         validate=OneOf(lambda: SORTS),
         metadata={
-            "description": "uploaded: by upload time; taken: by date taken, else upload time",
+            "description": "uploaded: by upload time; taken: by date taken, photos without one last",
             "doc": lambda: {"default": SORTS[0]},
         },
     )
     q = fields.String(load_default="", validate=AtMost(lambda: search.MAX_QUERY_LENGTH), metadata={"doc": search_words})
     batch = batch()
+    favourite = fields.Boolean(load_default=False, metadata={"description": "1: only favourites"})
+    camera = fields.String(
+        validate=AtMost(lambda: catalog.MAX_CAMERA),
+        metadata={"description": "Only photos of this camera model (EXIF), any case"},
+    )
+    taken_from = taken_date(end=False)
+    taken_to = taken_date(end=True)
+    album = fields.String(
+        validate=AtMost(lambda: albums.ALBUM_ID_LENGTH),
+        metadata={"description": "The photos of this album (its order; other filters are ignored)"},
+    )
     limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
     cursor = fields.String()
 
@@ -159,6 +180,73 @@ class TrashRestore(Request):
     key = Key(required=True)
     version = fields.String(required=True)
     on_conflict = on_conflict(RESTORE_ON_CONFLICT, "When the key is in use again: ")
+
+
+# -- albums ----------------------------------------------------------------------------------
+class AlbumFilter(Schema):
+    """A smart album's filters: those of GET /api/images. Unknown names are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    q = fields.String(validate=AtMost(lambda: search.MAX_QUERY_LENGTH), metadata={"doc": search_words})
+    label = fields.String(validate=AtMost(lambda: catalog.MAX_LABEL))
+    prefix = Key(prefix=True)
+    camera = fields.String(validate=AtMost(lambda: catalog.MAX_CAMERA))
+    taken_from = taken_date(end=False)
+    taken_to = taken_date(end=True)
+    favourite = fields.Boolean()
+
+
+def album_name(required: bool) -> fields.String:
+    return fields.String(
+        required=required, validate=AtMost(lambda: albums.MAX_NAME), metadata={"description": "Unique, any case"}
+    )
+
+
+def album_description() -> fields.String:
+    return fields.String(validate=AtMost(lambda: albums.MAX_DESCRIPTION))
+
+
+class AlbumCreate(Request):
+    name = album_name(required=True)
+    description = album_description()
+    query = fields.Nested(AlbumFilter, metadata={"description": "With it, a smart album: what these filters find"})
+
+
+class AlbumChange(Schema):
+    """What a PATCH changes; an empty description or cover clears it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = album_name(required=False)
+    description = album_description()
+    query = fields.Nested(AlbumFilter, metadata={"description": "Smart albums only: the new filters"})
+    cover = fields.String(metadata={"description": "A member's key; empty: the first photo"})
+    sort = fields.String(
+        validate=OneOf(lambda: ALBUM_SORTS),
+        metadata={"description": "taken, uploaded (newest first) or manual (the owner's order; plain albums)"},
+    )
+
+
+class AlbumKeys(Request):
+    keys = fields.List(
+        Key(),
+        required=True,
+        validate=[
+            validate.Length(min=1, error="must name at least one image."),
+            AtMost(lambda: albums.MAX_KEYS, "keys"),
+        ],
+        error_messages={"required": "is required: select at least one image first."},
+        metadata={"description": "Keys of current images; adding refuses the request if one is missing"},
+    )
+
+
+class AlbumPageQuery(Request):
+    sort = fields.String(validate=OneOf(lambda: ALBUM_SORTS))
+    limit = limit(lambda: LIST_LIMIT, lambda: LIST_PAGE)
+    cursor = fields.String()
 
 
 # -- direct uploads --------------------------------------------------------------------------

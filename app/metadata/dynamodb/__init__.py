@@ -4,7 +4,8 @@ Items, all keyed by ``pk``:
 
 - image ``image#<key>``: the record as JSON, a version number for optimistic writes, and the
   index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>"), ``torder``
-  ("<taken time>#<key>", see ``ImageRecord.taken_time``) and ``key``;
+  ("<taken time>#<key>", see ``ImageRecord.taken_time``; "-<upload order>" for undated photos,
+  so they come last), ``key`` and ``mon`` (the month taken it is counted under);
 - label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
   image, so filtering by label is a Query on a GSI, never a scan;
 - search index ``word#<start>#<key>``: one per distinct *start* (first two characters) of the
@@ -14,9 +15,13 @@ Items, all keyed by ``pk``:
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
 - counters ``count#images``/``count#history``/``count#trash`` (``n`` items, ``b`` bytes),
-  ``count#label#<label>`` and ``count#unlabelled`` (``n``), kept exact by the same transactions
-  that change the items;
-- shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads).
+  ``count#label#<label>``, ``count#unlabelled`` and ``count#month#<month>#<shard>`` (``n``), kept
+  exact by the same transactions that change the items;
+- shared state ``state#<name>``: a ``value`` (the session epoch, claims on staged uploads);
+- albums ``album#<id>`` (``feed`` "albums", ``key`` its name key), their name claims
+  ``albumname#<name key>`` and members ``member#<id>#<key>`` (``feed`` ``album#<id>``, ``key``,
+  place ``n``), all read through ``by_key`` (see ``albums``); a favourite's image item carries
+  ``fav`` ("images").
 
 GSIs (sparse: only items carrying their attributes appear):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
@@ -26,8 +31,9 @@ next written, e.g. by ``gallery renditions``), ``by_key`` (feed, key) for key-or
 and the label list, ``by_lineage`` (hist, rorder) for an image's history, ``trash`` (tfeed,
 rorder) for the trash, ``expiring`` (xfeed, xorder) for purging what expired, ``by_word``
 (wstart, order) for search, ``unlabelled`` (nolabel, key) for the images detection has not
-labelled yet (``nolabel`` is set on those image items only) and ``by_sha256`` (sha, key) for
-finding an image by its content (``sha`` is the record's SHA-256; the index projects the record).
+labelled yet (``nolabel`` is set on those image items only), ``by_sha256`` (sha, key) for
+finding an image by its content (``sha`` is the record's SHA-256; the index projects the record),
+and ``favourites`` (fav, order) and ``favourites_taken`` (fav, torder) for the favourites filter.
 
 Search finds an image whose words start with every query word: it queries the ``by_word``
 partition of one query word's first two characters, newest first, with a filter that each query
@@ -45,9 +51,10 @@ on conflict, so the image item, its label items and the counters never disagree.
 Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout`` (item keys,
 attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
 (the image item), ``indexes`` (label and word items), ``counters`` (usage and label counts),
-``writes`` (transactions on current images), ``retired``/``history``/``trash`` (retired versions),
-``labels``, ``listing`` and ``search`` (reads), ``digests`` (an image by its content), ``state``
-(shared state), ``provisioning``.
+``months`` (photos per month taken), ``writes`` (transactions on current images),
+``retired``/``history``/``trash`` (retired versions), ``labels``, ``listing`` and ``search``
+(reads), ``digests`` (an image by its content), ``favourites``, ``albums``, ``state`` (shared
+state), ``provisioning``.
 """
 
 from .layout import _INDEXES, MAX_LABELS, MAX_WORD_STARTS, _gsi, _word_starts, word_start

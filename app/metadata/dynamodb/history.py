@@ -35,6 +35,7 @@ class History(CurrentImages):
             if old is None or found is None or found[1] != HISTORY or found[0].record.lineage != old.lineage:
                 raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
             restored = chosen["record"] = self._clean(moved(found[0].record, key))
+            restored.favourite = old.favourite  # the heart belongs to the photo, not a version
             kept = keep_until is not None  # one update per item in a transaction: the history's net change
             actions = [
                 self._image_put(restored, ver),
@@ -47,7 +48,7 @@ class History(CurrentImages):
                 actions.append(self._retired_put(old, HISTORY, keep_until))
             return actions
 
-        previous = self._transact(key, build)
+        previous = self._transact(key, build, self._is_current(version))
         return chosen["record"], previous
 
     def history_page(self, key: str, limit: int = 48, after=None):

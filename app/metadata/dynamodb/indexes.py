@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from ...core import search
 from ..base import ImageRecord
-from .counters import Counters
 from .folders import FolderItems
 from .layout import _order, _s, _torder, _word_starts
+from .months import Months
 
 
-class IndexItems(FolderItems, Counters):
+class IndexItems(FolderItems, Months):
     def _index_actions(self, old: ImageRecord | None, new: ImageRecord | None) -> list[dict]:
         """What keeps the indexes and their counters in step when the current image of a key
         changes from ``old`` to ``new`` (either may be None)."""
         actions = self._label_actions(old, new) + self._word_actions(old, new) + self._folder_actions(old, new)
+        actions += self._month_actions(old, new)
         delta = (new is not None and not new.labelled) - (old is not None and not old.labelled)
         if delta:
             actions.append(self._counter("count#unlabelled", delta))

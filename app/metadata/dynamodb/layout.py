@@ -7,6 +7,9 @@ from ..base import ImageRecord
 
 IMAGES = "images"  # feed value of image items
 LABELS = "labels"  # feed value of label counters
+MONTHS = "months"  # feed value of month counters (see months)
+MONTH_COUNTER_SHARDS = 4  # items per month counter, summed on read: this month takes most uploads
+ALBUMS = "albums"  # feed value of album items (in the by_key index, by name)
 HISTORY, TRASH = "history", "trash"  # states of retired versions (and names of their usage counters)
 EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so no one key is hot
 # Items per counter, summed on read (see counters): every upload adds to the usage counters; a
@@ -14,12 +17,13 @@ EXPIRY_SHARDS = 8  # retired versions spread over this many index partitions, so
 COUNTER_SHARDS = 8
 LABEL_COUNTER_SHARDS = 4
 # One transaction holds ≤ 100 actions. The worst (a restore that keeps the replaced version) is
-# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), plus 1 for the
-# unlabelled counter: 5 + 4 * 16 + 2 * 15 + 1 = 100. Folder counters change only when a key
-# appears or goes (upload, delete, restore from the trash), which has its labels and words once:
-# ≤ 6 + 2 * 16 + 15 + 1, plus one counter per folder above it (base.MAX_FOLDER_DEPTH = 24): 78.
+# 5, plus 4 per label (put, delete, two counters), 2 per word start (put, delete), 1 for the
+# unlabelled counter and 2 for the month counters: 5 + 4 * 16 + 2 * 14 + 1 + 2 = 100. Folder
+# counters change only when a key appears or goes (upload, delete, restore from the trash), which
+# has its labels and words once and one month counter: ≤ 6 + 2 * 16 + 14 + 1 + 1, plus one counter
+# per folder above it (base.MAX_FOLDER_DEPTH = 24): 78.
 MAX_LABELS = 16
-MAX_WORD_STARTS = 15
+MAX_WORD_STARTS = 14
 # Image items carry ix = the index version they were written with: 1 added the search and unlabelled
 # indexes, 2 the date-taken order of search (word items' torder); ``gallery init`` brings older ones up.
 INDEX_VERSION = "2"
@@ -38,14 +42,32 @@ def _order(updated_at: float, key: str) -> str:
 TAKEN_SHIFT = 62135596800.0
 
 
+# Undated photos' torder is "-" and their upload order: below every date ("0..."), newest upload
+# first among themselves; this lies between the two ("-~" is above "-0...", below "0").
+UNDATED_TORDER_CEILING = "-~"
+
+
 def _torder(record: ImageRecord) -> str:
-    """Fixed-width like ``_order``, for the "taken" order."""
+    """Fixed-width like ``_order``, for the "taken" order (undated photos last)."""
+    if record.taken() is None:
+        return "-" + _order(record.updated_at, record.key)
     return f"{record.taken_time() + TAKEN_SHIFT:020.6f}#{record.key}"
 
 
 # The GSI and its range attribute for each listing order, without and with a label.
 _ORDERS = {"uploaded": ("newest", "by_label", "order"), "taken": ("taken", "by_label_taken", "torder")}
 WORD_ORDERS = {"uploaded": ("by_word", "order"), "taken": ("by_word_taken", "torder")}  # search, likewise
+_FAVOURITE_ORDERS = {"uploaded": "favourites", "taken": "favourites_taken"}  # (fav, order / torder)
+
+
+def _taken_bound(moment: float) -> str:
+    """A ``torder`` bound: before every item of that sort time ("<time>#" < "<time>#<key>")."""
+    return f"{moment + TAKEN_SHIFT:020.6f}#"
+
+
+def member_feed(album_id: str) -> str:
+    """The by_key partition of an album's member items ``member#<album>#<key>``."""
+    return f"album#{album_id}"
 
 
 def word_start(word: str) -> str:
@@ -79,6 +101,7 @@ _ATTRIBUTES = (
     "xorder",
     "wstart",
     "nolabel",
+    "fav",
     "sha",
 )
 _KEYS_ONLY = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key"]}
@@ -93,6 +116,8 @@ _INDEXES = (  # name, hash, range, projection
     ("by_label_taken", "label", "torder", _KEYS_ONLY),
     ("by_word", "wstart", "order", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["key", "words", "labels"]}),
     ("unlabelled", "nolabel", "key", {"ProjectionType": "KEYS_ONLY"}),
+    ("favourites", "fav", "order", {"ProjectionType": "ALL"}),
+    ("favourites_taken", "fav", "torder", {"ProjectionType": "ALL"}),
     ("by_sha256", "sha", "key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["record"]}),
     (
         "by_word_taken",

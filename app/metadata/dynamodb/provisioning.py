@@ -85,6 +85,9 @@ class Provisioning(IndexItems, ImageItems, Digests):
             if wait:
                 self._wait_for_indexes()
             done.append(f"added index {spec[0]} to {self.table}")
+        counted = self._count_older_months()  # before the re-indexing below, which writes ``mon``
+        if counted:
+            done.append(f"counted {counted} image(s) by month taken, written before the month counters")
         indexed = self._index_older_items()
         if indexed:
             done.append(f"indexed {indexed} image(s) written before the current search and labelling indexes")

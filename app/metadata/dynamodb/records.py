@@ -28,6 +28,7 @@ class ImageItems(DynamoTable):
             "feed": _s(IMAGES),
             "order": _s(_order(record.updated_at, record.key)),
             "torder": _s(_torder(record)),
+            "mon": _s(record.taken_month()),  # counted under this month (see months)
             "ver": {"N": str(old_ver + 1)},
             "ix": {"N": INDEX_VERSION},
             "record": _s(json.dumps(record.to_dict())),
@@ -35,6 +36,8 @@ class ImageItems(DynamoTable):
         }
         if not record.labelled:
             item["nolabel"] = _s(IMAGES)
+        if record.favourite:
+            item["fav"] = _s(IMAGES)
         if record.sha256:  # the by_sha256 index: duplicates found by content
             item["sha"] = _s(record.sha256)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}

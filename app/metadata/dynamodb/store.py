@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..base import MetadataStore
+from .albums import AlbumItems
+from .favourites import Favourites
 from .history import History
 from .labels import Labels
 from .listing import Listings
@@ -12,7 +14,9 @@ from .state import SharedState
 from .trash import Trash
 
 
-class DynamoMetadataStore(History, Trash, Labels, Listings, SharedState, ShareItems, Provisioning, MetadataStore):
+class DynamoMetadataStore(
+    History, Trash, Labels, Favourites, Listings, AlbumItems, SharedState, ShareItems, Provisioning, MetadataStore
+):
     kind = "dynamodb"
 
     def provision(self, wait: bool = True) -> list[str]:

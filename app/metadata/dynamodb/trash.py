@@ -50,7 +50,7 @@ class Trash(CurrentImages):
                 actions.append(self._retired_put(old, TRASH, replace_until))
             return actions
 
-        previous = self._transact(target, build)
+        previous = self._transact(target, build, self._is_current(version))
         return chosen["record"], previous
 
     def purge(self, now: float, *, trash: bool = False, limit: int = 500) -> list[ImageRecord]:

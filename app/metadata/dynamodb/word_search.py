@@ -10,7 +10,7 @@ from .table import DynamoTable
 
 
 class WordSearch(DynamoTable):
-    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, sort: str = "uploaded"):
+    def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, check=None, sort="uploaded"):
         """Images with a word starting with each of ``wanted``: one partition of the word index of
         ``sort``'s order (``by_word`` or ``by_word_taken``), filtered."""
         index, range_name = WORD_ORDERS[sort]
@@ -55,7 +55,9 @@ class WordSearch(DynamoTable):
         more = len(found) > limit
         found = found[:limit]
         # An index item may trail its image for a moment (GSIs are eventually consistent).
-        records = [r for r in self._records(found) if _matches(r, wanted, prefix, label)]
+        records = [
+            r for r in self._records(found) if _matches(r, wanted, prefix, label) and (check is None or check(r))
+        ]
         return records, (self._position(found[-1], index, "wstart", range_name) if more and found else None)
 
 

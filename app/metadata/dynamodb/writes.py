@@ -6,40 +6,90 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.errors import BackendUnavailable
-from ..base import Conflict, ImageRecord, amended
+from ..base import Conflict, ImageRecord, OutcomeUnknown, amended
 from .indexes import IndexItems
 from .layout import HISTORY, IMAGES, TRASH, _s
 from .records import ImageItems
 from .retired import RetiredItems
 from .table import _RETRIES
 
+# Whether a write that seemed to fail is in the table after all: (current record, the record it
+# replaced) -> bool.
+Landed = Callable[[ImageRecord | None, ImageRecord | None], bool]
+
 
 class CurrentImages(RetiredItems, IndexItems, ImageItems):
-    def _transact(self, key: str, build) -> ImageRecord | None:
-        """Read the current record, build the actions from it, write them conditioned on its version."""
+    def _transact(self, key: str, build, landed: Landed | None = None) -> ImageRecord | None:
+        """Read the current record, build the actions from it, write them conditioned on its version;
+        returns the record the write replaced.
+
+        A write may be applied although its caller saw a failure: its answer was lost, or botocore
+        repeated it (the repeat then fails its condition). So after any failure the next read
+        first asks ``landed(current, replaced)`` whether the table already holds what the last
+        attempt wrote, and if so that attempt is the answer: a write is never applied on top of
+        itself (which would retire the version it makes current and jam the key). When that read
+        fails too, ``OutcomeUnknown`` says nobody knows whether the write happened."""
+        replaced, sent = None, False
         for attempt in range(_RETRIES):
-            old, ver = self._get_item(key)
+            try:
+                old, ver = self._get_item(key)
+                if sent and landed is not None and landed(old, replaced):
+                    return replaced
+            except BackendUnavailable as exc:
+                if sent:
+                    raise OutcomeUnknown(exc.message) from exc
+                raise
             actions = build(old, ver)
             if actions is None:
                 return old
+            replaced, sent = old, True
             try:
-                self.client.transact_write_items(TransactItems=actions)
+                # The token makes botocore's own retry of this request (same token) a no-op for
+                # DynamoDB when the first one was applied; each attempt here gets a new one.
+                self.client.transact_write_items(TransactItems=actions, ClientRequestToken=uuid.uuid4().hex)
                 return old
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code not in ("TransactionCanceledException", "TransactionConflictException"):
-                    raise self._unavailable("write", exc) from exc
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if any(r not in (None, "None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+                conflict = code in ("TransactionCanceledException", "TransactionConflictException") and all(
+                    r in (None, "None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons
+                )
+                if not conflict and not self._landed(key, landed, replaced, exc):
                     raise self._unavailable("write", exc) from exc
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # another writer won; re-read and retry
-            except BotoCoreError as exc:
-                raise self._unavailable("write", exc) from exc
+                if not conflict:
+                    return replaced
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # another writer won, or our repeat; re-read
+            except BotoCoreError as exc:  # no answer: it may or may not have been applied
+                if self._landed(key, landed, replaced, exc):
+                    return replaced
+                # Known not applied: try again like after a conflict.
         raise BackendUnavailable(f"Image metadata for '{key}' is being changed by many writers at once. Try again.")
+
+    def _landed(self, key: str, landed: Landed | None, replaced: ImageRecord | None, failure: Exception) -> bool:
+        """After a failed write: did it happen after all? ``OutcomeUnknown`` when that cannot be read."""
+        if landed is None:
+            return False
+        try:
+            return landed(self._get_item(key)[0], replaced)
+        except BackendUnavailable as exc:
+            raise OutcomeUnknown(exc.message) from failure
+
+    def _made_current(self, version: str) -> Landed:
+        """A write making ``version`` current landed when it is current, or in the history or the
+        trash already (replaced or deleted since): a new version is nowhere else."""
+        return lambda current, _replaced: (
+            (current is not None and current.version == version) or (self._get_retired(version) is not None)
+        )
+
+    @staticmethod
+    def _is_current(version: str) -> Landed:
+        """A restore of ``version`` landed when it is current (it was retired before, so only that counts)."""
+        return lambda current, _replaced: current is not None and current.version == version
 
     def put(self, record: ImageRecord, *, if_absent: bool = False, keep_until: float | None = None):
         record = self._clean(record)
@@ -53,13 +103,14 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 if if_absent:
                     raise Conflict(f"There is already an image with the key {record.key!r}.")
                 record.created_at = old.created_at
+                record.favourite = old.favourite  # the heart belongs to the photo, not a version
                 record.lineage = old.lineage = old.lineage or record.lineage
                 actions.append(self._usage(IMAGES, 0, record.bytes - old.bytes))
                 if keep_until is not None:
                     actions += [self._retired_put(old, HISTORY, keep_until), self._usage(HISTORY, 1, old.bytes)]
             return [self._image_put(record, ver), *actions]
 
-        return self._transact(record.key, build)
+        return self._transact(record.key, build, self._made_current(record.version))
 
     def get(self, key: str) -> ImageRecord | None:
         return self._get_item(key)[0]
@@ -74,7 +125,12 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 actions += [self._retired_put(old, TRASH, trash_until), self._usage(TRASH, 1, old.bytes)]
             return actions
 
-        deleted = self._transact(key, build)
+        def landed(current, replaced):
+            if replaced is None or (current is not None and current.version == replaced.version):
+                return False
+            return trash_until is None or self._get_retired(replaced.version) is not None
+
+        deleted = self._transact(key, build, landed)
         if deleted is None or trash_until is not None:
             return deleted, []
         dropped = [deleted]
@@ -91,10 +147,16 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
             if not outcome["amended"]:
                 return None
             new = amended(old, changes)
-            return [self._image_put(new, ver), *self._label_actions(old, new)]  # label items carry torder
+            # Label items carry torder, and the date taken may be what changed (its month with it).
+            return [self._image_put(new, ver), *self._label_actions(old, new), *self._month_actions(old, new)]
 
         self._transact(key, build)
         return outcome["amended"]
+
+    def mend_jam(self, key: str) -> bool:
+        current = self.get(key)
+        found = self._get_retired(current.version) if current is not None else None
+        return found is not None and self._drop(found[0].record, found[1])
 
     def put_many(self, records, *, keep_until: float | None = None, batch_size: int = 100) -> list[ImageRecord]:
         """``put`` for many records, batched: keys not taken yet are written with BatchWriteItem
@@ -134,7 +196,7 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                     name = pk.rsplit("#", 1)[0] if pk.startswith("count#") else pk  # a counter's shards as one
                     counters.setdefault(name, [update, 0])[1] += int(update["ExpressionAttributeValues"][":d"]["N"])
         for i in range(0, len(items), 25):
-            self._batch_write(items[i : i + 25])
+            self._write_items(items[i : i + 25])
         if fresh:
             size = sum(r.bytes for r in fresh.values())
             self._call("write", "update_item", **self._usage(IMAGES, len(fresh), size)["Update"])
@@ -168,7 +230,8 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 time.sleep(0.05 * 2**attempt)
         return found
 
-    def _batch_write(self, requests: list[dict]) -> None:
+    def _write_items(self, requests: list[dict]) -> None:
+        """One BatchWriteItem of up to 25 requests, what DynamoDB leaves unprocessed sent again after a pause."""
         pending = {self.table: requests}
         for attempt in range(_RETRIES):
             response = self._call("write", "batch_write_item", RequestItems=pending)

@@ -1,7 +1,7 @@
 """Metadata in SQLite (WAL mode), one connection per thread.
 
-``images`` holds the current record of every key, its upload time and its ``taken`` sort time
-(``ImageRecord.taken_time``), each indexed for a listing order (``labels`` its label index,
+``images`` holds the current record of every key, its upload time and its ``taken`` sort value
+(``ImageRecord.taken_time``: undated photos last), each indexed for a listing order (``labels`` its label index,
 ``words`` its search words, ``unlabelled`` the keys detection has not labelled yet); ``retired``
 holds replaced versions (``state = 'history'``) and deleted images (``state = 'trash'``) until
 their expiry. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers
@@ -11,9 +11,11 @@ Modules, one concern each, composed in ``store.SqliteMetadataStore``: ``connecti
 connection per thread, write transactions), ``schema`` (tables, indexes, upgrades of older
 databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
 (listing cursors), ``writes`` (current images), ``history``, ``trash``, ``counts``, ``labels``,
-``listing`` (listing, search and suggestions), ``digests`` (an image by its content), ``state``
-(shared state), ``folders`` (a count per folder, kept by the writes that add or remove a photo,
-and the photos of one folder) and ``shares`` (share links).
+``listing`` (listing, search and suggestions), ``months`` (photos per month taken, kept by
+triggers), ``digests`` (an image by its content), ``state`` (shared state), ``folders`` (a count
+per folder, kept by the writes that add or remove a photo, and the photos of one folder),
+``shares`` (share links) and ``albums`` (albums and their members; favourites are a field of the
+record, indexed in ``favourites``).
 """
 
 from .store import SqliteMetadataStore

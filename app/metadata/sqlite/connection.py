@@ -7,6 +7,10 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 
+from ..base import month_of
+
+MONTH_OF = "taken_month"  # base.month_of, callable from SQL on every connection (months' triggers)
+
 
 class Connection:
     """What every part of the store stands on; each concern is a subclass of this."""
@@ -24,6 +28,7 @@ class Connection:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE's deletes keep the counters too
+            db.create_function(MONTH_OF, 1, month_of, deterministic=True)
             self._local.db = db
         return db
 

@@ -46,6 +46,7 @@ class History(CurrentImages):
             if row is None:
                 raise NotFound(f"The image {key!r} has no earlier version {version!r}.")
             restored = moved(self._row(row[0]), key)
+            restored.favourite = current.favourite  # the heart belongs to the photo, not a version
             db.execute("DELETE FROM retired WHERE version = ?", (version,))
             self._set_current(db, restored)
             if keep_until is not None:

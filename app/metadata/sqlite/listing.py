@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...core import search
 from ...core.errors import InvalidParameter
 from .positions import _position
 from .rows import Rows
@@ -47,7 +48,7 @@ class Listings(Rows):
         """How many rows ``sql`` finds, counting no further than ``most``."""
         return self._connect().execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(most)})", args).fetchone()[0]
 
-    def _filters(self, prefix: str, label: str, words, most: int) -> list[Filter]:
+    def _filters(self, prefix: str, label: str, words, most: int, favourite: bool = False) -> list[Filter]:
         filters = []
         for word in words:  # a range on the words' primary key: every word that starts with it
             args = (word, word + WORD_END)
@@ -78,22 +79,56 @@ class Listings(Rows):
                     row[0] if row else 0,
                 )
             )
+        if favourite:
+            filters.append(
+                Filter(
+                    "images.key IN (SELECT key FROM favourites)",
+                    "EXISTS (SELECT 1 FROM favourites WHERE key = images.key)",
+                    (),
+                    self._at_most("SELECT 1 FROM favourites", (), most),
+                )
+            )
         return filters
 
-    def list(self, prefix: str = "", label: str = "", limit: int = 48, after=None, sort: str = "uploaded", words=()):
+    def list(
+        self,
+        prefix: str = "",
+        label: str = "",
+        limit: int = 48,
+        after=None,
+        sort: str = "uploaded",
+        words=(),
+        *,
+        favourite: bool = False,
+        camera: str = "",
+        taken_from: float | None = None,
+        taken_to: float | None = None,
+    ):
         column = ORDER_COLUMN.get(sort)
         if column is None:
             raise InvalidParameter(f"sort must be one of {', '.join(ORDER_COLUMN)}; got {sort!r}.")
-        filters = self._filters(prefix, label, words, COUNT_LIMIT)
-        driver = self._driver(filters, limit)
         where, args = [], []
+        if camera:  # the model's words narrow through the word index; the model itself decides
+            words = [*words, *sorted(search.words(camera))]
+            where.append("lower(json_extract(images.record, '$.exif.model')) = ?")
+            args.append(camera.casefold())
+        if taken_from is not None:
+            where.append("images.taken >= ?")
+            args.append(taken_from)
+        if taken_to is not None:
+            where.append("images.taken < ?")
+            args.append(taken_to)
+        filters = self._filters(prefix, label, words, COUNT_LIMIT, favourite)
+        driver = self._driver(filters, limit)
         for f in filters:
             where.append(f.drive if f is driver else f.probe)
             args += f.args
         if after is not None:
             moment, key = _position(after, (column, "key"))
-            where.append(f"(images.{column} < ? OR (images.{column} = ? AND images.key < ?))")
-            args += [moment, moment, key]
+            # A row value, which SQLite reads as a range of the order's index: the OR of the two
+            # comparisons walks the index from the top (150 ms for a page deep in a million rows).
+            where.append(f"(images.{column}, images.key) < (?, ?)")
+            args += [moment, key]
         conditions = (" WHERE " + " AND ".join(where)) if where else ""
         order = f"ORDER BY {column} DESC, key DESC"
         if driver is not None:

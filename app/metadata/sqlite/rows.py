@@ -43,8 +43,8 @@ class Rows(Connection):
 
     @staticmethod
     def _index(db, record: ImageRecord) -> None:
-        """The rows that find ``record``: by label, by search word, and as not yet labelled."""
-        for table in ("labels", "words", "unlabelled"):
+        """The rows that find ``record``: by label, by search word, as not yet labelled, as a favourite."""
+        for table in ("labels", "words", "unlabelled", "favourites"):
             db.execute(f"DELETE FROM {table} WHERE key = ?", (record.key,))  # noqa: S608 - fixed names
         db.executemany(
             "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)", [(label, record.key) for label in record.labels]
@@ -52,6 +52,8 @@ class Rows(Connection):
         db.executemany("INSERT INTO words (word, key) VALUES (?, ?)", [(w, record.key) for w in record_words(record)])
         if not record.labelled:
             db.execute("INSERT INTO unlabelled (key) VALUES (?)", (record.key,))
+        if record.favourite:
+            db.execute("INSERT INTO favourites (key) VALUES (?)", (record.key,))
 
     @staticmethod
     def _insert_rows(db, records: list[ImageRecord]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .months import keep_month_counts
 from .rows import Rows
 
 SCHEMA = """
@@ -41,6 +42,22 @@ CREATE TABLE IF NOT EXISTS retired (
 CREATE INDEX IF NOT EXISTS retired_lineage ON retired (lineage, state, retired_at DESC);
 CREATE INDEX IF NOT EXISTS retired_trash ON retired (state, retired_at DESC, version DESC);
 CREATE INDEX IF NOT EXISTS retired_expiry ON retired (expires_at);
+CREATE TABLE IF NOT EXISTS favourites (
+    key TEXT PRIMARY KEY REFERENCES images (key) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS albums (
+    id TEXT PRIMARY KEY,
+    name_key TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL
+);
+-- Members by key, not tied to an image row: a trashed photo stays a member and shows again on restore.
+CREATE TABLE IF NOT EXISTS album_members (
+    album TEXT NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    position REAL NOT NULL,
+    PRIMARY KEY (album, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS album_members_order ON album_members (album, position, key);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -127,6 +144,7 @@ class Schema(Rows):
                 db.execute("UPDATE images SET bytes = COALESCE(json_extract(record, '$.bytes'), 0)")
             db.execute(TAKEN_INDEX)
             db.execute(DIGEST_INDEX)
+            keep_month_counts(db)
 
     def _migrate(self) -> None:
         with self._write() as db:

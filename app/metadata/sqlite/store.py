@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from ..base import MetadataStore
+from .albums import AlbumTables
 from .counts import Counts
 from .digests import Digests
+from .favourites import Favourites
 from .folders import Folders
 from .history import History
 from .labels import Labels
 from .listing import Listings
+from .months import Months
 from .shares import Shares
 from .state import SharedState
 from .trash import Trash
 
 
 class SqliteMetadataStore(
-    History, Trash, Labels, Listings, Counts, Digests, SharedState, Folders, Shares, MetadataStore
+    History,
+    Trash,
+    Labels,
+    Favourites,
+    Listings,
+    Months,
+    AlbumTables,
+    Counts,
+    Digests,
+    SharedState,
+    Folders,
+    Shares,
+    MetadataStore,
 ):
     kind = "sqlite"
 

@@ -20,6 +20,7 @@ class CurrentImages(Schema):
                 if if_absent:
                     raise Conflict(f"There is already an image with the key {record.key!r}.")
                 record.created_at = previous.created_at
+                record.favourite = previous.favourite  # the heart belongs to the photo, not a version
                 record.lineage = previous.lineage or record.lineage or uuid.uuid4().hex
                 previous.lineage = record.lineage
             record.lineage = record.lineage or uuid.uuid4().hex
