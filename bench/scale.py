@@ -152,7 +152,7 @@ def routes(app) -> list[tuple[str, str, dict]]:
     services = app.extensions["services"]
     _, cursor = services.catalog.list(limit=services.catalog.page_size)
     newest = services.metadata.list(limit=1)[0]
-    partial = newest[0].key[:-7] if newest else "2020/"  # part of a file name, as someone types it
+    partial = newest[0].key.rsplit("/", 1)[0] + "/" if newest else "2020/"  # a folder typed: 20+ matches
     history_key, after = "", None
     while not history_key:  # a key with a version history: one of the first pages holds one
         items, after = services.metadata.list(limit=500, after=after)
