@@ -404,6 +404,58 @@ def worst_preview(server: Server) -> None:
     )
 
 
+def preview_burst(server: Server, clients: int = 8) -> None:
+    """Issue 23: eight concurrent worst previews, each of different bytes (every one a cache
+    miss), while another connection probes /healthz: the whole server's RSS (gunicorn worker and
+    image workers summed) and the probes' times. They come from one address, so the fair share
+    queues or refuses (429) some of them: that is the protection being measured."""
+    print(f"\n2c. {clients} concurrent worst previews (one address) while /healthz is probed")
+    steps = [{"op": "rotate", "angle": 45}] * 4 + [{"op": "sharpen", "radius": 50}] * 6
+    base = gradient(1600, 1600, 4, np.uint16)
+    bodies = []
+    for i in range(clients):
+        image = base.copy()
+        image[0, 0, 0] = i  # different bytes: no cached rendition or preview answers it
+        bodies.append(multipart({"ops": json.dumps(steps), "preview": "true"}, bytes(cv2.imencode(".png", image)[1])))
+    statuses, probes, peak = [], [], 0
+    done = threading.Event()
+
+    def send(parts):
+        statuses.append(post(connect(server), "/api/process", parts)[0])
+
+    def watch():
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, sum(rss(pid) for pid in server.tree()))
+
+    def probe():
+        while not done.is_set():
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            probes.append(time.monotonic() - started)
+            time.sleep(0.1)
+
+    helpers = [threading.Thread(target=watch), threading.Thread(target=probe)]
+    senders = [threading.Thread(target=send, args=(parts,)) for parts in bodies]
+    started = time.monotonic()
+    for thread in helpers + senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    done.set()
+    for thread in helpers:
+        thread.join()
+    probes.sort()
+    counts = {status: statuses.count(status) for status in sorted(set(statuses))}
+    print(f"  answers {counts} in {time.monotonic() - started:.1f} s; server RSS peak {peak / MB:.0f} MB")
+    print(
+        f"  /healthz: {len(probes)} probes, median {probes[len(probes) // 2] * 1000:.0f} ms, "
+        f"slowest {probes[-1] * 1000:.0f} ms (targets: < 2 GB, ≤ 100 ms)"
+    )
+
+
 def worst_cases(server: Server, srcs: dict[str, bytes], settings: Settings) -> list[tuple[str, list[bytes]]]:
     print(f"\n2. Worst legal requests at the defaults (budget {settings.work_budget:g} CPU s estimated, ", end="")
     print(f"{settings.work_memory_mb:g} MB; hard limit {settings.work_timeout:g} CPU s)")
@@ -570,6 +622,7 @@ def main() -> None:
                 bombs(ours)
             if "preview" not in skip:
                 worst_preview(ours)
+                preview_burst(ours)
             burst = []
             if "worst" not in skip:
                 burst = worst_cases(ours, sources(args.quick), settings)

@@ -37,6 +37,9 @@ def gallery_app(aws, tmp_path):
             "GALLERY_DYNAMODB_TABLE": aws["table"],
             "GALLERY_CACHE": "none",
             "GALLERY_LABEL_ON_UPLOAD": False,
+            # Every version is accounted for here: the per-key cap (which removes the oldest on
+            # purpose, tested in test_storage_limits) would remove ~20 of each key's ~40.
+            "GALLERY_MAX_VERSIONS_PER_KEY": 0,
             "SECRET_KEY": "test-secret",
             "TESTING": True,
         }
