@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from conftest import require_binary
+from conftest import CSRF_META, require_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -130,3 +130,19 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def upload_all(base: str, uploads: list[tuple[str, bytes]]) -> None:
+    """Store each ``(key, bytes)`` through ``POST /api/images`` as a page would (with the CSRF token
+    of the upload page); every one must be a 201."""
+    session = requests.Session()
+    token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
+    for key, body in uploads:
+        answer = session.post(
+            f"{base}/api/images",
+            data={"key": key},
+            files={"file": (key, body)},
+            headers={"X-CSRFToken": token},
+            timeout=60,
+        )
+        assert answer.status_code == 201, answer.text

@@ -7,10 +7,8 @@ Figures are printed; screenshots go to artifacts/screenshots."""
 from __future__ import annotations
 
 import pytest
-import requests
-from conftest import CSRF_META
 from playwright import sync_api
-from servers import chromium, gunicorn
+from servers import chromium, gunicorn, upload_all
 from test_browser import SHOTS, Console
 from test_exif import exif_photo
 from test_viewer_browser import BIG, SHAPES, current_image, jpeg, loaded, viewer_open
@@ -39,17 +37,7 @@ def server(tmp_path_factory):
     with gunicorn(data, logs / "gunicorn.log", GALLERY_RATE_LIMIT_UPLOAD="off", SECRET_KEY="phone-test") as base:
         uploads = [("big.jpg", jpeg(BIG, quality=92)), ("camera.jpg", exif_photo())]
         uploads += [(f"p/{n:02d}.jpg", jpeg(tuple(s // 4 for s in SHAPES[n % len(SHAPES)]), n)) for n in range(PHOTOS)]
-        session = requests.Session()
-        token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
-        for key, body in uploads:
-            answer = session.post(
-                f"{base}/api/images",
-                data={"key": key},
-                files={"file": (key, body)},
-                headers={"X-CSRFToken": token},
-                timeout=60,
-            )
-            assert answer.status_code == 201, answer.text
+        upload_all(base, uploads)
         yield base
 
 

@@ -11,8 +11,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import CSRF_META
-from servers import chromium, gunicorn
+from servers import chromium, gunicorn, upload_all
 from test_browser import SHOTS, Console
 from test_exif import exif_photo
 
@@ -30,8 +29,6 @@ def server(tmp_path_factory):
     data, logs = tmp_path_factory.mktemp("timeline-data"), tmp_path_factory.mktemp("timeline-log")
     env = {"GALLERY_RATE_LIMIT_UPLOAD": "off", "SECRET_KEY": "timeline-test", "GALLERY_PAGE_SIZE": str(PAGE)}
     with gunicorn(data, logs / "gunicorn.log", **env) as base:
-        session = requests.Session()
-        token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
         uploads = []
         for month, count in MONTHS.items():
             year, number = month.split("-")
@@ -44,15 +41,7 @@ def server(tmp_path_factory):
                     )
                 )
         uploads += [(f"scans/{n}.jpg", exif_photo(size=(50, 70), taken=None)) for n in range(UNDATED)]
-        for key, body in uploads:
-            answer = session.post(
-                f"{base}/api/images",
-                data={"key": key},
-                files={"file": (key, body)},
-                headers={"X-CSRFToken": token},
-                timeout=60,
-            )
-            assert answer.status_code == 201, answer.text
+        upload_all(base, uploads)
         yield base
 
 

@@ -14,10 +14,9 @@ import numpy as np
 import pillow_heif
 import pytest
 import requests
-from conftest import CSRF_META
 from PIL import Image
 from playwright import sync_api
-from servers import ROOT, chromium, gunicorn
+from servers import ROOT, chromium, gunicorn, upload_all
 from test_browser import SHOTS, Console
 from test_exif import exif_photo
 
@@ -69,17 +68,7 @@ def server(tmp_path_factory):
             ("camera.jpg", exif_photo()),
         ]
         uploads += [(f"p/{n:02d}.jpg", jpeg(SHAPES[n % len(SHAPES)], n)) for n in range(PHOTOS)]
-        session = requests.Session()
-        token = CSRF_META.search(session.get(f"{base}/upload", timeout=10).text).group(1)
-        for key, body in uploads:
-            answer = session.post(
-                f"{base}/api/images",
-                data={"key": key},
-                files={"file": (key, body)},
-                headers={"X-CSRFToken": token},
-                timeout=60,
-            )
-            assert answer.status_code == 201, answer.text
+        upload_all(base, uploads)
         yield base
 
 
