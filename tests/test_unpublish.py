@@ -39,6 +39,10 @@ def test_the_trash_and_a_deleted_images_bytes_are_the_admins(protected):
     for url in old_urls:
         assert client.get(url).status_code == 404, url
 
+    browse = f"/browse?key=private/party.png&version={record['version']}"
+    assert client.get(browse).status_code == 404  # the page's door: not even the record
+    assert client.get(browse, headers=AUTH).status_code == 200
+
     listed = client.get("/api/trash", headers=AUTH).get_json()["items"]
     assert [item["key"] for item in listed] == ["private/party.png"]
     assert client.get(version, headers=AUTH).status_code == 200

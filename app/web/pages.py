@@ -264,7 +264,7 @@ def browse():
     try:
         page = services().history.version_page(key, cursor=history_cursor)
     except (NotFound, InvalidKey) as exc:
-        if version:  # a deleted image's version (from the trash, or a "Made from" link)
+        if version and sees_deleted():  # a deleted image's version (from the trash, or a "Made from" link)
             record = services().history.get_version(key, version)
             return render_template("browse.html", key=key, record=record, current=None, history=[])
         matches, more = partial_matches(key)
