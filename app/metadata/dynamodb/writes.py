@@ -108,7 +108,17 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 actions.append(self._usage(IMAGES, 0, record.bytes - old.bytes))
                 if keep_until is not None:
                     actions += [self._retired_put(old, HISTORY, keep_until), self._usage(HISTORY, 1, old.bytes)]
-            return [self._image_put(record, ver), *actions]
+            # A version is born once: a late repeat of this write (botocore's retry after a lost
+            # answer, once the request token has lapsed or where it is ignored) must not revive
+            # it after it was replaced or deleted, which would jam the key.
+            unborn = {
+                "ConditionCheck": {
+                    "TableName": self.table,
+                    "Key": {"pk": _s(f"retired#{record.version}")},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            return [self._image_put(record, ver), unborn, *actions]
 
         return self._transact(record.key, build, self._made_current(record.version))
 
