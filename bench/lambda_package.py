@@ -372,11 +372,11 @@ def build(stage: str, python: str | None, keep: bool = False, cold_start: bool =
             "parts": sorted(((tree_size(p), p.name) for p in target.iterdir()), reverse=True)[:8],
             "archive": OUT / archive.name,
         }
-        publish(archive, OUT / archive.name)
         if keep:
             publish(target, OUT / "package")
-        if cold_start:  # after the archive is written: the measurement adds its own settings and driver
+        if cold_start:  # after zipping (it adds its own settings and driver), before publishing: a gate too
             figures["cold_start"] = measure_cold_start(target, config, stage, python)
+        publish(archive, OUT / archive.name)
     return figures
 
 
@@ -471,6 +471,7 @@ def measure_cold_start(task_root: Path, config: dict, stage: str, python: str | 
     server = MotoServer()
     try:
         os.environ.update(server.env())  # the operator's `gallery init` below talks to it too
+        os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"]))  # moto is local
         for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
             os.environ.pop(name, None)
         name = f"gallery-bench-{uuid.uuid4().hex[:10]}"
@@ -513,8 +514,9 @@ def docs_block(figures: dict) -> str:
         f"({figures['unzipped'] / figures['limit']:.0%}), {mb(figures['zipped'])} zipped; largest parts {parts}.\n"
         f"Cold start through Zappa's handler under Python 3.12 (`GET /`, moto S3/DynamoDB/SSM, no cache, "
         f"median of {COLD_STARTS} new processes, not counting AWS fetching and unpacking the archive): "
-        f"**first answer {c['first_seconds']:.2f} s** wall, of which import and set-up {c['import_seconds']:.2f} s "
-        f"(CPU {c['first_cpu_seconds']:.2f} s and {c['import_cpu_seconds']:.2f} s; targets 2 s and 1 s)."
+        f"**first answer {c['first_cpu_seconds']:.2f} s** of CPU, of which import and set-up "
+        f"{c['import_cpu_seconds']:.2f} s (targets 2 s and 1 s); wall clock {c['first_seconds']:.2f} s and "
+        f"{c['import_seconds']:.2f} s on this machine's shared cores, which other work inflates."
     )
 
 

@@ -142,7 +142,7 @@ def test_the_benchmarks_page_holds_the_generated_lambda_figures():
     assert re.fullmatch(
         r"Measured \d{4}-\d\d-\d\d by `python bench/lambda_package\.py --stage \w+ --write-docs` .*"
         r"\*\*\d+\.\d MB unzipped\*\* of .*\n"
-        r"Cold start .*\*\*first answer \d+\.\d\d s\*\* wall, of which import and set-up \d+\.\d\d s .*",
+        r"Cold start .*\*\*first answer \d+\.\d\d s\*\* of CPU, of which import and set-up \d+\.\d\d s .*",
         block,
     ), block
     typed = re.compile(r"\d+(?:\.\d+)? MB unzipped|first answer \d+\.\d+ s")
