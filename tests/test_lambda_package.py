@@ -145,7 +145,7 @@ def test_the_benchmarks_page_holds_the_generated_lambda_figures():
         r"Cold start .*\*\*first answer \d+\.\d\d s\*\* of CPU, of which import and set-up \d+\.\d\d s .*",
         block,
     ), block
-    typed = re.compile(r"\d+(?:\.\d+)? MB unzipped|first answer \d+\.\d+ s")
+    typed = re.compile(r"\d+\.\d+ MB unzipped|first answer \d+\.\d+ s")  # measured, not the 250 MB limit
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         outside = page.read_text().replace(block, "")
         assert not typed.findall(outside), f"{page.name} types a Lambda figure; link docs/benchmarks.md's block"
