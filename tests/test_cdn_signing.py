@@ -16,6 +16,7 @@ from test_cdn import CDN, page_resources, s3_app
 from test_security import PASSWORD, login
 
 from app import create_app
+from app.runtime import cdn_key
 from app.runtime.cdn_key import CdnKeyUnavailable, private_key_from_pem
 from app.runtime.cdn_signing import CdnUrlSigner
 
@@ -130,6 +131,7 @@ def test_a_private_cdn_gallery_without_a_key_is_refused_saying_what_to_set(aws, 
 def test_the_signing_key_comes_from_ssm(aws, tmp_path, keys):
     import boto3
 
+    cdn_key._key_from_ssm.cache_clear()  # read once per process: another test's server may have answered
     boto3.client("ssm").put_parameter(
         Name="/gallery/cdn-private-key", Type="SecureString", Value=keys[1].save_pkcs1().decode()
     )
@@ -149,3 +151,19 @@ def test_the_signing_key_comes_from_ssm(aws, tmp_path, keys):
 def test_public_galleries_need_no_key(tmp_path):
     app = create_app({"GALLERY_DATA_DIR": str(tmp_path), "SECRET_KEY": "s"})
     assert app.extensions["media_urls"].sign is None
+
+
+def test_init_cdn_for_a_private_gallery_prints_the_key_group_steps(aws, tmp_path):
+    app = s3_app(aws, tmp_path, GALLERY_PUBLIC_READ="0", GALLERY_ADMIN_PASSWORD=PASSWORD)  # no CDN yet
+    output = app.test_cli_runner().invoke(args=["gallery", "init", "--cdn"]).output
+    template, _ = json.JSONDecoder().raw_decode(output, output.index("{", output.index("gallery-cdn.json:")))
+    resources = template["Resources"]
+    assert resources["SigningKey"]["Type"] == "AWS::CloudFront::PublicKey"
+    assert resources["SigningKeys"]["Properties"]["KeyGroupConfig"]["Items"] == [{"Ref": "SigningKey"}]
+    config = resources["Media"]["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["TrustedKeyGroups"] == [{"Ref": "SigningKeys"}]
+    (static,) = config["CacheBehaviors"]
+    assert static["PathPattern"] == "static/*" and "TrustedKeyGroups" not in static  # not secret
+    assert template["Outputs"]["KeyPairId"] == {"Value": {"Ref": "SigningKey"}}
+    for step in ("openssl genrsa", "PublicKeyPem=", "GALLERY_CDN_KEY_PAIR_ID=", "GALLERY_CDN_PRIVATE_KEY_SSM="):
+        assert step in output, step
