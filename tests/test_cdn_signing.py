@@ -1,5 +1,5 @@
 """A private gallery behind the CDN: media URLs on pages and in the API are CloudFront signed URLs
-(canned policy) that verify with the public key; start-up says what to set when the key is missing."""
+(one custom policy per period over the distribution) that verify with the public key; start-up says what to set when the key is missing."""
 
 from __future__ import annotations
 
@@ -35,15 +35,17 @@ def cloudfront_b64decode(text: str) -> bytes:
 
 
 def verified(url: str, public: rsa.PublicKey) -> int:
-    """The URL's expiry, after checking its signature over the canned policy CloudFront rebuilds."""
-    base, query = url.split("?", 1)
-    params = {name: values[0] for name, values in parse_qs(query).items()}
-    assert set(params) == {"Expires", "Signature", "Key-Pair-Id"} and params["Key-Pair-Id"] == KEY_PAIR_ID
-    expires = int(params["Expires"])
-    policy = {"Statement": [{"Resource": base, "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}]}
-    canned = json.dumps(policy, separators=(",", ":")).encode()
-    assert rsa.verify(canned, cloudfront_b64decode(params["Signature"]), public) == "SHA-1"
-    return expires
+    """The URL's expiry, after checking its signature over the policy it carries, and that the
+    policy grants this URL (the distribution's ``/*``) and nothing else."""
+    parts = urlsplit(url)
+    params = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    assert set(params) >= {"Policy", "Signature", "Key-Pair-Id"} and params["Key-Pair-Id"] == KEY_PAIR_ID
+    policy = cloudfront_b64decode(params["Policy"])
+    assert rsa.verify(policy, cloudfront_b64decode(params["Signature"]), public) == "SHA-1"
+    (statement,) = json.loads(policy)["Statement"]
+    assert statement["Resource"] == f"{parts.scheme}://{parts.netloc}/*"
+    assert set(statement["Condition"]) == {"DateLessThan"}
+    return statement["Condition"]["DateLessThan"]["AWS:EpochTime"]
 
 
 def test_expiry_is_rounded_up_to_whole_periods(keys):
@@ -58,10 +60,26 @@ def test_expiry_is_rounded_up_to_whole_periods(keys):
     assert verified(signer.sign(f"{CDN}/thumbs/a.png/v1"), keys[0]) == expires + 3600
 
 
-def test_a_tampered_url_does_not_verify(keys):
+def test_a_tampered_policy_does_not_verify(keys):
     signed = CdnUrlSigner(KEY_PAIR_ID, keys[1], minutes=60).sign(f"{CDN}/display/a.png/v1")
+    query = parse_qs(urlsplit(signed).query)
+    policy = json.loads(cloudfront_b64decode(query["Policy"][0]))
+    policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"] += 86400  # a day longer
+    forged = base64.b64encode(json.dumps(policy, separators=(",", ":")).encode()).decode()
+    forged = forged.replace("+", "-").replace("=", "_").replace("/", "~")
     with pytest.raises(rsa.VerificationError):
-        verified(signed.replace("/a.png/", "/b.png/"), keys[0])
+        verified(signed.replace(query["Policy"][0], forged), keys[0])
+
+
+def test_one_signature_a_period_serves_every_url(keys, monkeypatch):
+    signatures = []
+    real_sign = rsa.sign
+    monkeypatch.setattr(rsa, "sign", lambda *args: signatures.append(1) or real_sign(*args))
+    signer = CdnUrlSigner(KEY_PAIR_ID, keys[1], minutes=60)
+    urls = [signer.sign(f"{CDN}/{variant}/p{n}.jpg/v{n}") for n in range(48) for variant in ("thumbs", "display")]
+    assert len(signatures) == 1 and len(set(urls)) == 96
+    for url in urls[:3]:
+        verified(url, keys[0])
 
 
 def test_pkcs8_keys_load_like_pkcs1(keys):
