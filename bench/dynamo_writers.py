@@ -1,11 +1,12 @@
-"""20 concurrent writers on DynamoDB (a moto server): what the layout's two shared keys receive.
+"""20 concurrent writers on DynamoDB (a moto server): what the layout's shared keys receive.
 
 Every upload is one transaction that writes the image item, which the ``newest`` index files
-under its one partition key (``feed = "images"``, sort key ``<updated_at>#<key>``), and adds to
-the counter item ``count#images``. Both are written once per upload by every writer, so they set
-the ceiling of the whole gallery's upload rate: DynamoDB gives one partition (one key's worth of
-an index, or one item) at most 1,000 write units a second, a transactional write costs 2 units
-per KB and an index write 1 unit per KB. moto serialises requests and never reports transaction
+under one shard of the feed (``feed = "images"``, ``"images#1"`` ... ``"images#7"`` by a hash of
+the key, sort key ``<updated_at>#<key>``), and adds to one shard of the counter ``count#images#n``.
+Each shard takes an eighth of the uploads, and the busiest shard sets the ceiling of the whole
+gallery's upload rate: DynamoDB gives one partition (one key's worth of an index, or one item) at
+most 1,000 write units a second, a transactional write costs 2 units per KB and an index write
+1 unit per KB. moto serialises requests and never reports transaction
 conflicts, so the bench counts what each upload costs on the shared keys and measures how fast
 uploads arrive, rather than provoking throttling it cannot show.
 
@@ -13,8 +14,8 @@ In one run:
 - 20 writer threads (each with its own store and client, like 20 Lambda containers) and then 1,
   each storing records through ``DynamoMetadataStore.put`` (the gallery's transaction): uploads
   per second, latency, attempts per upload, and whether the counter equals the records written;
-- the write units one upload costs on each shared key, from the items' sizes, and so the upload
-  rate at which each key would reach its partition's limit;
+- the write units one upload costs on average on one shard of each shared key, from the items'
+  sizes, and so the upload rate at which each shard would reach its partition's limit;
 - how long the gallery itself spends on one upload before any metadata is written (decoding a
   12 MP JPEG and making its thumbnail), which bounds what 20 writers can send.
 
@@ -129,14 +130,16 @@ def item_kb(item: dict) -> int:
 
 
 def shared_key_costs(table: str) -> tuple[float, float]:
-    """Write units per upload on the counter item and on the newest index's one partition key."""
+    """Write units per upload on one shard of the images counter and one shard of the newest
+    index's feed: each takes 1/shards of the uploads."""
     from app.metadata.dynamodb import DynamoMetadataStore
+    from app.metadata.dynamodb.layout import COUNTER_SHARDS, FEED_SHARDS
 
     store = DynamoMetadataStore(table, client=patient_client())
     store.put(record("photos/IMG_0001.jpg"))
     image = store.client.get_item(TableName=table, Key={"pk": {"S": "image#photos/IMG_0001.jpg"}})["Item"]
-    counter = 2  # a transactional update of a tiny item: 2 units
-    index = item_kb(image)  # the newest index projects the whole item: 1 unit per KB
+    counter = 2 / COUNTER_SHARDS  # a transactional update of a tiny item: 2 units, on one shard of 8
+    index = item_kb(image) / FEED_SHARDS  # the newest index projects the whole item: 1 unit per KB
     return counter, index
 
 
@@ -186,7 +189,10 @@ def main() -> int:
             f"  {name:<11}: {r['rate']:6.1f} uploads/s, p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, "
             f"{r['attempts']:.2f} attempts/upload, counter exact: {r['counted']}, errors: {len(r['errors'])}"
         )
-    print(f"  per upload on the shared keys: count#images {counter} write units, newest index {index} unit(s)")
+    print(
+        f"  per upload on one shard      : count#images#n {counter:.2f} write units, newest index feed shard "
+        f"{index:.2f} unit(s)"
+    )
     print(
         f"  partition limit reached at  : {PARTITION_WCU / counter:.0f} uploads/s (counter), "
         f"{PARTITION_WCU / index:.0f} uploads/s (newest index)"

@@ -3,7 +3,8 @@
 Items, all keyed by ``pk``:
 
 - image ``image#<key>``: the record as JSON, a version number for optimistic writes, and the
-  index attributes ``feed`` ("images"), ``order`` ("<updated_at>#<key>"), ``torder``
+  index attributes ``feed`` (its shard of the feed: "images", "images#1" ... "images#7" by a
+  hash of the key, see ``layout.FEED_SHARDS``), ``order`` ("<updated_at>#<key>"), ``torder``
   ("<taken time>#<key>", see ``ImageRecord.taken_time``; "-<upload order>" for undated photos,
   so they come last), ``key`` and ``mon`` (the month taken it is counted under);
 - label index ``label#<label>#<key>``: ``label`` + ``order`` + ``torder``, one per label of an
@@ -23,7 +24,9 @@ Items, all keyed by ``pk``:
   place ``n``), all read through ``by_key`` (see ``albums``); a favourite's image item carries
   ``fav`` ("images").
 
-GSIs (sparse: only items carrying their attributes appear):
+GSIs (sparse: only items carrying their attributes appear). Those keyed by ``feed`` and
+``nolabel`` hold every image in 8 shards, so no partition takes every upload; a listing queries
+the shards and merges them in order, one position serving as cursor for all (``merge``):
 ``newest`` (feed, order) for newest-first listing, ``by_label`` (label, order) for label
 filtering, ``taken`` (feed, torder) and ``by_label_taken`` (label, torder) for the same in the
 order of the date taken (items written before that order existed gain ``torder`` when they are
@@ -38,11 +41,13 @@ and ``favourites`` (fav, order) and ``favourites_taken`` (fav, torder) for the f
 Search finds an image whose words start with every query word: it queries the ``by_word``
 partition of one query word's first two characters, newest first, with a filter that each query
 word starts a word of ``words`` (``contains(words, " kath")``) and the prefix and label, fetching
-pages until one is full. One item per word *start* rather than one per word prefix ("k", "ka",
+pages until one is full. With words of several partitions, each is probed (16 items) and the one
+that reached furthest back, the sparsest, is read; a request reads at most 1,000 items and answers
+what it found with a cursor (``word_search``). One item per word *start* rather than one per word prefix ("k", "ka",
 "kat"...) keeps an image to a handful of items (``people/katherine.jpg`` labelled dog: ``pe``,
 ``ka``, ``jp``, ``do``, ``pe``... about 5–10), so the search index fits in the same transaction as
 the image item; the price is that a rare word reads the partition of its first two characters
-until a page fills (at worst every image with a word starting so). A batch word (``@<id>``) is its
+until a page fills (at most 1,000 items a request). A batch word (``@<id>``) is its
 own partition, so a batch is read exactly.
 
 Every change is one ``TransactWriteItems`` conditioned on the version read just before, retried
@@ -50,7 +55,7 @@ on conflict, so the image item, its label items and the counters never disagree.
 
 Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout`` (item keys,
 attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
-(the image item), ``indexes`` (label and word items), ``counters`` (usage and label counts),
+(the image item), ``merge`` (the feed's shards read as one listing), ``indexes`` (label and word items), ``counters`` (usage and label counts),
 ``months`` (photos per month taken), ``writes`` (transactions on current images),
 ``retired``/``history``/``trash`` (retired versions), ``labels``, ``listing`` and ``search``
 (reads), ``digests`` (an image by its content), ``favourites``, ``albums``, ``state`` (shared

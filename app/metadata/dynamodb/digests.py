@@ -10,7 +10,7 @@ import json
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..base import ImageRecord
-from .layout import IMAGES, _s
+from .layout import _s
 from .table import DynamoTable
 
 
@@ -30,11 +30,8 @@ class Digests(DynamoTable):
 
     def _index_older_digests(self) -> int:
         """Give image items written before the index existed their ``sha``, once (``gallery init``)."""
-        items = self._query_all(
-            IndexName="newest",
-            KeyConditionExpression="feed = :f",
-            FilterExpression="attribute_not_exists(sha)",
-            ExpressionAttributeValues={":f": _s(IMAGES)},
+        items = self._query_feed(
+            IndexName="newest", KeyConditionExpression="feed = :f", FilterExpression="attribute_not_exists(sha)"
         )
         done = 0
         for item in items:

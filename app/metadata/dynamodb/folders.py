@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.errors import InvalidParameter
 from ..base import Folder, ImageRecord, ancestors, folder_of, parent_of
-from .layout import IMAGES, _s
+from .layout import _s
 from .table import DynamoTable
 
 FOLDERS = "folders#"  # feed of the folder items inside a parent: "folders#" + parent path
@@ -107,11 +107,7 @@ class FolderItems(DynamoTable):
         before serving: writes meanwhile could be counted twice). Returns the photos counted."""
         if self.get_state(COUNTED) is not None:
             return 0
-        items = self._query_all(
-            IndexName="by_key",
-            KeyConditionExpression="feed = :f",
-            ExpressionAttributeValues={":f": _s(IMAGES)},
-        )
+        items = self._query_feed(IndexName="by_key", KeyConditionExpression="feed = :f")
         counts: Counter[str] = Counter()
         covers: dict[str, str] = {}
         for item in items:

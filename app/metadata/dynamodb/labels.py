@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..base import ImageRecord
-from .layout import IMAGES, LABELS, _s
+from .layout import IMAGES, LABELS, _s, feed_shards
+from .merge import MergedReads
 from .writes import CurrentImages
 
 
-class Labels(CurrentImages):
+class Labels(CurrentImages, MergedReads):
     def set_labels(self, key: str, labels: list[str], version: str | None = None) -> None:
         def build(old, ver):
             if old is None or (version is not None and old.version != version):
@@ -18,21 +19,24 @@ class Labels(CurrentImages):
         self._transact(key, build)
 
     def unlabelled(self, limit: int = 100, after=None):
+        """Keys in key order, read from the shards of the ``unlabelled`` index, merged."""
         limit = max(1, int(limit))
         query = {
             "TableName": self.table,
             "IndexName": "unlabelled",
-            "KeyConditionExpression": "nolabel = :n",
-            "ExpressionAttributeValues": {":n": _s(IMAGES)},
-            "Limit": limit + 1,
+            "KeyConditionExpression": "#h = :h",
+            "ExpressionAttributeNames": {"#h": "nolabel"},
+            "ExpressionAttributeValues": {},
         }
-        if after is not None:
-            query["ExclusiveStartKey"] = self._start(after, "unlabelled", "nolabel", IMAGES, "key")
-        items = self._call("list", "query", **query).get("Items", [])
+        start = self._start(after, "unlabelled", "nolabel", IMAGES, "key") if after is not None else None
+        merged = self._merged(
+            query, "nolabel", feed_shards(), "key", limit + 1, accept=lambda items: [(i, i) for i in items], after=start
+        )
+        items = [item for item, _ in merged.found]
         more = len(items) > limit
         items = items[:limit]
-        position = self._position(items[-1], "unlabelled", "nolabel", "key") if more else None
-        return [item["key"]["S"] for item in items], position
+        position = {"i": "unlabelled", "pk": items[-1]["pk"]["S"], "h": IMAGES, "o": items[-1]["key"]["S"]}
+        return [item["key"]["S"] for item in items], (position if more else None)
 
     def all_labels(self) -> list[tuple[str, int]]:
         items = self._query_all(

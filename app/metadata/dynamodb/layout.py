@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
+
 from ...core import search
 from ..base import ImageRecord
 
-IMAGES = "images"  # feed value of image items
+IMAGES = "images"  # feed value of image items (its shard 0, see feed_shard)
+# Image items are spread over this many partitions of the indexes keyed by ``feed`` (``newest``,
+# ``taken``, ``by_key``) and ``nolabel`` (``unlabelled``), so 1,000 uploads/s put ~125 writes/s on
+# each; a listing queries them all and merges (see ``merge``). It may grow, never shrink: reads
+# query shards 0..N-1, and an item stays in the shard it was written to until it is rewritten.
+FEED_SHARDS = 8
 LABELS = "labels"  # feed value of label counters
 MONTHS = "months"  # feed value of month counters (see months)
 MONTH_COUNTER_SHARDS = 4  # items per month counter, summed on read: this month takes most uploads
@@ -63,6 +70,18 @@ _FAVOURITE_ORDERS = {"uploaded": "favourites", "taken": "favourites_taken"}  # (
 def _taken_bound(moment: float) -> str:
     """A ``torder`` bound: before every item of that sort time ("<time>#" < "<time>#<key>")."""
     return f"{moment + TAKEN_SHIFT:020.6f}#"
+
+
+def feed_shard(key: str) -> str:
+    """The ``feed`` (and ``nolabel``) value of an image item: shard 0 is the plain "images" every
+    item had before the feed was sharded, so an older table is a sharded one with one full shard."""
+    shard = zlib.crc32(key.encode()) % FEED_SHARDS
+    return IMAGES if shard == 0 else f"{IMAGES}#{shard}"
+
+
+def feed_shards() -> list[str]:
+    """Every shard of the image feed, each a partition to query."""
+    return [IMAGES, *(f"{IMAGES}#{shard}" for shard in range(1, FEED_SHARDS))]
 
 
 def member_feed(album_id: str) -> str:

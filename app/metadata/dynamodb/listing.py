@@ -8,31 +8,33 @@ from dataclasses import dataclass
 from ...core import search
 from ...core.errors import InvalidParameter
 from ..base import ImageRecord
-from .layout import _FAVOURITE_ORDERS, _ORDERS, IMAGES, TAKEN_SHIFT, _s, _taken_bound
+from .layout import _FAVOURITE_ORDERS, _ORDERS, IMAGES, TAKEN_SHIFT, _s, _taken_bound, feed_shards
+from .merge import MergedReads
 from .word_search import WordSearch
 
 # A prefix filter is applied while the newest-first index is read, so a rare prefix could read the
-# whole feed: one listing reads at most this many pages of this many items, then answers what it
-# found (maybe nothing) with a cursor where it stopped.
+# whole feed: one listing reads at most FILTERED_PAGES × FILTERED_PAGE_ITEMS items (over all the
+# feed's shards), then answers what it found (maybe nothing) with a cursor where it stopped.
 FILTERED_PAGE_ITEMS = 500
 FILTERED_PAGES = 8
 
 
-class Listings(WordSearch):
+class Listings(WordSearch, MergedReads):
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         query = {
             "TableName": self.table,
             "IndexName": "by_key",
-            "KeyConditionExpression": "feed = :f",
-            "ExpressionAttributeValues": {":f": _s(IMAGES)},
-            "Limit": max(1, int(limit)),
+            "KeyConditionExpression": "#h = :h",
+            "ExpressionAttributeNames": {"#h": "feed"},
+            "ExpressionAttributeValues": {},
         }
         if prefix:  # DynamoDB refuses attribute names the expression does not use
             query["KeyConditionExpression"] += " AND begins_with(#k, :p)"
-            query["ExpressionAttributeNames"] = {"#k": "key"}
+            query["ExpressionAttributeNames"]["#k"] = "key"
             query["ExpressionAttributeValues"][":p"] = _s(prefix)
-        response = self._call("read", "query", **query)
-        return [item["key"]["S"] for item in response.get("Items", [])]
+        limit = max(1, int(limit))
+        merged = self._merged(query, "feed", feed_shards(), "key", limit, accept=lambda items: [(i, i) for i in items])
+        return [item["key"]["S"] for item, _ in merged.found]
 
     def list(
         self,
@@ -49,12 +51,13 @@ class Listings(WordSearch):
         taken_to: float | None = None,
     ):
         """Newest first by upload or by date taken (``sort``). With a prefix: one Query of the key index
-        first (no key has it: done), and at most FILTERED_PAGES pages read, so a page may hold fewer
-        items than ``limit`` (even none) while a next position says where to go on. A search
-        (``words``) reads the word index of the same order.
+        first (no key has it: done), and at most FILTERED_PAGES × FILTERED_PAGE_ITEMS items read, so a
+        page may hold fewer items than ``limit`` (even none) while a next position says where to go on.
+        A search (``words``) reads the word index of the same order.
         Favourites have their own sparse indexes; a date-taken range is a key condition in the
         "taken" order; what an index cannot say (camera, a favourite with a label, a range in the
-        "uploaded" order) is checked on the records read, within the same bounded reading."""
+        "uploaded" order) is checked on the records read, within the same bounded reading.
+        The whole feed is read from its shards, merged (see ``merge``)."""
         if sort not in _ORDERS:
             raise InvalidParameter(f"sort must be one of {', '.join(_ORDERS)}; got {sort!r}.")
         limit = max(1, int(limit))
@@ -68,18 +71,18 @@ class Listings(WordSearch):
         if prefix and after is None and not self.suggest(prefix, 1):
             return [], None
         if label:
-            index, hash_name, hash_value = label_index, "label", label
+            index, hash_name, hash_value, partitions = label_index, "label", label, [label]
         elif favourite:
-            index, hash_name, hash_value = _FAVOURITE_ORDERS[sort], "fav", IMAGES
+            index, hash_name, hash_value, partitions = _FAVOURITE_ORDERS[sort], "fav", IMAGES, [IMAGES]
             check = Extra(False, check.camera, taken_from, taken_to)  # the index says it
         else:
-            index, hash_name, hash_value = feed_index, "feed", IMAGES
+            index, hash_name, hash_value, partitions = feed_index, "feed", IMAGES, feed_shards()
         query = {
             "TableName": self.table,
             "IndexName": index,
             "KeyConditionExpression": "#h = :h",
             "ExpressionAttributeNames": {"#h": hash_name},
-            "ExpressionAttributeValues": {":h": _s(hash_value)},
+            "ExpressionAttributeValues": {},
             "ScanIndexForward": False,
         }
         if range_name == "torder" and (taken_from is not None or taken_to is not None):
@@ -96,37 +99,38 @@ class Listings(WordSearch):
         filtered = bool(prefix) or check.active
         start = self._start(after, index, hash_name, hash_value, range_name) if after is not None else None
 
-        # Fetch one more than a page: its presence says whether a next page exists.
-        found: list[tuple[dict, ImageRecord]] = []
-        pages = 0
-        while True:
-            want = limit + 1 - len(found)
-            page = dict(query, Limit=max(want, FILTERED_PAGE_ITEMS) if filtered else want)
-            if start:
-                page["ExclusiveStartKey"] = start
-            response = self._call("list", "query", **page)
-            items = response.get("Items", [])
+        def accept(items: list[dict]) -> list[tuple[dict, ImageRecord]]:
             if label:  # label items hold keys: read their records (a label item may trail its image)
                 records = {r.key: r for r in self._records(items) if label in r.labels}
             else:
                 records = {i["key"]["S"]: ImageRecord.from_dict(json.loads(i["record"]["S"])) for i in items}
-            for item in items:
-                record = records.get(item["key"]["S"])
-                if record is not None and check(record):
-                    found.append((item, record))
-            start = response.get("LastEvaluatedKey")
-            pages += 1
-            if len(found) > limit or not start or (filtered and pages >= FILTERED_PAGES):
-                break
-        more = len(found) > limit
-        found = found[:limit]
-        if more:
-            next_position = self._position(found[-1][0], index, hash_name, range_name)
-        elif start:  # stopped reading before the end: go on after the last item read
-            next_position = self._position(start, index, hash_name, range_name)
+            chosen = [(item, records.get(item["key"]["S"])) for item in items]
+            return [(item, record) for item, record in chosen if record is not None and check(record)]
+
+        # Fetch one more than a page: its presence says whether a next page exists.
+        want = limit + 1
+        if filtered:
+            share = max(1, FILTERED_PAGE_ITEMS // len(partitions))
+            merged = self._merged(
+                query, hash_name, partitions, range_name, want, accept=accept, after=start, chunk=share,
+                refill=share, budget=FILTERED_PAGE_ITEMS * FILTERED_PAGES,
+            )  # fmt: skip
+        else:
+            merged = self._merged(query, hash_name, partitions, range_name, want, accept=accept, after=start)
+        found = merged.found
+        if len(found) > limit:
+            found = found[:limit]
+            next_position = self._logical_position(found[-1][0], index, hash_name, hash_value, range_name)
+        elif merged.stopped:  # stopped reading before the end: go on after the last item read
+            next_position = self._logical_position(merged.stopped, index, hash_name, hash_value, range_name)
         else:
             next_position = None
         return [record for _, record in found], next_position
+
+    @staticmethod
+    def _logical_position(key: dict, index: str, hash_name: str, hash_value: str, range_name: str) -> dict:
+        """A cursor names the listing (the feed, not the shard an item sits in): one position for all."""
+        return {"i": index, "pk": key["pk"]["S"], "h": hash_value, "o": key[range_name]["S"]}
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,8 @@ class Months(Counters):
     def _count_older_months(self) -> int:
         """Count, once, the images written before the month counters (no ``mon``), and move the
         undated ones to the end of the "taken" order (with their label items)."""
-        items = self._query_all(
-            IndexName="newest",
-            KeyConditionExpression="feed = :f",
-            FilterExpression="attribute_not_exists(mon)",
-            ExpressionAttributeValues={":f": _s(IMAGES)},
+        items = self._query_feed(
+            IndexName="newest", KeyConditionExpression="feed = :f", FilterExpression="attribute_not_exists(mon)"
         )
         done = 0
         for item in items:

@@ -12,7 +12,7 @@ from ...core.errors import BackendUnavailable
 from ..base import ImageRecord
 from .digests import Digests
 from .indexes import IndexItems
-from .layout import _ATTRIBUTES, _INDEXES, IMAGES, INDEX_VERSION, _gsi, _s
+from .layout import _ATTRIBUTES, _INDEXES, INDEX_VERSION, _gsi
 from .records import ImageItems
 
 
@@ -99,11 +99,11 @@ class Provisioning(IndexItems, ImageItems, Digests):
     def _index_older_items(self) -> int:
         """Bring images written by an earlier version up to this one's indexes, once: search items
         and unlabelled status (no ``ix``), search items in the date-taken order (``ix`` below 2)."""
-        items = self._query_all(
+        items = self._query_feed(
             IndexName="newest",
             KeyConditionExpression="feed = :f",
             FilterExpression="attribute_not_exists(ix) OR ix < :ix",
-            ExpressionAttributeValues={":f": _s(IMAGES), ":ix": {"N": INDEX_VERSION}},
+            ExpressionAttributeValues={":ix": {"N": INDEX_VERSION}},
         )
         done = 0
         for item in items:

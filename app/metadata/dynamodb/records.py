@@ -7,7 +7,7 @@ import json
 
 from ..base import ImageRecord
 from .folders import in_folder
-from .layout import IMAGES, INDEX_VERSION, MAX_LABELS, _order, _s, _torder
+from .layout import IMAGES, INDEX_VERSION, MAX_LABELS, _order, _s, _torder, feed_shard
 from .table import DynamoTable
 
 
@@ -25,7 +25,7 @@ class ImageItems(DynamoTable):
         item = {
             "pk": _s(f"image#{record.key}"),
             "key": _s(record.key),
-            "feed": _s(IMAGES),
+            "feed": _s(feed_shard(record.key)),  # its shard of the feed: no partition takes every upload
             "order": _s(_order(record.updated_at, record.key)),
             "torder": _s(_torder(record)),
             "mon": _s(record.taken_month()),  # counted under this month (see months)
@@ -35,9 +35,9 @@ class ImageItems(DynamoTable):
             "label": _s(in_folder(record.key)),  # its folder's partition of by_label_taken (folders.py)
         }
         if not record.labelled:
-            item["nolabel"] = _s(IMAGES)
+            item["nolabel"] = _s(feed_shard(record.key))
         if record.favourite:
-            item["fav"] = _s(IMAGES)
+            item["fav"] = _s(IMAGES)  # favourites change at a person's pace: one partition
         if record.sha256:  # the by_sha256 index: duplicates found by content
             item["sha"] = _s(record.sha256)
         return {"Put": {"TableName": self.table, "Item": item, **self._expect(old_ver)}}

@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ...core.errors import BackendUnavailable, InvalidParameter
 from ...runtime.aws import make_client, probe, unavailable
 from ..base import ImageRecord
-from .layout import _s
+from .layout import _s, feed_shards
 
 _RETRIES = 8
 
@@ -73,6 +73,14 @@ class DynamoTable:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return items
+
+    def _query_feed(self, **query) -> list[dict]:
+        """Every image item of an index keyed by ``feed`` (``:f`` in the key condition), shard by shard."""
+        items = []
+        for shard in feed_shards():
+            values = {**query.get("ExpressionAttributeValues", {}), ":f": _s(shard)}
+            items += self._query_all(**dict(query, ExpressionAttributeValues=values))
+        return items
 
     # Cursors ----------------------------------------------------------------------------------------
 

@@ -4,20 +4,28 @@
 from __future__ import annotations
 
 from ...core import search
+from ...core.errors import InvalidParameter
 from ..base import ImageRecord
 from .layout import WORD_ORDERS, _s, word_start
 from .table import DynamoTable
+
+# One search request reads at most this many index items (~250 B each: ~31 read units), then
+# answers what it found (maybe fewer than a page, even none) with a cursor where it stopped: two
+# words that seldom meet cost a bounded read per page, not a read of a whole partition.
+SEARCH_READ_ITEMS = 1000
+# Items read from each query word's partition to judge which is the sparsest (see ``_driver``).
+PROBE_ITEMS = 16
 
 
 class WordSearch(DynamoTable):
     def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, check=None, sort="uploaded"):
         """Images with a word starting with each of ``wanted``: one partition of the word index of
-        ``sort``'s order (``by_word`` or ``by_word_taken``), filtered."""
+        ``sort``'s order (``by_word`` or ``by_word_taken``), filtered. Every matching image has an
+        item in the partition of each query word, so any one of them finds all: the sparsest is
+        read (``_driver``), at most SEARCH_READ_ITEMS items a request."""
         index, range_name = WORD_ORDERS[sort]
-        entry = min(wanted, key=lambda w: (not w.startswith("@"), -len(w)))  # a batch is read exactly
-        start_value = word_start(entry)
         names = {"#w": "words"}
-        values = {":s": _s(start_value)}
+        values = {}
         conditions = []
         for i, word in enumerate(wanted):
             values[f":w{i}"] = _s(" " + word)
@@ -39,26 +47,76 @@ class WordSearch(DynamoTable):
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
-        start = self._start(after, index, "wstart", start_value, range_name) if after is not None else None
-        found: list[dict] = []
+        reading = _Reading(self, query)
+        start_value, start = self._driver(reading, wanted, limit, after, index, range_name)
         size = limit + 1  # a word most of the partition has fills the page at once; else read more each time
-        while True:
-            page = dict(query, Limit=max(limit + 1 - len(found), size))
-            size = min(size * 2, 1000)
-            if start:
-                page["ExclusiveStartKey"] = start
-            response = self._call("list", "query", **page)
-            found += response.get("Items", [])
-            start = response.get("LastEvaluatedKey")
-            if len(found) > limit or not start:
-                break
-        more = len(found) > limit
-        found = found[:limit]
+        while len(reading.found) <= limit and start and reading.scanned < SEARCH_READ_ITEMS:
+            page_size = min(max(limit + 1 - len(reading.found), size), SEARCH_READ_ITEMS - reading.scanned)
+            size = min(size * 2, SEARCH_READ_ITEMS)
+            start = reading.read(start_value, page_size, start)
+        more = len(reading.found) > limit
+        found = reading.found[:limit]
         # An index item may trail its image for a moment (GSIs are eventually consistent).
         records = [
             r for r in self._records(found) if _matches(r, wanted, prefix, label) and (check is None or check(r))
         ]
-        return records, (self._position(found[-1], index, "wstart", range_name) if more and found else None)
+        if more and found:
+            position = self._position(found[-1], index, "wstart", range_name)
+        elif start:  # the read budget ran out first: go on after the last item read
+            position = self._position(start, index, "wstart", range_name)
+        else:
+            position = None
+        return records, position
+
+    def _driver(self, reading: _Reading, wanted: list[str], limit: int, after, index: str, range_name: str):
+        """The partition to read and where to go on in it (None: read to its end), with what was
+        read so far in ``reading.found``. A batch word is its own partition (exact); a cursor names
+        the partition its search read; else, with query words of several partitions, each is
+        probed with PROBE_ITEMS items and the one whose probe reached furthest back (fewest items
+        per stretch of time) is read on: "birthday dog" reads the partition of ``dog`` when dogs are
+        rarer than words starting ``bi``. The probes of the others are the price (≤ 16 items each)."""
+        batch = [w for w in wanted if w.startswith("@")]
+        starts = list(dict.fromkeys(word_start(w) for w in (batch[:1] or wanted)))
+        if after is not None:
+            chosen = after.get("h") if isinstance(after, dict) else None
+            if chosen not in starts:
+                raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
+            start = self._start(after, index, "wstart", chosen, range_name)
+            return chosen, reading.read(chosen, limit + 1, start)
+        if len(starts) == 1:
+            return starts[0], reading.read(starts[0], limit + 1, None)
+        probes = []  # (how far back it reached, partition, where to go on, its matches)
+        for value in starts:
+            before = len(reading.found)
+            end = reading.read(value, PROBE_ITEMS, None)
+            probes.append((end[range_name]["S"] if end else "", value, end, reading.found[before:]))
+            del reading.found[before:]
+            if end is None:  # read to its end: it holds every match
+                break
+        _, value, end, found = min(probes, key=lambda probe: probe[0])  # newest first: the lowest reached furthest
+        reading.found += found
+        return value, end
+
+
+class _Reading:
+    """What one search request has read: the matching items, and how many items it read."""
+
+    def __init__(self, table: WordSearch, query: dict):
+        self.table, self.query = table, query
+        self.found: list[dict] = []
+        self.scanned = 0
+
+    def read(self, start_value: str, limit: int, start: dict | None) -> dict | None:
+        """One Query of a partition; returns where to go on (None: its end)."""
+        page = dict(self.query, Limit=max(1, limit))
+        page["ExpressionAttributeValues"] = {**self.query["ExpressionAttributeValues"], ":s": _s(start_value)}
+        if start:
+            page["ExclusiveStartKey"] = start
+        response = self.table._call("list", "query", **page)
+        items = response.get("Items", [])
+        self.found += items
+        self.scanned += response.get("ScannedCount", len(items))
+        return response.get("LastEvaluatedKey")
 
 
 def _matches(record: ImageRecord, wanted: list[str], prefix: str, label: str) -> bool:
