@@ -20,33 +20,50 @@ INSERT_TRIGGERS = ("count_image_in", "count_month_in", "count_label_in", "count_
 
 class WordCache:
     """``record_words`` for many records that share folders, file name parts, camera models and
-    labels: a text's words are the union of its letter/digit runs' words (a word never spans a run),
-    each run's found once per bulk write."""
+    labels: a key's words are its folder's with its file name's (a word never spans a "/"), and a
+    file name's the union of its letter/digit runs' words; each folder, label, camera text and run
+    is split once per bulk write (runs up to ``MAX_RUNS``: most are a file's number, met once)."""
+
+    MAX_RUNS = 100_000
 
     def __init__(self):
-        self._runs: dict[str, set[str]] = {}
+        self._texts: dict[str, frozenset[str]] = {}
+        self._runs: dict[str, frozenset[str]] = {}
 
     def of(self, record: ImageRecord) -> set[str]:
-        found: set[str] = set()
-        for text in search_texts(record):
-            for run in _BETWEEN_RUNS.split(text):
-                known = self._runs.get(run)
-                if known is None:
-                    known = self._runs[run] = words(run) if run else set()
-                found |= known
+        key, *others = search_texts(record)
+        folder, _, name = key.rpartition("/")
+        found = set(self._text(folder))
+        for run in _BETWEEN_RUNS.split(name):
+            known = self._runs.get(run)
+            if known is None:
+                if len(self._runs) >= self.MAX_RUNS:
+                    self._runs.clear()
+                known = self._runs[run] = frozenset(words(run))
+            found |= known
+        for text in others:
+            found |= self._text(text)
         if record.batch:
             found.add(batch_word(record.batch))
         return found
 
+    def _text(self, text: str) -> frozenset[str]:
+        known = self._texts.get(text)
+        if known is None:
+            known = self._texts[text] = frozenset(words(text))
+        return known
+
 
 @dataclass
 class BatchRows:
-    """Each table's rows for ``records`` (one per key), in its primary key's order so the B-trees grow
-    at few places at a time, with the counts their insert triggers would have made."""
+    """Each table's rows for ``records`` (one per key) in key order, with the counts their insert
+    triggers would have made. An image's words go as one JSON list, which SQLite unpacks
+    (``json_each``): binding two parameters per word cost more than inserting the word. Labels,
+    three an image or so, go as rows in the labels' order, cheaper than unpacking a list each."""
 
     images: list[tuple] = field(default_factory=list)
-    labels: list[tuple[str, str]] = field(default_factory=list)
-    words: list[tuple[str, str]] = field(default_factory=list)
+    labels: list[tuple[str, str]] = field(default_factory=list)  # (label, key)
+    words: list[tuple[str, str]] = field(default_factory=list)  # (key, JSON list of its words)
     unlabelled: list[tuple[str]] = field(default_factory=list)
     favourites: list[tuple[str]] = field(default_factory=list)
     image_bytes: int = 0
@@ -65,13 +82,12 @@ class BatchRows:
             labels = set(r.labels)
             rows.label_counts.update(labels)
             rows.labels += [(label, r.key) for label in labels]
-            rows.words += [(w, r.key) for w in word_cache.of(r)]
+            rows.words.append((r.key, encode(sorted(word_cache.of(r)))))
             if not r.labelled:
                 rows.unlabelled.append((r.key,))
             if r.favourite:
                 rows.favourites.append((r.key,))
         rows.labels.sort()
-        rows.words.sort()
         return rows
 
     def insert(self, db) -> None:
@@ -81,7 +97,7 @@ class BatchRows:
             "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)", self.images
         )
         db.executemany("INSERT INTO labels (label, key) VALUES (?, ?)", self.labels)
-        db.executemany("INSERT OR IGNORE INTO words (word, key) VALUES (?, ?)", self.words)
+        db.executemany("INSERT OR IGNORE INTO words (word, key) SELECT value, ?1 FROM json_each(?2)", self.words)
         db.executemany("INSERT INTO unlabelled (key) VALUES (?)", self.unlabelled)
         db.executemany("INSERT OR IGNORE INTO favourites (key) VALUES (?)", self.favourites)
         db.execute(
