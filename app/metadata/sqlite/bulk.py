@@ -84,7 +84,7 @@ class BulkWrites(CurrentImages):
             part = keys[i : i + KEYS_PER_SELECT]
             sql = f"SELECT record FROM images WHERE key IN ({', '.join('?' * len(part))})"  # noqa: S608 - only placeholders
             current.update((r.key, r) for r in (self._row(row[0]) for row in db.execute(sql, part)))
-        self._remove_index_rows(db, list(current.values()), word_cache, by_key=not first_load)
+        self._remove_replaced(db, list(current.values()), word_cache, by_key=not first_load)
         count_new_photos(db, folder_counts(key for key in keys if key not in current))
         for record in records:  # a key given twice: the later one replaces the earlier, as with puts
             old = current.get(record.key)
@@ -102,11 +102,13 @@ class BulkWrites(CurrentImages):
         return dropped
 
     @staticmethod
-    def _remove_index_rows(db, replaced: list[ImageRecord], word_cache: WordCache, *, by_key: bool) -> None:
-        """The label, word and unlabelled rows of records about to be replaced; the delete triggers
-        take their counts off. In a first load, whose ``by key`` indexes are not there, each row is
-        found by its primary key: the replaced records were written by the same load, so their rows
-        are exactly what ``BatchRows`` makes of them."""
+    def _remove_replaced(db, replaced: list[ImageRecord], word_cache: WordCache, *, by_key: bool) -> None:
+        """The rows of records about to be replaced (the images row and its label, word and
+        unlabelled rows; the favourite mark stays with the key); the delete triggers take their
+        counts off. In a first load, whose ``by key`` indexes are not there, each row is found by
+        its primary key: the replaced records were written by the same load, so their rows are
+        exactly what ``BatchRows`` makes of them."""
+        db.executemany("DELETE FROM images WHERE key = ?", [(r.key,) for r in replaced])
         if by_key:
             for table in ("labels", "words", "unlabelled"):
                 db.executemany(f"DELETE FROM {table} WHERE key = ?", [(r.key,) for r in replaced])  # noqa: S608

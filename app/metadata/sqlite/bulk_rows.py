@@ -92,10 +92,8 @@ class BatchRows:
 
     def insert(self, db) -> None:
         """Insert the rows and add their counts, in the caller's transaction, with ``INSERT_TRIGGERS``
-        dropped (else they would count each row a second time)."""
-        db.executemany(
-            "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)", self.images
-        )
+        dropped (else they would count each row a second time) and the replaced records' rows gone."""
+        db.executemany("INSERT INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)", self.images)
         db.executemany("INSERT INTO labels (label, key) VALUES (?, ?)", self.labels)
         db.executemany("INSERT OR IGNORE INTO words (word, key) SELECT value, ?1 FROM json_each(?2)", self.words)
         db.executemany("INSERT INTO unlabelled (key) VALUES (?)", self.unlabelled)
