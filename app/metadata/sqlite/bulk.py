@@ -9,7 +9,8 @@ counts of the batch's new keys are added once per folder.
 A first load (an empty library and at least one full batch) goes further: it is one transaction
 in which the secondary indexes of ``images``, ``labels`` and ``words`` are dropped and built again
 at the end, a sort each instead of a million random inserts into B-trees larger than the cache.
-Readers (WAL) see the empty library with its indexes until it commits; other writers wait.
+Readers (WAL) see the empty library with its indexes until it commits; other writers wait for
+it (and give up after the connection's busy timeout), so it suits an import or a benchmark.
 """
 
 from __future__ import annotations
