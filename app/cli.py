@@ -46,7 +46,9 @@ def init_command(cdn: bool):
 
 def cdn_steps(settings) -> str:
     """The CloudFront distribution over the bucket (origin access control, objects kept for good since
-    every name carries a version), as a CloudFormation stack an operator deploys with the AWS CLI."""
+    every name carries a version), as a CloudFormation stack an operator deploys with the AWS CLI.
+    When reads are private, the renditions need URLs signed by the key of a trusted key group (the
+    stack makes the group from the operator's public key; the app signs with the private one)."""
     import json
 
     bucket, prefix = settings.s3_bucket, settings.s3_prefix.rstrip("/")
@@ -75,6 +77,12 @@ def cdn_steps(settings) -> str:
             "ResponseHeadersPolicyId": "60669652-455b-4ae9-85a4-c4c02393f86c",
         },
     }
+    signed = not settings.public_read  # private reads: the distribution takes signed URLs only
+    if signed:
+        # Renditions need a signature by the key group's key; static files are not secret.
+        distribution["DefaultCacheBehavior"]["TrustedKeyGroups"] = [{"Ref": "SigningKeys"}]
+        static = {k: v for k, v in distribution["DefaultCacheBehavior"].items() if k != "TrustedKeyGroups"}
+        distribution["CacheBehaviors"] = [{**static, "PathPattern": "static/*"}]
     template = {
         "Resources": {
             "MediaAccess": {
@@ -110,6 +118,23 @@ def cdn_steps(settings) -> str:
         },
         "Outputs": {"MediaUrl": {"Value": {"Fn::Sub": "https://${Media.DomainName}"}}},
     }
+    if signed:
+        template["Parameters"] = {"PublicKeyPem": {"Type": "String", "Description": "cdn-public.pem"}}
+        template["Resources"]["SigningKey"] = {
+            "Type": "AWS::CloudFront::PublicKey",
+            "Properties": {
+                "PublicKeyConfig": {
+                    "Name": f"{bucket}-media",
+                    "CallerReference": f"{bucket}-media",
+                    "EncodedKey": {"Ref": "PublicKeyPem"},
+                }
+            },
+        }
+        template["Resources"]["SigningKeys"] = {
+            "Type": "AWS::CloudFront::KeyGroup",
+            "Properties": {"KeyGroupConfig": {"Name": f"{bucket}-media", "Items": [{"Ref": "SigningKey"}]}},
+        }
+        template["Outputs"]["KeyPairId"] = {"Value": {"Ref": "SigningKey"}}
     paths = [f"{prefix}/{p}" if prefix else p for p in ("thumbs", "thumbs2x", "display", "static")]
     policy = {
         "Sid": "CloudFrontReadsRenditions",
@@ -119,21 +144,45 @@ def cdn_steps(settings) -> str:
         "Resource": [f"arn:aws:s3:::{bucket}/{p}/*" for p in paths],
         "Condition": {"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::<account>:distribution/<id>"}},
     }
-    return "\n".join(
-        [
-            "",
-            "CDN: not created here (it needs an operator's AWS credentials). To create it:",
-            "1. Save this CloudFormation template as gallery-cdn.json:",
-            json.dumps(template, indent=2),
-            "2. aws cloudformation deploy --stack-name gallery-cdn --template-file gallery-cdn.json",
-            "   aws cloudformation describe-stacks --stack-name gallery-cdn --query 'Stacks[0].Outputs'",
-            "3. Let the distribution (and nothing else) read renditions and static files: add this statement",
-            "   to the bucket policy (originals stay private: the app serves or presigns them):",
-            json.dumps(policy, indent=2),
+    deploy = "aws cloudformation deploy --stack-name gallery-cdn --template-file gallery-cdn.json"
+    lines = [
+        "",
+        "CDN: not created here (it needs an operator's AWS credentials). To create it:",
+        "1. Save this CloudFormation template as gallery-cdn.json:",
+        json.dumps(template, indent=2),
+    ]
+    if signed:
+        lines += [
+            "   Reads are private (GALLERY_PUBLIC_READ=0): the distribution serves renditions only to URLs",
+            "   signed by the app. Make the signing key pair (RSA 2048, as CloudFront requires):",
+            "   openssl genrsa -out cdn-private.pem 2048 && openssl rsa -pubout -in cdn-private.pem -out cdn-public.pem",
+            f'2. {deploy} --parameter-overrides PublicKeyPem="$(cat cdn-public.pem)"',
+        ]
+    else:
+        lines.append(f"2. {deploy}")
+    lines += [
+        "   aws cloudformation describe-stacks --stack-name gallery-cdn --query 'Stacks[0].Outputs'",
+        "3. Let the distribution (and nothing else) read renditions and static files: add this statement",
+        "   to the bucket policy (originals stay private: the app serves or presigns them):",
+        json.dumps(policy, indent=2),
+    ]
+    if signed:
+        lines += [
+            "4. Keep the private key in an SSM SecureString, then set GALLERY_MEDIA_URL to the MediaUrl output",
+            "   and name the key (the app refuses GALLERY_MEDIA_URL without it) in the stage's environment:",
+            "   aws ssm put-parameter --type SecureString --name /cloud-image-gallery/<stage>/cdn-private-key \\",
+            "       --value file://cdn-private.pem && shred -u cdn-private.pem",
+            "   GALLERY_CDN_KEY_PAIR_ID=<KeyPairId output>",
+            "   GALLERY_CDN_PRIVATE_KEY_SSM=/cloud-image-gallery/<stage>/cdn-private-key (allow ssm:GetParameter on it)",
+            "   (on a server of your own: GALLERY_CDN_PRIVATE_KEY_FILE=<a PEM file only the app's user can read>)",
+            "   and deploy. Run `gallery init --cdn` again on every release: its static files get new names.",
+        ]
+    else:
+        lines += [
             "4. Set GALLERY_MEDIA_URL to the MediaUrl output in the stage's environment and deploy.",
             "   Run `gallery init --cdn` again on every release: its static files get new names.",
         ]
-    )
+    return "\n".join(lines)
 
 
 @gallery_cli.command("purge")

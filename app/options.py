@@ -236,8 +236,31 @@ class _AwsSettings:
         "",
         "A CDN in front of the bucket (e.g. `https://d111111abcdef8.cloudfront.net`, a CloudFront "
         "distribution with origin access control; `gallery init --cdn` says how): pages load thumbnails, "
-        "display renditions and static files from it instead of the app. S3 storage and public reads only.",
+        "display renditions and static files from it instead of the app. S3 storage only; with private reads "
+        "(`GALLERY_PUBLIC_READ=0`) media URLs are signed (`GALLERY_CDN_KEY_PAIR_ID` and a private key below).",
         "AWS",
+    )
+    cdn_key_pair_id: str = option(
+        "",
+        "ID of the CloudFront public key (in the distribution's trusted key group) whose private key signs "
+        "media URLs when reads are private.",
+        "AWS",
+    )
+    cdn_private_key_ssm: str = option(
+        "",
+        "Name of an SSM SecureString holding that private key (RSA, PEM), read once at start-up.",
+        "AWS",
+    )
+    cdn_private_key_file: str = option(
+        "", "A PEM file holding that private key instead (EC2: readable by the app's user only).", "AWS"
+    )
+    cdn_url_minutes: int = option(
+        60,
+        "How long a signed media URL works, at least: expiry is rounded up to the end of the next whole "
+        "period, so pages show the same URLs for a period (browser copies and the signature memo stay "
+        "good) and each works for up to twice this.",
+        "AWS",
+        minimum=1,
     )
     aws_region: str = option("us-east-1", "AWS region (AWS_DEFAULT_REGION is honoured too).", "AWS", env="AWS_REGION")
 

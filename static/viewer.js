@@ -45,7 +45,8 @@ if (root) {
       alt: altText(photo),
     };
     if (photo.display_url && photo.width > photo.display_width) {
-      const large = photo.display_url.replace(/\/display\//, "/large/"); // also /s/<token>/display/...
+      // The API names it (the display rendition may be on the CDN; the large one is the app's).
+      const large = photo.large_url || photo.display_url.replace(/\/display\//, "/large/"); // /s/<token>/display/...
       item.srcset = `${photo.display_url} ${photo.display_width}w, ${large} ${largeWidth(photo)}w`;
       item.width = photo.width;
       item.height = photo.height;

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from jinja2 import BytecodeCache
 from PIL import Image
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.core.errors import NotFound
@@ -38,6 +39,29 @@ class CompiledTemplates(BytecodeCache):
 
 
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": CompiledTemplates()}
+
+
+def share_url_builders() -> None:
+    """Werkzeug compiles two URL builder functions (ast, then ``compile``) for every rule of every
+    app, and that was half of what each test's new app cost. A builder is a plain function of the
+    rule's parsed parts and defaults (bound to its rule only when called), so the tests' apps,
+    which all have the same rules, share one per rule text. Production builds one app a process
+    and keeps werkzeug's own behaviour."""
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another werkzeug: no sharing, only slower
+        return
+    built: dict = {}
+
+    def shared(self, append_unknown=True):
+        key = (tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = shared
+
+
+share_url_builders()
 
 
 def under_ci() -> bool:

@@ -46,7 +46,7 @@ def session_with_token(base: str) -> tuple[requests.Session, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data, logs = tmp_path_factory.mktemp("a11y-data"), tmp_path_factory.mktemp("a11y-log")
-    with gunicorn(data, logs / "gunicorn.log", SECRET_KEY="a11y-test") as base:
+    with gunicorn(data, logs / "gunicorn.log", GALLERY_LABEL_ON_UPLOAD="false", SECRET_KEY="a11y-test") as base:
         session, token = session_with_token(base)
         for name in ("dog.jpg", "horses.jpg", "person.jpg", "gone.jpg"):
             source = DATA / ("dog.jpg" if name == "gone.jpg" else name)

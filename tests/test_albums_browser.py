@@ -60,7 +60,13 @@ def site(tmp_path_factory):
     """gunicorn seeded with 50 photos whose keys say cat and 10 others (a/…); labels go straight
     into the store, as detection would put them."""
     data, logs = tmp_path_factory.mktemp("albums-data"), tmp_path_factory.mktemp("albums-log")
-    with gunicorn(data, logs / "gunicorn.log", GALLERY_RATE_LIMIT_UPLOAD="off", SECRET_KEY="albums-test") as base:
+    with gunicorn(
+        data,
+        logs / "gunicorn.log",
+        GALLERY_RATE_LIMIT_UPLOAD="off",
+        GALLERY_LABEL_ON_UPLOAD="false",
+        SECRET_KEY="albums-test",
+    ) as base:
         site = Site(base, SqliteMetadataStore(str(data / "gallery.sqlite3")))
         for n in range(CATS + 10):  # interleaved, so a page of everything mixes both
             site.upload(f"cat/cat-{n:02d}.jpg" if n % 6 else f"a/other-{n:02d}.jpg", n)

@@ -4,8 +4,10 @@ CDN, under names that exist in the bucket once `gallery init --cdn` has run."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import boto3
 import pytest
@@ -107,15 +109,35 @@ def test_a_gallery_page_view_under_the_cdn_is_one_app_request(aws, seeded, tmp_p
     assert all(CDN in directives[name] for name in ("img-src", "script-src", "style-src"))
 
 
-def test_the_cdn_needs_s3_and_public_reads(tmp_path):
+def test_scrolling_the_gallery_and_paging_the_viewer_fetch_media_from_the_cdn(aws, seeded, tmp_path):
+    """The next page timeline.js fetches as you scroll, the photos the viewer opens (each tile's
+    data-photo) and the API pages the viewer fetches as it pages on: renditions on the CDN."""
+    app = s3_app(aws, tmp_path, GALLERY_MEDIA_URL=CDN, GALLERY_PAGE_SIZE=3)
+    client = app.test_client()
+    first = client.get("/gallery").get_data(as_text=True)
+    next_page = html.unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+
+    requests, elsewhere = view(app, next_page)  # the scroll: one app request
+    assert requests == [urlsplit(next_page).path] and len({u for u in elsewhere if "/thumbs/" in u}) == 3
+    scrolled = client.get(next_page).get_data(as_text=True)
+    photos = [json.loads(html.unescape(raw)) for raw in re.findall(r"data-photo='([^']+)'", scrolled)]
+    assert len(photos) == 3
+    for photo in photos:
+        assert photo["thumb_url"].startswith(CDN + "/thumbs/") and photo["display_url"].startswith(CDN + "/display/")
+        assert photo["large_url"].startswith("/large/")  # made by the app on the first zoom
+
+    page = client.get("/api/images?limit=2").get_json()
+    items = page["items"] + client.get(f"/api/images?limit=2&cursor={page['next_cursor']}").get_json()["items"]
+    for item in items:
+        version_path = f"{quote(item['key'])}/{item['version']}"
+        assert item["thumb_url"] == f"{CDN}/thumbs/{version_path}"
+        assert item["thumb2x_url"] == f"{CDN}/thumbs2x/{version_path}"
+        assert item["display_url"] == f"{CDN}/display/{version_path}"
+        assert item["url"].startswith("/images/")  # originals stay the app's (or a presigned redirect)
+        assert client.get(item["large_url"]).status_code == 200
+
+
+def test_the_cdn_needs_s3(tmp_path):
     with pytest.raises(SystemExit) as refused:
-        create_app(
-            {
-                "GALLERY_DATA_DIR": str(tmp_path),
-                "GALLERY_MEDIA_URL": CDN,
-                "GALLERY_PUBLIC_READ": "0",
-                "GALLERY_ADMIN_PASSWORD": "pw",
-                "SECRET_KEY": "s",
-            }
-        )
-    assert "GALLERY_STORAGE=s3" in str(refused.value) and "GALLERY_PUBLIC_READ=0" in str(refused.value)
+        create_app({"GALLERY_DATA_DIR": str(tmp_path), "GALLERY_MEDIA_URL": CDN, "SECRET_KEY": "s"})
+    assert "GALLERY_STORAGE=s3" in str(refused.value)

@@ -34,7 +34,13 @@ new PerformanceObserver((list) => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data, logs = tmp_path_factory.mktemp("phone-data"), tmp_path_factory.mktemp("phone-log")
-    with gunicorn(data, logs / "gunicorn.log", GALLERY_RATE_LIMIT_UPLOAD="off", SECRET_KEY="phone-test") as base:
+    with gunicorn(
+        data,
+        logs / "gunicorn.log",
+        GALLERY_RATE_LIMIT_UPLOAD="off",
+        GALLERY_LABEL_ON_UPLOAD="false",
+        SECRET_KEY="phone-test",
+    ) as base:
         uploads = [("big.jpg", jpeg(BIG, quality=92)), ("camera.jpg", exif_photo())]
         uploads += [(f"p/{n:02d}.jpg", jpeg(tuple(s // 4 for s in SHAPES[n % len(SHAPES)]), n)) for n in range(PHOTOS)]
         upload_all(base, uploads)

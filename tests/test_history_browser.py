@@ -35,7 +35,11 @@ def server(tmp_path_factory):
     """gunicorn with the shipped config and small gallery pages, stopped by its pid."""
     data, logs = tmp_path_factory.mktemp("history-data"), tmp_path_factory.mktemp("history-log")
     with gunicorn(
-        data, logs / "gunicorn.log", GALLERY_PAGE_SIZE=str(PAGE_SIZE), SECRET_KEY="history-browser-test"
+        data,
+        logs / "gunicorn.log",
+        GALLERY_PAGE_SIZE=str(PAGE_SIZE),
+        GALLERY_LABEL_ON_UPLOAD="false",
+        SECRET_KEY="history-browser-test",
     ) as base:
         yield base
 

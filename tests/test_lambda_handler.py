@@ -5,8 +5,10 @@ original redirected to S3, a large body refused with the app's 413, nothing secr
 function's log, and the cold start measured (targets: import ≤ 1 s, first request ≤ 2 s).
 
 The package is built as ``bench/lambda_package.py`` builds it (requirements-lambda.txt for CPython
-3.12 manylinux, the stage's excludes, 3.12 bytecode), once, cached in the temporary directory
-under the hash of what it depends on. Without a python3.12 the test skips saying how to get one
+3.12 manylinux from wheelhouse/, the stage's excludes, 3.12 bytecode), once, cached in the
+temporary directory under the hash of what it depends on; a wheelhouse missing a pinned wheel is
+filled first (``make wheelhouse``, the one step that downloads). The pinned boto3 and botocore are
+the ones the handler imports. Without a python3.12 the test skips saying how to get one
 (``.ci/run`` provides it; under CI=true a skip is a failure).
 """
 
@@ -18,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
 import uuid
@@ -39,7 +40,6 @@ pytestmark = pytest.mark.server
 EXCLUDED_MODULES = ("numpy.random", "numpy._core._simd", "PIL._imagingft", "PIL._imagingtk")  # lambda_driver.EXCLUDED
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "dev"
-HOST = "abc123.execute-api.us-east-1.amazonaws.com"  # API Gateway's own domain: Zappa adds /dev
 # From a cold process (after the archive download): the handler and the app imported and set up
 # within 1 s, the first page answered within 2 s. Measured as CPU time, which a busy CI runner
 # does not inflate as it does wall-clock time (both are printed).
@@ -76,7 +76,12 @@ def libraries() -> Path:
         for stale in site.parent.glob("gallery-lambda-py312-*"):  # earlier builds (~250 MB each)
             shutil.rmtree(stale, ignore_errors=True)
         building = site.with_name(site.name + f".{uuid.uuid4().hex}")
-        package.build_libraries(building, config, python)
+        try:
+            package.build_libraries(building, config, python)
+        except package.MissingWheel:  # a new checkout, or a pin changed since `make wheelhouse`
+            shutil.rmtree(building, ignore_errors=True)
+            package.download_wheelhouse()
+            package.build_libraries(building, config, python)
         building.rename(site)  # whole or not at all: an interrupted build is never reused
     return site
 
@@ -91,23 +96,22 @@ def task_root(libraries, tmp_path_factory) -> Path:
     return root
 
 
+def test_the_pinned_boto3_is_the_one_that_runs(libraries, task_root):
+    """One boto3 and one botocore in the package, the pinned ones, and those are what the handler's
+    process imports (the package's folder comes first on sys.path, as /var/task does on Lambda)."""
+    pinned = package.pins()
+    for name in ("boto3", "botocore", "s3transfer"):
+        assert [p.name for p in libraries.glob(f"{name}-*.dist-info")] == [f"{name}-{pinned[name]}.dist-info"]
+    probe = "import boto3, botocore; print(boto3.__version__, botocore.__version__, boto3.__file__, botocore.__file__)"
+    env = {"PYTHONPATH": f"{task_root}:{libraries}", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run([python312(), "-S", "-c", probe], env=env, capture_output=True, text=True, check=True)
+    boto3_version, botocore_version, *files = done.stdout.split()
+    assert (boto3_version, botocore_version) == (pinned["boto3"], pinned["botocore"])
+    assert all(Path(f).is_relative_to(libraries) for f in files), files
+
+
 def event(method: str, path: str, body: bytes = b"", content_type: str = "", token: str = "", query=None) -> dict:
-    """An API Gateway REST (v1) proxy event, binary bodies base64-encoded as binary_support sends them."""
-    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "User-Agent": "lambda-test"}
-    if content_type:
-        headers["Content-Type"] = content_type
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return {
-        "httpMethod": method,
-        "path": path,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": query,
-        "body": base64.b64encode(body).decode() if body else None,
-        "isBase64Encoded": bool(body),
-        "requestContext": {"stage": STAGE, "identity": {"sourceIp": "203.0.113.9"}},
-    }
+    return package.api_gateway_event(STAGE, method, path, body, content_type, token, query)
 
 
 def multipart(fields: dict[str, str], file: bytes, filename: str = "photo.png") -> tuple[bytes, str]:
@@ -125,27 +129,7 @@ def multipart(fields: dict[str, str], file: bytes, filename: str = "photo.png") 
 
 def run(task_root: Path, libraries: Path, events: list[dict], env: dict[str, str]) -> tuple[dict, str]:
     """One cold container: a fresh 3.12 process answering ``events``; (its report, its log)."""
-    events_file, report_file = task_root / "events.json", task_root / f"report-{uuid.uuid4().hex}.json"
-    events_file.write_text(json.dumps(events))
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(task_root),
-        "PYTHONPATH": f"{task_root}:{libraries}",
-        "LAMBDA_TASK_ROOT": str(task_root),
-        **env,
-    }
-    # -S: only the package's own libraries, as on Lambda (no site-packages of the interpreter here).
-    done = subprocess.run(
-        [python312(), "-S", "lambda_driver.py", str(events_file), str(report_file)],
-        cwd=task_root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log
-    return json.loads(report_file.read_text()), log
+    return package.cold_container(python312(), task_root, libraries, events, env)
 
 
 def body_of(response: dict) -> bytes:
@@ -219,16 +203,10 @@ def test_the_package_under_python312_through_zappas_handler(aws, libraries, task
 
     # Cold starts: the median of five fresh containers answering the home page.
     timings = [report] + [run(task_root, libraries, [event("GET", "/")], env)[0] for _ in range(4)]
-    best = {
-        clock: (
-            statistics.median(t[f"import_{clock}"] for t in timings),
-            statistics.median(t[f"import_{clock}"] + t["results"][0][clock] for t in timings),
-        )
-        for clock in ("seconds", "cpu_seconds")
-    }
+    cold = package.cold_start_medians(timings)
     print(
-        "\nPython 3.12 through Zappa's handler, cold (median of 5): import {:.2f} s, first page {:.2f} s "
-        "(CPU {:.2f} s and {:.2f} s)".format(*best["seconds"], *best["cpu_seconds"])
+        "\nPython 3.12 through Zappa's handler, cold (median of 5): import {import_seconds:.2f} s, first page "
+        "{first_seconds:.2f} s (CPU {import_cpu_seconds:.2f} s and {first_cpu_seconds:.2f} s)".format(**cold)
     )
-    imported, first = best["cpu_seconds"]
+    imported, first = cold["import_cpu_seconds"], cold["first_cpu_seconds"]
     assert imported <= IMPORT_BUDGET and first <= FIRST_REQUEST_BUDGET

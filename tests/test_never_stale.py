@@ -173,6 +173,7 @@ def test_gunicorn_with_two_workers_and_the_in_process_cache_serves_no_stale_imag
 
     token, log_path = "stale-test-token", tmp_path / "gunicorn.log"
     settings = {"GALLERY_WORKERS": "2", "GALLERY_API_TOKENS": token, "SECRET_KEY": "stale-test"}
+    settings["GALLERY_LABEL_ON_UPLOAD"] = "false"  # staleness is about bytes; labelling only adds time
     logformat = ("--access-logformat", "pid=%(p)s %(U)s")
     with gunicorn(tmp_path / "data", log_path, logformat, **settings) as base:
         auth = {"Authorization": f"Bearer {token}"}

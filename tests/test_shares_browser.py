@@ -57,6 +57,7 @@ def server(tmp_path_factory):
         "GALLERY_PUBLIC_READ": "0",
         "GALLERY_PAGE_SIZE": str(PAGE),
         "GALLERY_RATE_LIMIT_UPLOAD": "off",
+        "GALLERY_LABEL_ON_UPLOAD": "false",
         "SECRET_KEY": "share-test",
     }
     # The pid names the worker; the request line and Referer are where a token would show.

@@ -28,6 +28,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "h
 def server(tmp_path_factory):
     data, logs = tmp_path_factory.mktemp("timeline-data"), tmp_path_factory.mktemp("timeline-log")
     env = {"GALLERY_RATE_LIMIT_UPLOAD": "off", "SECRET_KEY": "timeline-test", "GALLERY_PAGE_SIZE": str(PAGE)}
+    env["GALLERY_LABEL_ON_UPLOAD"] = "false"  # the timeline is about dates; detection is tested elsewhere
     with gunicorn(data, logs / "gunicorn.log", **env) as base:
         uploads = []
         for month, count in MONTHS.items():

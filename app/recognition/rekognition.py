@@ -16,6 +16,7 @@ from ..imaging import formats, images
 from ..runtime.aws import make_client
 from ..storage.base import ObjectRef
 from .base import Detector
+from .bundled import local_model_present
 from .prepare import fit_jpeg_png
 from .shape import check_options, normalize
 
@@ -25,6 +26,10 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024  # DetectLabels limit for inline bytes
 MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024  # and for an S3 object
 S3_FORMATS = formats.REKOGNITION_MIME_TYPES
 
+# Service errors that say "too many requests now": the answer is "busy", not "broken".
+THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException", "LimitExceededException"}
+RETRY_AFTER = 60  # seconds, in the 503's Retry-After header
+
 # Service errors that say the image itself is unusable (the client's fault: 422).
 _IMAGE_ERRORS = {
     "InvalidImageFormatException": f"Rekognition cannot read this image format (it accepts {formats.REKOGNITION_READS}).",
@@ -32,6 +37,18 @@ _IMAGE_ERRORS = {
     "InvalidParameterException": "Rekognition rejected the request parameters or the image",
     "InvalidS3ObjectException": "Rekognition cannot read the stored image from S3",
 }
+
+
+def unavailable(why: str, throttled: bool = False) -> BackendUnavailable:
+    """The 503 for a throttled, refusing or unreachable service, saying what is true where the app
+    runs: the local model is suggested only where it is installed (not in the Lambda package)."""
+    state = "busy" if throttled else "unavailable"
+    message = f"Image recognition is {state}: Rekognition {why}. Try again in a minute."
+    if local_model_present():
+        message += " GALLERY_RECOGNIZER=local would use the model installed here instead."
+    error = BackendUnavailable(message)
+    error.retry_after = RETRY_AFTER
+    return error
 
 
 def fit_for_rekognition(image_bytes: bytes, max_pixels: int, max_decoded: int = images.DEFAULT_MAX_DECODED) -> bytes:
@@ -82,15 +99,12 @@ class RekognitionDetector(Detector):
             if code in _IMAGE_ERRORS:
                 detail = f": {message}" if message else "."
                 raise BadImage(_IMAGE_ERRORS[code].rstrip(".") + detail) from None
-            raise BackendUnavailable(
-                f"Image recognition is unavailable: Rekognition refused the request ({code or 'error'}). "
-                "Try again shortly or switch GALLERY_RECOGNIZER to local."
-            ) from None
+            throttled = code in THROTTLED
+            why = f"is throttling requests ({code})" if throttled else f"refused the request ({code or 'error'})"
+            raise unavailable(why, throttled) from None
         except BotoCoreError as exc:
             log.warning("Rekognition unreachable: %s", exc)
-            raise BackendUnavailable(
-                f"Image recognition is unavailable: Rekognition cannot be reached ({type(exc).__name__})."
-            ) from None
+            raise unavailable(f"cannot be reached ({type(exc).__name__})") from None
         # The service already filters, but apply the same rules so both backends answer alike.
         result = normalize(response, min_confidence, max_labels)
         result["LabelModelVersion"] = response.get("LabelModelVersion", "")

@@ -94,7 +94,8 @@ def lambda_secret_key(settings: Settings, environ: Mapping[str, str]) -> list[st
 
 
 def media_url_fits(settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    """A CDN serves the bucket's renditions to anyone who has the URL: only for public S3 galleries."""
+    """A CDN serves the bucket's renditions: from S3, and, when reads are private, only to signed
+    URLs, so the key that signs them must be named and readable now, not at the first page."""
     if not settings.media_url:
         return []
     problems = []
@@ -103,10 +104,28 @@ def media_url_fits(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     if settings.storage != "s3":
         problems.append("GALLERY_MEDIA_URL is a CDN in front of the S3 bucket: it needs GALLERY_STORAGE=s3.")
     if not settings.public_read:
-        problems.append(
-            "GALLERY_MEDIA_URL would show renditions to anyone while GALLERY_PUBLIC_READ=0: unset one of them."
-        )
+        problems += cdn_signing_ready(settings)
     return problems
+
+
+def cdn_signing_ready(settings: Settings) -> list[str]:
+    key_sources = [name for name in ("cdn_private_key_ssm", "cdn_private_key_file") if getattr(settings, name)]
+    if not settings.cdn_key_pair_id or not key_sources:
+        return [
+            "GALLERY_MEDIA_URL with GALLERY_PUBLIC_READ=0 gives readers signed CDN URLs: set GALLERY_CDN_KEY_PAIR_ID "
+            "(the ID of the CloudFront public key in the distribution's trusted key group) and "
+            "GALLERY_CDN_PRIVATE_KEY_SSM (an SSM SecureString holding its private key) or GALLERY_CDN_PRIVATE_KEY_FILE; "
+            "`gallery init --cdn` prints the steps. Or unset GALLERY_MEDIA_URL."
+        ]
+    if len(key_sources) > 1:
+        return ["Set one of GALLERY_CDN_PRIVATE_KEY_SSM and GALLERY_CDN_PRIVATE_KEY_FILE, not both."]
+    from .cdn_key import CdnKeyUnavailable, signing_key  # the rsa package: only for private CDN galleries
+
+    try:
+        signing_key(settings)
+    except CdnKeyUnavailable as exc:
+        return [str(exc)]
+    return []
 
 
 CHECKS: list[Check] = [

@@ -49,7 +49,8 @@ def register(app: Flask) -> None:
         albums,
     )
     init_api(app, [m.bp for m in blueprints])
-    cdn.install(app, settings)  # before the security headers' hook: its own hook edits their CSP
+    # Before the security headers' hook: its own hook edits their CSP.
+    cdn.install(app, settings, reads_public=auth.reads_public(settings))
     if auth.reads_public(settings):  # private reads go through Flask's login check
         app.wsgi_app = media.MediaFastPath(app.wsgi_app, app.extensions["services"].media)
     auth.init_app(app)

@@ -14,6 +14,7 @@ from ..services.catalog import QUERY_FIELDS
 from . import answers, schemas
 from .api import record_json
 from .apidoc import ApiBlueprint, parser
+from .cdn import media_url
 from .common import services
 from .schemas import MAX_SELECTION
 from .tiles import tile_styles
@@ -27,7 +28,7 @@ def album_json(album: Album, with_count: bool = True) -> dict:
         **album.to_dict(),
         "smart": album.smart,
         "count": services().albums.count(album) if with_count else None,
-        "cover_thumb_url": url_for("media.thumbnail", key=cover.key, v=cover.version) if cover else None,
+        "cover_thumb_url": media_url("media.thumbnail", cover) if cover else None,
         "url": url_for("albums.album_page", album_id=album.id),
         "images_url": url_for("api.list_images", album=album.id),
     }

@@ -39,7 +39,9 @@ class ImageRecord(Schema):
     batch = fields.String(metadata={"description": "The upload batch it came in ('' if none)"})
     provenance = fields.Dict(allow_none=True, metadata={"description": "How a processed image was made"})
     url = fields.String(metadata={"description": "The original, as uploaded"})
-    thumb_url = fields.String()
+    thumb_url = fields.String(
+        metadata={"description": "The thumbnail; with GALLERY_MEDIA_URL, like the other renditions, on the CDN"}
+    )
     thumb_content_type = fields.String()
     thumb_width = fields.Integer()
     thumb_height = fields.Integer()
@@ -56,6 +58,10 @@ class ImageRecord(Schema):
     display_content_type = fields.String()
     display_width = fields.Integer()
     display_height = fields.Integer()
+    large_url = fields.String(
+        allow_none=True,
+        metadata={"description": "Twice the display size, made by the app on the first request (the viewer's zoom)"},
+    )
     color = fields.String(metadata={"description": "Dominant colour, #rrggbb, for placeholders (empty if unknown)"})
     taken_at = fields.String(
         allow_none=True,

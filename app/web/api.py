@@ -8,20 +8,24 @@ from flask import Response, jsonify, url_for
 from ..metadata.base import ImageRecord
 from . import answers, ratelimits, schemas
 from .apidoc import ApiBlueprint, document
+from .cdn import media_url
 from .common import services
 
 bp = ApiBlueprint("api", __name__, description="Images, keys, the image cache and health")
 
 
 def record_json(record: ImageRecord) -> dict:
-    """The record and the URLs of its bytes; ``display_url`` and ``thumb2x_url`` are null until the
-    image has renditions (images stored before them, until ``gallery renditions`` runs)."""
+    """The record and the URLs of its bytes (renditions on the CDN when there is one); ``display_url``,
+    ``thumb2x_url`` and ``large_url`` are null until the image has renditions (images stored before
+    them, until ``gallery renditions`` runs)."""
     data = record.to_dict()
     data["url"] = url_for("media.original", key=record.key, v=record.version)
-    data["thumb_url"] = url_for("media.thumbnail", key=record.key, v=record.version)
+    data["thumb_url"] = media_url("media.thumbnail", record)
     renditions = record.has_renditions
-    data["thumb2x_url"] = url_for("media.thumbnail2x", key=record.key, v=record.version) if renditions else None
-    data["display_url"] = url_for("media.display", key=record.key, v=record.version) if renditions else None
+    data["thumb2x_url"] = media_url("media.thumbnail2x", record) if renditions else None
+    data["display_url"] = media_url("media.display", record) if renditions else None
+    # Made by the app on the first zoom (never on the CDN): the viewer asks for it here.
+    data["large_url"] = url_for("media.large", key=record.key, v=record.version) if renditions else None
     return data
 
 
@@ -37,6 +41,7 @@ VIEWER_FIELDS = (
     "url",
     "thumb_url",
     "display_url",
+    "large_url",
     "display_width",
     "display_height",
     "color",

@@ -11,10 +11,12 @@ The house rules on top of it, in this module:
 - pages living in the same blueprints as JSON routes are not part of the API document;
 - every error response is described by the error classes that carry its status, and every write
   documents the CSRF header (one place: ``HouseRules``);
-- limits in the document are read when an app is built, from the constants that validate.
+- limits in the document are read when it is built (on first request), from the constants that validate.
 """
 
 from __future__ import annotations
+
+import threading
 
 from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
@@ -202,11 +204,38 @@ def live_properties(self, field, **kwargs) -> dict:
 
 
 class GalleryApi(Api):
+    """flask-smorest's ``Api`` whose document is built when first asked for, not when each
+    blueprint is registered: building it was most of an app's start-up (a Lambda cold start, and
+    every test's app), and the routes, validation and serialisation do not need it."""
+
     ERROR_SCHEMA = answers.Error
     DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own errors
 
+    def __init__(self, *args, **kwargs):
+        self._undocumented: list[tuple[Blueprint, str, list | None]] = []
+        self._documenting = threading.Lock()
+        super().__init__(*args, **kwargs)
+
     def _register_error_handlers(self):
         """Errors are answered by ``web.register``'s handlers, in the API's one shape."""
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def document(self) -> dict:
+        """The OpenAPI document, completed on first use with what ``Api.register_blueprint``
+        would have added at registration (each blueprint's views and tag), then the image URLs."""
+        with self._documenting:
+            if self._undocumented:
+                for blp, name, parameters in self._undocumented:
+                    blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+                    self.spec.tag({"name": name, "description": blp.description})
+                self._undocumented.clear()
+                document_media(self, self._app)
+            return self.spec.to_dict()
 
 
 def init_api(app: Flask, blueprints) -> GalleryApi:
@@ -230,7 +259,6 @@ def init_api(app: Flask, blueprints) -> GalleryApi:
             api.register_blueprint(blueprint)
         else:
             app.register_blueprint(blueprint)
-    document_media(api, app)
     return api
 
 
@@ -259,4 +287,4 @@ def document_media(api: GalleryApi, app: Flask) -> None:
 
 def document() -> dict:
     """The current app's OpenAPI document."""
-    return current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].document()

@@ -12,6 +12,7 @@ from ..metadata.base import ImageRecord, Retired
 from . import answers, schemas
 from .api import record_json
 from .apidoc import ApiBlueprint, parser
+from .cdn import media_url
 from .common import services
 
 bp = ApiBlueprint("history", __name__, description="Version history and trash")
@@ -21,7 +22,7 @@ def version_urls(record: ImageRecord) -> dict:
     """URLs that keep showing this exact version, whatever happens to the key later."""
     return {
         "url": url_for("media.original", key=record.key, version=record.version),
-        "thumb_url": url_for("media.thumbnail", key=record.key, version=record.version),
+        "thumb_url": media_url("media.thumbnail", record, pin={"version": record.version}),
     }
 
 

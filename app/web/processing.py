@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Response, jsonify, make_response, render_template, request, url_for
+from flask import Response, jsonify, make_response, render_template, request
 
 from ..core.errors import GalleryError, InvalidParameter
 from ..core.keys import MAX_KEY_LENGTH, validate_key
@@ -18,6 +18,7 @@ from ..processing.params import EXTENSION_FORMATS, as_source, parse_color
 from . import answers, ratelimits, schemas
 from .api import record_json
 from .apidoc import ApiBlueprint
+from .cdn import media_url
 from .common import services
 
 bp = ApiBlueprint("processing", __name__, description="Image processing")
@@ -258,12 +259,12 @@ def shown_picture(record) -> dict:
     renditions, its thumbnail. Boxes and crops are drawn in relative coordinates, so any size fits."""
     if record.has_renditions:
         return {
-            "url": url_for("media.display", key=record.key, v=record.version),
+            "url": media_url("media.display", record),
             "width": record.display_width,
             "height": record.display_height,
         }
     return {
-        "url": url_for("media.thumbnail", key=record.key, v=record.version),
+        "url": media_url("media.thumbnail", record),
         "width": record.thumb_width,
         "height": record.thumb_height,
     }
