@@ -26,17 +26,24 @@ FOLDER_INDEX = f"CREATE INDEX IF NOT EXISTS images_by_folder ON images ({FOLDER_
 COUNTED = "folders counted"  # a ``state`` row: the counts of a database from before folders were made
 
 
+ADD_TO_FOLDER = (
+    "INSERT INTO folders (path, parent, count, cover) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE"
+    " SET count = count + excluded.count, cover = CASE WHEN excluded.count > 0 THEN excluded.cover ELSE cover END"
+)
+
+
 def count_photo(db, key: str, delta: int) -> None:
     """Add ``delta`` (+1 a photo appeared under ``key``, -1 it went) to the count of each folder
     above it, inside the caller's write transaction; a folder left empty goes."""
     folders = ancestors(key)
-    db.executemany(
-        "INSERT INTO folders (path, parent, count, cover) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE"
-        " SET count = count + excluded.count, cover = CASE WHEN excluded.count > 0 THEN excluded.cover ELSE cover END",
-        [(path, parent_of(path), delta, key if delta > 0 else "") for path in folders],
-    )
+    db.executemany(ADD_TO_FOLDER, [(path, parent_of(path), delta, key if delta > 0 else "") for path in folders])
     if delta < 0 and folders:
         db.execute(f"DELETE FROM folders WHERE count <= 0 AND path IN ({','.join('?' * len(folders))})", folders)
+
+
+def count_new_photos(db, counts) -> None:
+    """``count_photo`` of many new photos at once: (folder, photos added, its new cover) rows."""
+    db.executemany(ADD_TO_FOLDER, [(path, parent_of(path), n, cover) for path, n, cover in counts])
 
 
 class Folders(Connection):

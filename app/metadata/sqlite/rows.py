@@ -4,15 +4,12 @@ not yet labelled), and its retired versions."""
 from __future__ import annotations
 
 import json
-import re
 import time
 
-from ...core.search import batch_word, record_words, search_texts, words
+from ...core.search import record_words
 from ..base import ImageRecord
 from .connection import Connection
 from .folders import count_photo
-
-_BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
 
 
 class Rows(Connection):
@@ -56,26 +53,6 @@ class Rows(Connection):
             db.execute("INSERT INTO favourites (key) VALUES (?)", (record.key,))
 
     @staticmethod
-    def _insert_rows(db, records: list[ImageRecord]) -> None:
-        """The rows of many current records at once (their keys' old index rows already gone), each
-        table's rows in its primary key's order, so the B-trees grow at few places at a time."""
-        records = sorted(records, key=lambda r: r.key)
-        db.executemany(
-            "INSERT OR REPLACE INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)",
-            [(r.key, r.updated_at, r.taken_time(), r.bytes, Rows._json(r)) for r in records],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO labels (label, key) VALUES (?, ?)",
-            sorted((label, r.key) for r in records for label in set(r.labels)),
-        )
-        words = WordCache()
-        db.executemany(
-            "INSERT OR IGNORE INTO words (word, key) VALUES (?, ?)",
-            sorted((w, r.key) for r in records for w in words.of(r)),
-        )
-        db.executemany("INSERT INTO unlabelled (key) VALUES (?)", [(r.key,) for r in records if not r.labelled])
-
-    @staticmethod
     def _retire(db, record: ImageRecord, state: str, expires_at: float) -> None:
         db.execute(
             "INSERT OR REPLACE INTO retired (version, key, lineage, state, retired_at, expires_at, bytes, record)"
@@ -91,24 +68,3 @@ class Rows(Connection):
                 Rows._json(record),
             ),
         )
-
-
-class WordCache:
-    """``record_words`` for many records that share folders, file name parts, camera models and
-    labels: a text's words are the union of its letter/digit runs' words (a word never spans a run),
-    each run's found once per batch."""
-
-    def __init__(self):
-        self._runs: dict[str, set[str]] = {}
-
-    def of(self, record: ImageRecord) -> set[str]:
-        found: set[str] = set()
-        for text in search_texts(record):
-            for run in _BETWEEN_RUNS.split(text):
-                known = self._runs.get(run)
-                if known is None:
-                    known = self._runs[run] = words(run) if run else set()
-                found |= known
-        if record.batch:
-            found.add(batch_word(record.batch))
-        return found

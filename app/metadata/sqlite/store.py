@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import MetadataStore
 from .albums import AlbumTables
+from .bulk import BulkWrites
 from .counts import Counts
 from .digests import Digests
 from .favourites import Favourites
@@ -18,6 +19,7 @@ from .trash import Trash
 
 
 class SqliteMetadataStore(
+    BulkWrites,
     History,
     Trash,
     Labels,
