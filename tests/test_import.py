@@ -185,3 +185,23 @@ def test_an_import_killed_midway_and_run_again_stores_every_photo_once(tmp_path)
 
 def sha_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_import_with_two_jobs_runs_two_photos_at_once(tmp_path):
+    """The import is its pool's one client and may hold every worker (a pool's default admits one
+    piece of work per client at a time, which ran --jobs 2 one photo at a time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.services.importer import make_importer
+
+    app = make_app(tmp_path)
+    importer = make_importer(app.extensions["services"], app.extensions["settings"], 2, labels=False)
+    queue = importer.library.work.pool.queue
+    try:
+        with queue.turn(None, 1.0):  # one photo in a worker: a second one gets the other worker at once
+            with ThreadPoolExecutor(1) as other:
+                started = time.monotonic()
+                other.submit(lambda: queue.turn(None, 1.0).__enter__()).result(timeout=5)
+                assert time.monotonic() - started < 1
+    finally:
+        importer.close()

@@ -27,6 +27,7 @@ from ..core.keys import key_from_path, validate_key, validate_prefix
 from ..core.search import new_batch
 from ..core.units import megabytes
 from ..imaging import formats, images
+from ..runtime.fairness import FairQueue
 from ..runtime.work import WorkPool
 from .imagework import ImageWork
 from .library import Library
@@ -78,7 +79,13 @@ def scan(root: Path, prefix: str = "") -> tuple[list[SourceFile], int]:
 
 def make_importer(services, settings: Settings, jobs: int, labels: bool = True) -> Importer:
     """An importer over the app's services, with a work pool of ``jobs`` processes of its own."""
-    pool = WorkPool(jobs, settings.work_timeout, megabytes(settings.work_memory_mb))
+    # The import is the pool's one client: it may hold every worker (a pool's default gives a
+    # client one at a time, which made --jobs 2 run one photo at a time).
+    jobs = max(1, jobs)
+    queue = FairQueue(
+        slots=jobs, per_client=jobs, client_queue=jobs, wait=settings.work_timeout, limit=settings.work_timeout
+    )
+    pool = WorkPool(jobs, settings.work_timeout, megabytes(settings.work_memory_mb), queue)
     library = services.library
     labeller = library.labeller if labels else None  # None: ``gallery label --missing`` does it later
     return Importer(Library(library.images, ImageWork(settings, pool), library.retention, settings, labeller), jobs)
