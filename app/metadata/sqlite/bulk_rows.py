@@ -3,13 +3,13 @@ would have added, summed in Python so each counter is written once per batch (se
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ...core.search import batch_word, search_texts, words
 from ..base import ImageRecord, ancestors, month_of
+from .encoding import record_json, to_json
 
 _BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
 
@@ -73,16 +73,14 @@ class BatchRows:
     @classmethod
     def of(cls, records: list[ImageRecord], word_cache: WordCache) -> BatchRows:
         rows = cls()
-        encode = json.JSONEncoder().encode  # the C encoder, without ``json.dumps``' per-call checks
         for r in sorted(records, key=lambda r: r.key):
-            # The record as stored: its fields as JSON (``vars``, not ``asdict``, which deep-copies).
-            rows.images.append((r.key, r.updated_at, r.taken_time(), r.bytes, encode(vars(r))))
+            rows.images.append((r.key, r.updated_at, r.taken_time(), r.bytes, record_json(r)))
             rows.image_bytes += r.bytes
             rows.months[month_of(r.taken_at)] += 1
             labels = set(r.labels)
             rows.label_counts.update(labels)
             rows.labels += [(label, r.key) for label in labels]
-            rows.words.append((r.key, encode(sorted(word_cache.of(r)))))
+            rows.words.append((r.key, to_json(sorted(word_cache.of(r)))))
             if not r.labelled:
                 rows.unlabelled.append((r.key,))
             if r.favourite:

@@ -9,6 +9,7 @@ import time
 from ...core.search import record_words
 from ..base import ImageRecord
 from .connection import Connection
+from .encoding import record_json
 from .folders import count_photo
 
 
@@ -19,9 +20,7 @@ class Rows(Connection):
 
     @staticmethod
     def _json(record: ImageRecord) -> str:
-        """The record as stored: its fields as JSON (``vars``, not ``asdict``, which deep-copies and
-        costs more than the rest of a bulk write together)."""
-        return json.dumps(vars(record))
+        return record_json(record)
 
     def _current(self, db, key: str) -> ImageRecord | None:
         row = db.execute("SELECT record FROM images WHERE key = ?", (key,)).fetchone()
