@@ -49,7 +49,10 @@ REQUIREMENTS = ROOT / "requirements-lambda.txt"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 DOCS_BLOCK = ("<!-- lambda-package:start -->", "<!-- lambda-package:end -->")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-TARGET = ["--platform", "manylinux_2_28_x86_64", "--implementation", "cp", "--python-version", "3.12"]
+# manylinux_2_28 first (what numpy and OpenCV publish), then 2_17, all orjson publishes: pip takes
+# no older manylinux tag than the one named, and the Lambda runtime (glibc 2.34) runs both.
+TARGET = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64"]
+TARGET += ["--implementation", "cp", "--python-version", "3.12"]
 TARGET += ["--only-binary=:all:"]
 # Zappa's own dependencies published only as source; pure Python, so a locally built wheel fits any platform.
 SDIST_ONLY = ["placebo"]
