@@ -79,20 +79,20 @@ class BatchRows:
             rows.months[month_of(r.taken_at)] += 1
             labels = set(r.labels)
             rows.label_counts.update(labels)
-            rows.labels += [(label, r.key) for label in labels]
+            if labels:
+                rows.labels.append((r.key, to_json(sorted(labels))))
             rows.words.append((r.key, to_json(sorted(word_cache.of(r)))))
             if not r.labelled:
                 rows.unlabelled.append((r.key,))
             if r.favourite:
                 rows.favourites.append((r.key,))
-        rows.labels.sort()
         return rows
 
     def insert(self, db) -> None:
         """Insert the rows and add their counts, in the caller's transaction, with ``INSERT_TRIGGERS``
         dropped (else they would count each row a second time) and the replaced records' rows gone."""
         db.executemany("INSERT INTO images (key, updated_at, taken, bytes, record) VALUES (?, ?, ?, ?, ?)", self.images)
-        db.executemany("INSERT INTO labels (label, key) VALUES (?, ?)", self.labels)
+        db.executemany("INSERT OR IGNORE INTO labels (label, key) SELECT value, ?1 FROM json_each(?2)", self.labels)
         db.executemany("INSERT OR IGNORE INTO words (word, key) SELECT value, ?1 FROM json_each(?2)", self.words)
         db.executemany("INSERT INTO unlabelled (key) VALUES (?)", self.unlabelled)
         db.executemany("INSERT OR IGNORE INTO favourites (key) VALUES (?)", self.favourites)
