@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from ...core.search import batch_word, search_texts, words
-from ..base import ImageRecord, ancestors, month_of
+from ..base import ImageRecord, ancestors, folder_of, month_of
 from .encoding import record_json, to_json
 
 _BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
@@ -57,12 +58,14 @@ class WordCache:
 @dataclass
 class BatchRows:
     """Each table's rows for ``records`` (one per key) in key order, with the counts their insert
-    triggers would have made. An image's words go as one JSON list, which SQLite unpacks
-    (``json_each``): binding two parameters per word cost more than inserting the word. Labels,
-    three an image or so, go as rows in the labels' order, cheaper than unpacking a list each."""
+    triggers would have made. An image's words and its labels go as one JSON list each, which
+    SQLite unpacks (``json_each``): binding two parameters per row cost more than inserting it.
+    They go in with ``INSERT OR IGNORE`` (an image's words and labels are sets, so nothing is
+    ever ignored): a plain multi-row ``INSERT`` may fail half-way, so SQLite keeps a statement
+    journal for it, which made it two to three times the cost."""
 
     images: list[tuple] = field(default_factory=list)
-    labels: list[tuple[str, str]] = field(default_factory=list)  # (label, key)
+    labels: list[tuple[str, str]] = field(default_factory=list)  # (key, JSON list of its labels)
     words: list[tuple[str, str]] = field(default_factory=list)  # (key, JSON list of its words)
     unlabelled: list[tuple[str]] = field(default_factory=list)
     favourites: list[tuple[str]] = field(default_factory=list)
@@ -73,19 +76,27 @@ class BatchRows:
     @classmethod
     def of(cls, records: list[ImageRecord], word_cache: WordCache) -> BatchRows:
         rows = cls()
-        for r in sorted(records, key=lambda r: r.key):
-            rows.images.append((r.key, r.updated_at, r.taken_time(), r.bytes, record_json(r)))
-            rows.image_bytes += r.bytes
+        label_lists: dict[tuple[str, ...], str] = {}  # an image's labels -> their JSON list, once per batch
+        labelled_as: Counter = Counter()  # the same -> images that have exactly them
+        for r in sorted(records, key=attrgetter("key")):
+            key = r.key
+            rows.images.append((key, r.updated_at, r.taken_time(), r.bytes, record_json(r)))
             rows.months[month_of(r.taken_at)] += 1
-            labels = set(r.labels)
-            rows.label_counts.update(labels)
-            if labels:
-                rows.labels.append((r.key, to_json(sorted(labels))))
-            rows.words.append((r.key, to_json(sorted(word_cache.of(r)))))
+            if r.labels:
+                labels = tuple(r.labels)
+                if labels not in label_lists:
+                    label_lists[labels] = to_json(sorted(set(labels)))
+                labelled_as[labels] += 1
+                rows.labels.append((key, label_lists[labels]))
+            rows.words.append((key, to_json(list(word_cache.of(r)))))
             if not r.labelled:
-                rows.unlabelled.append((r.key,))
+                rows.unlabelled.append((key,))
             if r.favourite:
-                rows.favourites.append((r.key,))
+                rows.favourites.append((key,))
+        rows.image_bytes = sum(row[3] for row in rows.images)
+        for labels, n in labelled_as.items():
+            for label in set(labels):
+                rows.label_counts[label] += n
         return rows
 
     def insert(self, db) -> None:
@@ -112,11 +123,21 @@ class BatchRows:
 
 def folder_counts(new_keys) -> list[tuple[str, int, str]]:
     """(folder, photos added, cover) for keys new to the library, in the order they came: each folder
-    counted once per batch, its cover the last of them (as one ``folders.count_photo`` per key)."""
+    counted once per batch, its cover the last of them (as one ``folders.count_photo`` per key).
+    Keys are gathered by the folder they sit in first: a batch holds a few folders of many photos."""
+    direct: dict[str, list] = {}  # a key's folder -> [keys in it, the last one's place, the last one]
+    for place, key in enumerate(new_keys):
+        seen = direct.get(folder := folder_of(key))
+        if seen is None:
+            direct[folder] = [1, place, key]
+        else:
+            seen[0] += 1
+            seen[1:] = place, key
     added: Counter = Counter()
-    cover: dict[str, str] = {}
-    for key in new_keys:
+    last: dict[str, tuple[int, str]] = {}
+    for n, place, key in direct.values():
         for path in ancestors(key):
-            added[path] += 1
-            cover[path] = key
-    return [(path, n, cover[path]) for path, n in sorted(added.items())]
+            added[path] += n
+            if path not in last or last[path][0] < place:
+                last[path] = (place, key)
+    return [(path, n, last[path][1]) for path, n in sorted(added.items())]
