@@ -87,6 +87,7 @@ class BulkWrites(CurrentImages):
             current.update((r.key, r) for r in (self._row(row[0]) for row in db.execute(sql, part)))
         self._remove_replaced(db, list(current.values()), word_cache, by_key=not first_load)
         count_new_photos(db, folder_counts(key for key in keys if key not in current))
+        retired = []
         for record in records:  # a key given twice: the later one replaces the earlier, as with puts
             old = current.get(record.key)
             if old is not None:
@@ -94,11 +95,17 @@ class BulkWrites(CurrentImages):
                 record.favourite = old.favourite  # the heart belongs to the photo, not a version
                 record.lineage = old.lineage = old.lineage or record.lineage or uuid.uuid4().hex
                 if keep_until is not None:
-                    self._retire(db, old, "history", keep_until)
+                    retired.append(old)
                 else:
                     dropped.append(old)
             record.lineage = record.lineage or os.urandom(16).hex()  # as uuid4().hex, in a third of the time
             current[record.key] = record
+        if retired:  # counted here: ``count_retired_in`` is set aside with the other insert triggers
+            self._retire_many(db, retired, "history", keep_until)
+            db.execute(
+                "UPDATE counters SET n = n + ?, b = b + ? WHERE name = 'history'",
+                (len(retired), sum(r.bytes for r in retired)),
+            )
         BatchRows.of([current[key] for key in keys], word_cache).insert(db)
         return dropped
 

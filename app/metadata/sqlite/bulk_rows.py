@@ -14,9 +14,10 @@ from .encoding import record_json, to_json
 
 _BETWEEN_RUNS = re.compile(r"[\W_]+")  # what separates the letter/digit runs ``search.words`` splits on
 
-# The insert triggers whose work ``BatchRows`` does (schema.COUNTERS, months.MONTHS_SCHEMA): a bulk
-# write drops them for its transaction and adds up the same counts itself. The delete triggers stay.
-INSERT_TRIGGERS = ("count_image_in", "count_month_in", "count_label_in", "count_unlabelled_in")
+# The insert triggers whose work ``BatchRows`` (and ``bulk`` for the versions it retires) does
+# (schema.COUNTERS, months.MONTHS_SCHEMA): a bulk write drops them for its transaction and adds up
+# the same counts itself. The delete triggers stay.
+INSERT_TRIGGERS = ("count_image_in", "count_month_in", "count_label_in", "count_unlabelled_in", "count_retired_in")
 
 
 class WordCache:

@@ -53,17 +53,13 @@ class Rows(Connection):
 
     @staticmethod
     def _retire(db, record: ImageRecord, state: str, expires_at: float) -> None:
-        db.execute(
+        Rows._retire_many(db, [record], state, expires_at)
+
+    @staticmethod
+    def _retire_many(db, records: list[ImageRecord], state: str, expires_at: float) -> None:
+        now = time.time()
+        db.executemany(
             "INSERT OR REPLACE INTO retired (version, key, lineage, state, retired_at, expires_at, bytes, record)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.version,
-                record.key,
-                record.lineage,
-                state,
-                time.time(),
-                expires_at,
-                record.bytes,
-                Rows._json(record),
-            ),
+            [(r.version, r.key, r.lineage, state, now, expires_at, r.bytes, record_json(r)) for r in records],
         )
