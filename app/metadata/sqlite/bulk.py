@@ -164,7 +164,7 @@ class _SchemaSetAside:
 def _collector_paused():
     """Python's cycle collector off for the write (as it was before, after): the write makes no
     reference cycles, and the collector's passes over the rows it makes, a batch's worth of tuples
-    at a time, were a tenth of its CPU. Process-wide while it lasts, which suits an import or a
+    at a time, were 5-8% of its CPU. Process-wide while it lasts, which suits an import or a
     benchmark; garbage that other threads make meanwhile is collected after."""
     was_enabled = gc.isenabled()
     gc.disable()
