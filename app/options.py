@@ -257,8 +257,8 @@ class _AwsSettings:
     cdn_url_minutes: int = option(
         60,
         "How long a signed media URL works, at least: expiry is rounded up to the end of the next whole "
-        "period, so pages show the same URLs for a period (browser copies and the signature memo stay "
-        "good) and each works for up to twice this.",
+        "period, so pages show the same URLs for a period (browser copies stay good, one signature "
+        "serves the period) and each works for up to twice this.",
         "AWS",
         minimum=1,
     )

@@ -119,7 +119,7 @@ CLOUD_PARAMS = frozenset({"s3", "dynamodb", "memcached", "cloud"})
 # Modules with the slowest tests first (each module kept whole, in its own order), so that under
 # pytest-xdist the long browser and server modules start at once and the short ones fill in
 # around them, instead of a browser module starting last on one worker while the other idles.
-SLOW_FIRST = ("browser", "server", "cloud")
+SLOW_FIRST = ("browser", "server", "cloud", "fuzz")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,6 +20,9 @@ from schemathesis import GenerationMode
 
 from app import create_app
 
+# A quarter of the edit loop's CPU: make check leaves it to make test (and make fuzz).
+pytestmark = pytest.mark.fuzz
+
 EXAMPLES = int(os.environ.get("GALLERY_FUZZ_EXAMPLES", "40"))
 TOKEN = "fuzz-token"
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}

@@ -198,10 +198,10 @@ def test_an_import_with_two_jobs_runs_two_photos_at_once(tmp_path):
     importer = make_importer(app.extensions["services"], app.extensions["settings"], 2, labels=False)
     queue = importer.library.work.pool.queue
     try:
-        with queue.turn(None, 1.0):  # one photo in a worker: a second one gets the other worker at once
-            with ThreadPoolExecutor(1) as other:
-                started = time.monotonic()
-                other.submit(lambda: queue.turn(None, 1.0).__enter__()).result(timeout=5)
-                assert time.monotonic() - started < 1
+        # One photo in a worker: a second one gets the other worker at once.
+        with queue.turn(None, 1.0), ThreadPoolExecutor(1) as other:
+            started = time.monotonic()
+            other.submit(lambda: queue.turn(None, 1.0).__enter__()).result(timeout=5)
+            assert time.monotonic() - started < 1
     finally:
         importer.close()
