@@ -4,6 +4,7 @@ built at the end) and then into the filled library (batch by batch), leaves exac
 
 from __future__ import annotations
 
+import gc
 import random
 import sqlite3
 import time
@@ -11,9 +12,9 @@ import time
 import pytest
 from test_storage_limits import kept, recounted
 
-from app.metadata.base import ImageRecord
+from app.metadata.base import ImageRecord, ancestors
 from app.metadata.sqlite import SqliteMetadataStore
-from app.metadata.sqlite.bulk_rows import INSERT_TRIGGERS
+from app.metadata.sqlite.bulk_rows import INSERT_TRIGGERS, folder_counts
 
 LATER = time.time() + 86400
 LABELS = ["dog", "cat", "person", "car", "Boat"]
@@ -140,3 +141,37 @@ def test_replacing_without_keeping_returns_the_replaced_and_keeps_the_heart(tmp_
     gone = store.put_many([newer])
     assert [g.version for g in gone] == [original.version]
     assert store.get(original.key).favourite and store.list(favourite=True)[0][0].version == "v-new"
+
+
+def test_the_folder_counts_of_a_batch_are_those_of_one_count_per_key():
+    rng = random.Random(11)
+    for _ in range(300):
+        keys = [
+            "/".join(rng.choice("ab") for _ in range(rng.randint(0, 3))) + f"/f{rng.randrange(40)}" for _ in range(30)
+        ]
+        keys = [key.lstrip("/") for key in keys]
+        added, cover = {}, {}
+        for key in keys:  # folders.count_photo, one key at a time
+            for path in ancestors(key):
+                added[path] = added.get(path, 0) + 1
+                cover[path] = key
+        assert folder_counts(keys) == [(path, added[path], cover[path]) for path in sorted(added)]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_bulk_write_leaves_the_cycle_collector_as_it_found_it(tmp_path, enabled):
+    store = SqliteMetadataStore(str(tmp_path / "m.sqlite3"))
+    seen = []
+    records = mixed(random.Random(6), 20, 20)
+
+    def watched():
+        for record in records:
+            seen.append(gc.isenabled())
+            yield record
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        store.put_many(watched(), batch_size=5)
+        assert gc.isenabled() is enabled and not any(seen) and store.count() == len({r.key for r in records})
+    finally:
+        gc.enable()

@@ -8,8 +8,8 @@ their expiry. Every change is one ``BEGIN IMMEDIATE`` transaction, so concurrent
 serialise and a key always has exactly one current version.
 
 Modules, one concern each, composed in ``store.SqliteMetadataStore``: ``connection`` (one
-connection per thread, write transactions), ``schema`` (tables, indexes, upgrades of older
-databases), ``rows`` (the current record and its index rows, retired rows), ``positions``
+connection per thread, write transactions, 16 KiB pages), ``schema`` (tables, indexes, upgrades of older
+databases), ``rows`` (the current record and its index rows, retired rows), ``encoding`` (records as JSON text), ``positions``
 (listing cursors), ``writes`` (current images), ``bulk`` and ``bulk_rows`` (the bulk write,
 ``put_many``: rows and counts a batch at a time, a first load's indexes built at its end),
 ``history``, ``trash``, ``counts``, ``labels``, ``listing`` (listing, search and suggestions),

@@ -3,8 +3,9 @@
 What a row-at-a-time write pays per row is paid here once per batch: each table's rows go in with
 one ``executemany`` in its key order (``bulk_rows``), the counters the insert triggers keep are
 summed in Python and written once (the triggers are dropped inside the batch's transaction and
-created again before it commits, so no other connection ever sees them missing), and the folder
-counts of the batch's new keys are added once per folder.
+created again before it commits, so no other connection ever sees them missing), the folder
+counts of the batch's new keys are added once per folder, and the versions it replaces are
+retired with one ``executemany``. Python's cycle collector is paused meanwhile.
 
 A first load (an empty library and at least one full batch) goes further: it is one transaction
 in which the secondary indexes of ``images``, ``labels`` and ``words`` are dropped and built again
