@@ -255,6 +255,27 @@ class MemcachedPool:
             node.stop()
 
 
+def counting_store(aws, monkeypatch, records, entry):
+    """A DynamoDB metadata store on moto holding ``records``, whose Queries each append
+    ``entry(request, response)`` to ``store.read`` (what a test counts of the items read)."""
+    from app.metadata.dynamodb import DynamoMetadataStore
+
+    monkeypatch.setattr("app.runtime.aws.DEFAULT_TIMEOUT", (10.0, 1))  # moto_server on a busy machine
+    store = DynamoMetadataStore(aws["table"], "us-east-1")
+    store.provision()
+    store.put_many(records)
+    store.read = []
+    query = store.client.query
+
+    def counted(**request):
+        response = query(**request)
+        store.read.append(entry(request, response))
+        return response
+
+    monkeypatch.setattr(store.client, "query", counted)
+    return store
+
+
 # Fixtures ---------------------------------------------------------------------------------------
 
 

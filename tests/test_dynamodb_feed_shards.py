@@ -5,6 +5,7 @@ written before the shards (every item in the one partition ``images``) reads the
 from __future__ import annotations
 
 import pytest
+from cloud import counting_store
 
 from app.metadata.base import ImageRecord
 from app.metadata.dynamodb import DynamoMetadataStore
@@ -32,20 +33,10 @@ def record(i: int) -> ImageRecord:
 
 @pytest.fixture
 def store(aws, monkeypatch):
-    monkeypatch.setattr("app.runtime.aws.DEFAULT_TIMEOUT", (10.0, 1))  # moto_server on a busy machine
-    store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.provision()
-    store.put_many([record(i) for i in range(150)])
-    store.read = []  # items each Query read (ScannedCount)
-    query = store.client.query
-
-    def counted(**kwargs):
-        response = query(**kwargs)
-        store.read.append(response["ScannedCount"])
-        return response
-
-    monkeypatch.setattr(store.client, "query", counted)
-    return store
+    """Each Query read: items read (ScannedCount)."""
+    return counting_store(
+        aws, monkeypatch, [record(i) for i in range(150)], lambda _, response: response["ScannedCount"]
+    )
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ it found with a cursor, so paging on finds exactly what SQLite finds, in either 
 from __future__ import annotations
 
 import pytest
+from cloud import counting_store
 
 from app.core.errors import InvalidParameter
 from app.metadata.base import ImageRecord
-from app.metadata.dynamodb import DynamoMetadataStore
 from app.metadata.sqlite import SqliteMetadataStore
 
 pytest_plugins = ["cloud"]
@@ -39,20 +39,16 @@ LIBRARY = [record(i) for i in range(120)]
 
 @pytest.fixture
 def store(aws, monkeypatch):
-    monkeypatch.setattr("app.runtime.aws.DEFAULT_TIMEOUT", (10.0, 1))  # moto_server on a busy machine
-    store = DynamoMetadataStore(aws["table"], "us-east-1")
-    store.provision()
-    store.put_many(LIBRARY)
-    store.read = []  # (partition, items read) of each Query
-    query = store.client.query
-
-    def counted(**kwargs):
-        response = query(**kwargs)
-        store.read.append((kwargs["ExpressionAttributeValues"].get(":s", {}).get("S"), response["ScannedCount"]))
-        return response
-
-    monkeypatch.setattr(store.client, "query", counted)
-    return store
+    """Each Query read: (its partition, items read)."""
+    return counting_store(
+        aws,
+        monkeypatch,
+        LIBRARY,
+        lambda request, response: (
+            request["ExpressionAttributeValues"].get(":s", {}).get("S"),
+            response["ScannedCount"],
+        ),
+    )
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ takes (``schemas``) and answers (``answers``); errors are always ``{"error": {"c
 
 from __future__ import annotations
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify
 
 from ..metadata.base import ImageRecord
 from . import answers, ratelimits, schemas
@@ -19,13 +19,13 @@ def record_json(record: ImageRecord) -> dict:
     ``thumb2x_url`` and ``large_url`` are null until the image has renditions (images stored before
     them, until ``gallery renditions`` runs)."""
     data = record.to_dict()
-    data["url"] = url_for("media.original", key=record.key, v=record.version)
+    data["url"] = media_url("media.original", record)
     data["thumb_url"] = media_url("media.thumbnail", record)
     renditions = record.has_renditions
     data["thumb2x_url"] = media_url("media.thumbnail2x", record) if renditions else None
     data["display_url"] = media_url("media.display", record) if renditions else None
     # Made by the app on the first zoom (never on the CDN): the viewer asks for it here.
-    data["large_url"] = url_for("media.large", key=record.key, v=record.version) if renditions else None
+    data["large_url"] = media_url("media.large", record) if renditions else None
     return data
 
 
