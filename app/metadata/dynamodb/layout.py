@@ -123,7 +123,7 @@ def _word_starts(record: ImageRecord) -> dict[str, list[str]]:
 # the same two words has the same first word. The price: a search is bounded by a pair only when its
 # alphabetically first word has ≥ 4 characters ("birthday dog", "beach katherine"; not "cat dog",
 # which reads single starts as before), and an image has pairs only for its words of ≥ 4 characters
-# as first word (48 items on average in the bench's library, at most 84; pairs of 2-letter starts
+# as first word (~50 items on average in the bench's library, at most 84; pairs of 2-letter starts
 # would be 76 and 91).
 PAIR_FIRST = 4
 
