@@ -12,6 +12,9 @@ Items, all keyed by ``pk``:
 - search index ``word#<start>#<key>``: one per distinct *start* (first two characters) of the
   image's search words (``search.record_words``), with ``wstart`` + ``order``, the image's words as
   one string ``words`` (" dog jpg katherine people ") and its ``labels`` (a string set);
+- word-pair index ``pair#<pair>#<key>``: the same attributes, ``wstart`` a pair of the image's
+  words ("birt+do": the first 4 characters of the alphabetically first word, 2 of the other; see
+  ``layout.pair_start``), written after the image's transaction (``pairs``);
 - retired version ``retired#<version>``: a replaced version (``state`` "history", indexed by
   its lineage in ``hist``) or a deleted image (``state`` "trash", in the ``tfeed`` "trash"),
   with ``rorder`` (when it retired) and ``xfeed``/``xorder`` (a shard and its expiry);
@@ -43,7 +46,9 @@ partition of one query word's first two characters, newest first, with a filter 
 word starts a word of ``words`` (``contains(words, " kath")``) and the prefix and label, fetching
 pages until one is full. With words of several partitions, each is probed (16 items) and the one
 that reached furthest back, the sparsest, is read; a request reads at most 1,000 items and answers
-what it found with a cursor (``word_search``). One item per word *start* rather than one per word prefix ("k", "ka",
+what it found with a cursor (``word_search``). Two words whose alphabetically first has ≥ 4
+characters read their pair's partition instead ("birthday dog": ``birt+do``), which holds the
+images carrying both and few others; three or more the sparsest of their pairs. One item per word *start* rather than one per word prefix ("k", "ka",
 "kat"...) keeps an image to a handful of items (``people/katherine.jpg`` labelled dog: ``pe``,
 ``ka``, ``jp``, ``do``, ``pe``... about 5–10), so the search index fits in the same transaction as
 the image item; the price is that a rare word reads the partition of its first two characters
@@ -51,12 +56,14 @@ until a page fills (at most 1,000 items a request). A batch word (``@<id>``) is 
 own partition, so a batch is read exactly.
 
 Every change is one ``TransactWriteItems`` conditioned on the version read just before, retried
-on conflict, so the image item, its label items and the counters never disagree.
+on conflict, so the image item, its label items and the counters never disagree. The word pairs
+(up to ~100 an image) do not fit in it: they follow by BatchWriteItem, as hints the search
+re-checks, the image item marked pending (``ix``) until they are written (``pairs``).
 
 Modules, one concern each, composed in ``store.DynamoMetadataStore``: ``layout`` (item keys,
 attributes, indexes, order strings), ``table`` (client, errors, paged reads, cursors), ``records``
 (the image item), ``merge`` (the feed's shards read as one listing), ``indexes`` (label and word items), ``counters`` (usage and label counts),
-``months`` (photos per month taken), ``writes`` (transactions on current images),
+``months`` (photos per month taken), ``pairs`` (word-pair items), ``writes`` (transactions on current images),
 ``retired``/``history``/``trash`` (retired versions), ``labels``, ``listing`` and ``search``
 (reads), ``digests`` (an image by its content), ``favourites``, ``albums``, ``state`` (shared
 state), ``provisioning``.

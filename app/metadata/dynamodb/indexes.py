@@ -10,6 +10,22 @@ from .layout import _order, _s, _torder, _word_starts
 from .months import Months
 
 
+def search_item(pk: str, partition: str, record: ImageRecord) -> dict:
+    """An item of the search indexes (``by_word``, ``by_word_taken``): a word start's or a word
+    pair's (see ``pairs``), with what the search filters on: every word and label of the image."""
+    item = {
+        "pk": _s(pk),
+        "wstart": _s(partition),
+        "order": _s(_order(record.updated_at, record.key)),
+        "torder": _s(_torder(record)),
+        "key": _s(record.key),
+        "words": _s(" " + " ".join(sorted(search.record_words(record))) + " "),
+    }
+    if record.labels:
+        item["labels"] = {"SS": sorted(set(record.labels))}
+    return item
+
+
 class IndexItems(FolderItems, Months):
     def _index_actions(self, old: ImageRecord | None, new: ImageRecord | None) -> list[dict]:
         """What keeps the indexes and their counters in step when the current image of a key
@@ -27,19 +43,10 @@ class IndexItems(FolderItems, Months):
         key = (new or old).key
         actions = []
         if new is not None:
-            every = " " + " ".join(sorted(search.record_words(new))) + " "
             for start in sorted(new_starts):
-                item = {
-                    "pk": _s(f"word#{start}#{key}"),
-                    "wstart": _s(start),
-                    "order": _s(_order(new.updated_at, key)),
-                    "torder": _s(_torder(new)),
-                    "key": _s(key),
-                    "words": _s(every),
-                }
-                if new.labels:
-                    item["labels"] = {"SS": sorted(set(new.labels))}
-                actions.append({"Put": {"TableName": self.table, "Item": item}})
+                actions.append(
+                    {"Put": {"TableName": self.table, "Item": search_item(f"word#{start}#{key}", start, new)}}
+                )
         for start in sorted(set(old_starts) - set(new_starts)):
             actions.append({"Delete": {"TableName": self.table, "Key": {"pk": _s(f"word#{start}#{key}")}}})
         return actions

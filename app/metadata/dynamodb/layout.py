@@ -32,8 +32,12 @@ LABEL_COUNTER_SHARDS = 4
 MAX_LABELS = 16
 MAX_WORD_STARTS = 14
 # Image items carry ix = the index version they were written with: 1 added the search and unlabelled
-# indexes, 2 the date-taken order of search (word items' torder); ``gallery init`` brings older ones up.
-INDEX_VERSION = "2"
+# indexes, 2 the date-taken order of search (word items' torder), 3 the word-pair items (see
+# ``pair_start``); ``gallery init`` brings older ones up. Pair items are written after the image's
+# transaction (they do not fit in it), so a transaction writes PAIRS_PENDING and the pair write
+# raises it to INDEX_VERSION: an image a crash left between the two is found by ``gallery init``.
+INDEX_VERSION = "3"
+PAIRS_PENDING = "2"
 
 
 def _s(value: str) -> dict:
@@ -104,6 +108,58 @@ def _word_starts(record: ImageRecord) -> dict[str, list[str]]:
         if start in groups or len(groups) < MAX_WORD_STARTS:
             groups.setdefault(start, []).append(word)
     return groups
+
+
+# Word pairs: a search of two words reads the partition of the pair, which holds the images carrying
+# both (and few others), so what it reads is about what it shows; one word start per word cannot do
+# that (two words that seldom meet). The pair of words a < b (alphabetically) is keyed
+# "<a's first PAIR_FIRST characters>+<b's first two>": "birthday dog" reads "birt+do". Why 4 then 2:
+# the key must be made from the query words alone and hold every image matching them, so each side
+# can be no longer than its query word; a side of 2 letters (the single starts') mixes words too
+# often ("bi+do" holds the dogs with a bird or a bicycle as well: 34 items for 7 birthday dogs in the
+# bench's library, "bir+dog" 22), 4 letters tell most words apart (7 for 7). The first side only
+# needs the length: alphabetical order survives extending both query words to the image's words (a
+# query never holds a word that starts another, see ``search.query_words``), so the image's pair of
+# the same two words has the same first word. The price: a search is bounded by a pair only when its
+# alphabetically first word has ≥ 4 characters ("birthday dog", "beach katherine"; not "cat dog",
+# which reads single starts as before), and an image has pairs only for its words of ≥ 4 characters
+# as first word (~50 items on average in the bench's library, at most 84; pairs of 2-letter starts
+# would be 76 and 91).
+PAIR_FIRST = 4
+
+
+def pair_start(first: str, second: str) -> str:
+    """The pair partition of two words, ``first`` < ``second`` (a search's words, or an image's)."""
+    return f"{first[:PAIR_FIRST]}+{second[:2]}"
+
+
+def _pair_starts(record: ImageRecord) -> set[str]:
+    """The pair partitions of the record's indexed words (those of ``_word_starts``, batch words
+    aside: a batch is its own exact partition); a word that starts another pairs with nothing
+    (no query holds both)."""
+    indexed = sorted(w for group in _word_starts(record).values() for w in group if not w.startswith("@"))
+    return {
+        pair_start(first, second)
+        for i, first in enumerate(indexed)
+        if len(first) >= PAIR_FIRST
+        for second in indexed[i + 1 :]
+        if not second.startswith(first)
+    }
+
+
+def query_pairs(wanted: list[str]) -> list[str]:
+    """The pair partitions that hold every image matching all of ``wanted`` (one per two words
+    whose alphabetically first has ≥ PAIR_FIRST characters and starts not the other); [] when none
+    does. Two such words match two different words of an image, in the same order."""
+    ordered = sorted(set(w for w in wanted if not w.startswith("@")))
+    pairs = [
+        pair_start(first, second)
+        for i, first in enumerate(ordered)
+        if len(first) >= PAIR_FIRST
+        for second in ordered[i + 1 :]
+        if not second.startswith(first)  # one word of the image may match both: no pair holds it
+    ]
+    return list(dict.fromkeys(pairs))
 
 
 _ATTRIBUTES = (

@@ -12,11 +12,12 @@ from ...core.errors import BackendUnavailable
 from ..base import ImageRecord
 from .digests import Digests
 from .indexes import IndexItems
-from .layout import _ATTRIBUTES, _INDEXES, INDEX_VERSION, _gsi
+from .layout import _ATTRIBUTES, _INDEXES, INDEX_VERSION, PAIRS_PENDING, _gsi
+from .pairs import PairItems
 from .records import ImageItems
 
 
-class Provisioning(IndexItems, ImageItems, Digests):
+class Provisioning(IndexItems, PairItems, ImageItems, Digests):
     def provision(self, wait: bool = True) -> list[str]:
         """Create the table and its indexes if missing, add indexes a newer version needs, and keep
         point-in-time recovery and deletion protection on; say what was done."""
@@ -90,7 +91,10 @@ class Provisioning(IndexItems, ImageItems, Digests):
             done.append(f"counted {counted} image(s) by month taken, written before the month counters")
         indexed = self._index_older_items()
         if indexed:
-            done.append(f"indexed {indexed} image(s) written before the current search and labelling indexes")
+            done.append(
+                f"indexed {indexed} image(s) written before the current search and labelling indexes, "
+                "or whose word pairs a stopped write left pending"
+            )
         digested = self._index_older_digests()
         if digested:
             done.append(f"indexed {digested} image(s) by content (SHA-256), written before that index existed")
@@ -98,7 +102,9 @@ class Provisioning(IndexItems, ImageItems, Digests):
 
     def _index_older_items(self) -> int:
         """Bring images written by an earlier version up to this one's indexes, once: search items
-        and unlabelled status (no ``ix``), search items in the date-taken order (``ix`` below 2)."""
+        and unlabelled status (no ``ix``), search items in the date-taken order (``ix`` below 2),
+        word pairs (``ix`` below 3: written before pairs existed, or left pending by a write
+        stopped between its transaction and its pairs, see ``pairs``)."""
         items = self._query_feed(
             IndexName="newest",
             KeyConditionExpression="feed = :f",
@@ -108,12 +114,18 @@ class Provisioning(IndexItems, ImageItems, Digests):
         done = 0
         for item in items:
             record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
-            put = self._image_put(record, int(item["ver"]["N"]))  # conditioned on its version: not changed meanwhile
+            ver = int(item["ver"]["N"])
+            if item.get("ix", {}).get("N") == PAIRS_PENDING:  # its other indexes are whole
+                self._settle(record.key, None, record, ver)
+                done += 1
+                continue
+            put = self._image_put(record, ver)  # conditioned on its version: not changed meanwhile
             actions = [put, *self._word_actions(None, record)]
             if "ix" not in item and not record.labelled:
                 actions.append(self._counter("count#unlabelled", 1))
             try:
                 self.client.transact_write_items(TransactItems=actions)
+                self._settle(record.key, None, record, ver + 1)
                 done += 1
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":

@@ -7,21 +7,29 @@ import json
 
 from ..base import ImageRecord
 from .folders import in_folder
-from .layout import IMAGES, INDEX_VERSION, MAX_LABELS, _order, _s, _torder, feed_shard
+from .layout import IMAGES, MAX_LABELS, PAIRS_PENDING, _order, _s, _torder, feed_shard
 from .table import DynamoTable
 
 
 class ImageItems(DynamoTable):
     def _get_item(self, key: str) -> tuple[ImageRecord | None, int]:
+        record, ver, _ = self._get_image(key)
+        return record, ver
+
+    def _get_image(self, key: str) -> tuple[ImageRecord | None, int, str]:
+        """The current record of ``key``, its version number and index version (None, 0, "")."""
         response = self._call(
             "read", "get_item", TableName=self.table, Key={"pk": _s(f"image#{key}")}, ConsistentRead=True
         )
         item = response.get("Item")
         if not item:
-            return None, 0
-        return ImageRecord.from_dict(json.loads(item["record"]["S"])), int(item["ver"]["N"])
+            return None, 0, ""
+        record = ImageRecord.from_dict(json.loads(item["record"]["S"]))
+        return record, int(item["ver"]["N"]), item.get("ix", {}).get("N", "")
 
-    def _image_put(self, record: ImageRecord, old_ver: int) -> dict:
+    def _image_put(self, record: ImageRecord, old_ver: int, ix: str = PAIRS_PENDING) -> dict:
+        """The Put of the image item. ``ix`` stays PAIRS_PENDING until its pair items are written
+        (``pairs.settle``), unless the caller knows they are already."""
         item = {
             "pk": _s(f"image#{record.key}"),
             "key": _s(record.key),
@@ -30,7 +38,7 @@ class ImageItems(DynamoTable):
             "torder": _s(_torder(record)),
             "mon": _s(record.taken_month()),  # counted under this month (see months)
             "ver": {"N": str(old_ver + 1)},
-            "ix": {"N": INDEX_VERSION},
+            "ix": {"N": ix},
             "record": _s(json.dumps(record.to_dict())),
             "label": _s(in_folder(record.key)),  # its folder's partition of by_label_taken (folders.py)
         }

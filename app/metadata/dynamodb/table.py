@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,6 +62,17 @@ class DynamoTable:
                 if not request:
                     break
         return [by_key[k] for k in keys if k in by_key]
+
+    def _write_items(self, requests: list[dict]) -> None:
+        """One BatchWriteItem of up to 25 requests, what DynamoDB leaves unprocessed sent again after a pause."""
+        pending = {self.table: requests}
+        for attempt in range(_RETRIES):
+            response = self._call("write", "batch_write_item", RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)  # throttled: back off, then send what is left
+        raise BackendUnavailable("Image metadata: DynamoDB kept refusing a batch write. Try again.")
 
     def _query_all(self, **query) -> list[dict]:
         items, start = [], None

@@ -1,12 +1,13 @@
-"""Search: images whose words start with every query word, read from one ``by_word`` partition
-(how the word index is laid out, and what it costs, is in the package doc)."""
+"""Search: images whose words start with every query word, read from one ``by_word`` partition,
+of a word pair when the query has one (see ``layout.pair_start``), else of a word start (how the
+word index is laid out, and what it costs, is in the package doc)."""
 
 from __future__ import annotations
 
 from ...core import search
 from ...core.errors import InvalidParameter
 from ..base import ImageRecord
-from .layout import WORD_ORDERS, _s, word_start
+from .layout import WORD_ORDERS, _s, query_pairs, word_start
 from .table import DynamoTable
 
 # One search request reads at most this many index items (~250 B each: ~31 read units), then
@@ -21,8 +22,10 @@ class WordSearch(DynamoTable):
     def _search(self, wanted: list[str], prefix: str, label: str, limit: int, after, check=None, sort="uploaded"):
         """Images with a word starting with each of ``wanted``: one partition of the word index of
         ``sort``'s order (``by_word`` or ``by_word_taken``), filtered. Every matching image has an
-        item in the partition of each query word, so any one of them finds all: the sparsest is
-        read (``_driver``), at most SEARCH_READ_ITEMS items a request."""
+        item in the partition of each query word, and of each pair of them that ``query_pairs``
+        names, so any one of them finds all: a pair's if there is one, the sparsest if several
+        (``_driver``), at most SEARCH_READ_ITEMS items a request. Pair items are hints written after
+        the image (``pairs``): every record found is checked against the query again."""
         index, range_name = WORD_ORDERS[sort]
         names = {"#w": "words"}
         values = {}
@@ -71,15 +74,18 @@ class WordSearch(DynamoTable):
     def _driver(self, reading: _Reading, wanted: list[str], limit: int, after, index: str, range_name: str):
         """The partition to read and where to go on in it (None: read to its end), with what was
         read so far in ``reading.found``. A batch word is its own partition (exact); a cursor names
-        the partition its search read; else, with query words of several partitions, each is
-        probed with PROBE_ITEMS items and the one whose probe reached furthest back (fewest items
-        per stretch of time) is read on: "birthday dog" reads the partition of ``dog`` when dogs are
-        rarer than words starting ``bi``. The probes of the others are the price (≤ 16 items each)."""
+        the partition its search read; two words read their pair's partition ("birthday dog":
+        "birt+do", the images with both and few others); else, with several partitions to choose
+        from (three words and their pairs, or words of several starts and no pair: "cat dog"),
+        each is probed with PROBE_ITEMS items and the one whose probe reached furthest back
+        (fewest items per stretch of time) is read on. The probes of the others are the price
+        (≤ 16 items each)."""
         batch = [w for w in wanted if w.startswith("@")]
-        starts = list(dict.fromkeys(word_start(w) for w in (batch[:1] or wanted)))
+        singles = list(dict.fromkeys(word_start(w) for w in (batch[:1] or wanted)))
+        starts = (not batch and query_pairs(wanted)) or singles
         if after is not None:
             chosen = after.get("h") if isinstance(after, dict) else None
-            if chosen not in starts:
+            if chosen not in starts and chosen not in singles:  # a word start's cursor: from before pairs
                 raise InvalidParameter("The cursor belongs to another listing; start again from the first page.")
             start = self._start(after, index, "wstart", chosen, range_name)
             return chosen, reading.read(chosen, limit + 1, start)

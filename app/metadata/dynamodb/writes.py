@@ -3,6 +3,8 @@ retried on conflict, so the image item, its index items and the counters never d
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 import time
 import uuid
@@ -13,17 +15,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ...core.errors import BackendUnavailable
 from ..base import Conflict, ImageRecord, OutcomeUnknown, amended
 from .indexes import IndexItems
-from .layout import HISTORY, IMAGES, TRASH, _s
+from .layout import HISTORY, IMAGES, INDEX_VERSION, TRASH, _s
+from .pairs import PairItems, pair_content
 from .records import ImageItems
 from .retired import RetiredItems
 from .table import _RETRIES
+
+log = logging.getLogger(__name__)
 
 # Whether a write that seemed to fail is in the table after all: (current record, the record it
 # replaced) -> bool.
 Landed = Callable[[ImageRecord | None, ImageRecord | None], bool]
 
 
-class CurrentImages(RetiredItems, IndexItems, ImageItems):
+class CurrentImages(RetiredItems, IndexItems, PairItems, ImageItems):
     def _transact(self, key: str, build, landed: Landed | None = None) -> ImageRecord | None:
         """Read the current record, build the actions from it, write them conditioned on its version;
         returns the record the write replaced.
@@ -33,13 +38,15 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
         first asks ``landed(current, replaced)`` whether the table already holds what the last
         attempt wrote, and if so that attempt is the answer: a write is never applied on top of
         itself (which would retire the version it makes current and jam the key). When that read
-        fails too, ``OutcomeUnknown`` says nobody knows whether the write happened."""
-        replaced, sent = None, False
+        fails too, ``OutcomeUnknown`` says nobody knows whether the write happened.
+
+        Once written, the image's word-pair items follow (``_settled``)."""
+        replaced, sent, made = None, False, None
         for attempt in range(_RETRIES):
             try:
-                old, ver = self._get_item(key)
+                old, ver, ix = self._get_image(key)
                 if sent and landed is not None and landed(old, replaced):
-                    return replaced
+                    return self._settled(key, replaced, made)
             except BackendUnavailable as exc:
                 if sent:
                     raise OutcomeUnknown(exc.message) from exc
@@ -47,12 +54,13 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
             actions = build(old, ver)
             if actions is None:
                 return old
+            made = self._pairs_to_settle(key, actions, old, ver, ix)
             replaced, sent = old, True
             try:
                 # The token makes botocore's own retry of this request (same token) a no-op for
                 # DynamoDB when the first one was applied; each attempt here gets a new one.
                 self.client.transact_write_items(TransactItems=actions, ClientRequestToken=uuid.uuid4().hex)
-                return old
+                return self._settled(key, old, made)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
@@ -62,13 +70,39 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 if not conflict and not self._landed(key, landed, replaced, exc):
                     raise self._unavailable("write", exc) from exc
                 if not conflict:
-                    return replaced
+                    return self._settled(key, replaced, made)
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # another writer won, or our repeat; re-read
             except BotoCoreError as exc:  # no answer: it may or may not have been applied
                 if self._landed(key, landed, replaced, exc):
-                    return replaced
+                    return self._settled(key, replaced, made)
                 # Known not applied: try again like after a conflict.
         raise BackendUnavailable(f"Image metadata for '{key}' is being changed by many writers at once. Try again.")
+
+    @staticmethod
+    def _pairs_to_settle(key: str, actions: list[dict], old: ImageRecord | None, ver: int, ix: str):
+        """What the pair items must follow after ``actions`` (the record they make current, None if
+        they delete it, and its version number), or None when they stay as they are: the image's
+        pair content is unchanged and was settled (``ix``), so its Put keeps ix settled."""
+        put = next(
+            (a["Put"] for a in actions if "Put" in a and a["Put"]["Item"]["pk"]["S"] == f"image#{key}"),
+            None,
+        )
+        new = ImageRecord.from_dict(json.loads(put["Item"]["record"]["S"])) if put else None
+        if new is not None and ix == INDEX_VERSION and pair_content(new) == pair_content(old):
+            put["Item"]["ix"] = {"N": INDEX_VERSION}
+            return None
+        return new, ver + 1
+
+    def _settled(self, key: str, replaced: ImageRecord | None, made) -> ImageRecord | None:
+        """After the transaction: its pairs written (``PairItems._settle``); returns ``replaced``.
+        The write itself has happened, so a failure here is logged, not raised: the image item
+        stays pending and ``gallery init`` settles it (a crash here ends the same)."""
+        if made is not None:
+            try:
+                self._settle(key, replaced, *made)
+            except BackendUnavailable as exc:
+                log.warning("Pairs of %r left pending for `gallery init`: %s", key, exc.message)
+        return replaced
 
     def _landed(self, key: str, landed: Landed | None, replaced: ImageRecord | None, failure: Exception) -> bool:
         """After a failed write: did it happen after all? ``OutcomeUnknown`` when that cannot be read."""
@@ -157,8 +191,14 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
             if not outcome["amended"]:
                 return None
             new = amended(old, changes)
-            # Label items carry torder, and the date taken may be what changed (its month with it).
-            return [self._image_put(new, ver), *self._label_actions(old, new), *self._month_actions(old, new)]
+            # Label and word items carry torder, and the date taken may be what changed (its month
+            # with it); the EXIF's camera make and model are search words.
+            return [
+                self._image_put(new, ver),
+                *self._label_actions(old, new),
+                *self._word_actions(old, new),
+                *self._month_actions(old, new),
+            ]
 
         self._transact(key, build)
         return outcome["amended"]
@@ -172,7 +212,9 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
         """``put`` for many records, batched: keys not taken yet are written with BatchWriteItem
         (25 items a request, no transaction: an import's records are new) and their counters added
         once per batch; a taken or repeated key goes through ``put``'s transaction. Returns the
-        replaced records that were not kept."""
+        replaced records that were not kept. A batch's index items (its word pairs too) are
+        written before its image items, which are therefore settled (ix INDEX_VERSION) at once: an
+        import stopped halfway leaves index items of images not written, hints the search skips."""
         dropped: list[ImageRecord] = []
         chunk: list[ImageRecord] = []
         for record in records:
@@ -193,11 +235,13 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                 slow.append(record)
             else:
                 fresh[record.key] = record
-        items, counters = [], {}
+        items, image_items, counters = [], [], {}
         for record in fresh.values():
             record = self._clean(record)
             record.lineage = record.lineage or uuid.uuid4().hex
-            for action in [self._image_put(record, 0), *self._index_actions(None, record)]:
+            image_items.append({"PutRequest": {"Item": self._image_put(record, 0, INDEX_VERSION)["Put"]["Item"]}})
+            items += self._pair_requests(record.key, set(), record)
+            for action in self._index_actions(None, record):
                 if "Put" in action:
                     items.append({"PutRequest": {"Item": action["Put"]["Item"]}})
                 else:  # a counter: added up, written once per batch
@@ -205,6 +249,7 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                     pk = update["Key"]["pk"]["S"]
                     name = pk.rsplit("#", 1)[0] if pk.startswith("count#") else pk  # a counter's shards as one
                     counters.setdefault(name, [update, 0])[1] += int(update["ExpressionAttributeValues"][":d"]["N"])
+        items += image_items
         for i in range(0, len(items), 25):
             self._write_items(items[i : i + 25])
         if fresh:
@@ -239,14 +284,3 @@ class CurrentImages(RetiredItems, IndexItems, ImageItems):
                     break
                 time.sleep(0.05 * 2**attempt)
         return found
-
-    def _write_items(self, requests: list[dict]) -> None:
-        """One BatchWriteItem of up to 25 requests, what DynamoDB leaves unprocessed sent again after a pause."""
-        pending = {self.table: requests}
-        for attempt in range(_RETRIES):
-            response = self._call("write", "batch_write_item", RequestItems=pending)
-            pending = response.get("UnprocessedItems") or {}
-            if not pending:
-                return
-            time.sleep(0.05 * 2**attempt)  # throttled: back off, then send what is left
-        raise BackendUnavailable("Image metadata: DynamoDB kept refusing a batch write. Try again.")
