@@ -6,7 +6,7 @@ Reports errors, p50/p95 per route, throughput and the largest worker RSS; afterw
 uploaded key must read back byte-identical.
 
     python bench/load.py                  # 50 clients × 60 s
-    python bench/load.py --quick          # 10 clients × 8 s (tests/test_load.py runs this)
+    python bench/load.py --quick          # 10 clients × 4 s (tests/test_load.py runs this)
     python bench/load.py --json           # one JSON object on stdout instead of the table
 """
 
@@ -289,11 +289,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds")
     parser.add_argument("--cache-mb", type=float, default=2.0, help="in-process cache capacity for the run")
-    parser.add_argument("--quick", action="store_true", help="10 clients for 8 s")
+    parser.add_argument("--quick", action="store_true", help="10 clients for 4 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.quick:
-        args.clients, args.duration = 10, 8.0
+        args.clients, args.duration = 10, 4.0
     report = run(args.clients, args.duration, args.cache_mb)
     if args.json:
         print(json.dumps(report))

@@ -28,6 +28,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_SECONDS = 30
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+def screenshot(page, name: str, **options) -> None:
+    """Keep the page as it looks in ``artifacts/screenshots/<name>.png``, to be looked at (colours,
+    overlaps, clipped words), when asked: ``SCREENSHOTS=1`` (or ``UPDATE_DOCS_PICTURES=1``,
+    which makes the README's pictures from them). Nothing asserts on them, and each costs Chromium
+    ~0.3 s of CPU, so an ordinary run skips them."""
+    if not (os.environ.get("SCREENSHOTS") or os.environ.get("UPDATE_DOCS_PICTURES")):
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), **options)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import ROOT, chromium, gunicorn
+from servers import gunicorn, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -59,12 +59,6 @@ def server(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
 def serious(page) -> list[str]:
     """axe's serious and critical violations of the page as it is now, one line each."""
     page.add_script_tag(content=AXE.read_text())
@@ -97,9 +91,7 @@ def test_no_serious_violations_on_any_page(server, browser, screen, scheme):
         page.wait_for_selector(".recog-summary", timeout=60_000)
         problems["recognition"] = serious(page)
         if screen == "phone" and scheme == "dark":
-            shots = ROOT / "artifacts" / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "a11y-recognition-phone-dark.png"), full_page=True)
+            screenshot(page, "a11y-recognition-phone-dark", full_page=True)
     finally:
         context.close()
     assert {name: found for name, found in problems.items() if found} == {}

@@ -13,7 +13,7 @@ import requests
 from conftest import CSRF_META
 from PIL import Image
 from playwright import sync_api
-from servers import ROOT, chromium, gunicorn
+from servers import ROOT, gunicorn
 from test_browser import Console
 
 from app.metadata.sqlite import SqliteMetadataStore
@@ -73,12 +73,6 @@ def site(tmp_path_factory):
         for n in range(10):
             site.upload(f"cat/cat-x{n}.jpg", n)
         yield site
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

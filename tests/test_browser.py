@@ -6,18 +6,16 @@ screenshots at desktop and phone widths (artifacts/screenshots/, one copied to d
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import pytest
 import requests
 from playwright import sync_api
-from servers import ROOT, chromium, gunicorn
+from servers import gunicorn, screenshot
 
 pytestmark = pytest.mark.browser
 
 DATA = Path(__file__).parent / "data"
-SHOTS = ROOT / "artifacts" / "screenshots"
 TABS = [
     ("home", "/", "Your images"),
     ("gallery", "/gallery", "Image Gallery"),
@@ -35,12 +33,6 @@ def server(tmp_path_factory):
     data, logs = tmp_path_factory.mktemp("browser-data"), tmp_path_factory.mktemp("browser-log")
     with gunicorn(data, logs / "gunicorn.log", SECRET_KEY="browser-test") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 class Console:
@@ -271,7 +263,6 @@ def test_keyboard_reaches_the_nav_with_visible_focus(server, page):
 
 @pytest.mark.parametrize(("width", "height", "label"), [(1280, 800, "desktop"), (390, 844, "phone")])
 def test_screenshots_of_every_tab(server, browser, width, height, label):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=label == "phone")
     page = context.new_page()
     console = Console(page)
@@ -280,10 +271,6 @@ def test_screenshots_of_every_tab(server, browser, width, height, label):
         page.wait_for_load_state("networkidle")
         # Nothing wider than the screen: no sideways scrolling on a phone.
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, label)
-        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    if label == "phone" and os.environ.get("GALLERY_UPDATE_DOCS_SCREENSHOT") == "1":
-        page.goto(server + "/gallery")  # the README's picture: one phone screen of the gallery
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
+        screenshot(page, f"{name}-{label}", full_page=True)
     context.close()
     assert console.errors == []

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 from playwright import sync_api
-from servers import chromium, gunicorn, upload_all
-from test_browser import SHOTS, Console
+from servers import gunicorn, screenshot, upload_all
+from test_browser import Console
 from test_exif import exif_photo
 from test_viewer_browser import BIG, SHAPES, current_image, jpeg, loaded, viewer_open
 
@@ -47,18 +47,11 @@ def server(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
 def screenshots(page, name: str) -> None:
     """The page as it is, light and dark (to be looked at: colours, overlaps, clipped words)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        page.screenshot(path=SHOTS / f"{name}-{scheme}.png")
+        screenshot(page, f"{name}-{scheme}")
     page.emulate_media(color_scheme="light")
 
 

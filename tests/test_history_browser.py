@@ -13,8 +13,8 @@ import pytest
 import requests
 from conftest import make_image
 from playwright import sync_api
-from servers import chromium, gunicorn
-from test_browser import SHOTS, Console
+from servers import gunicorn, screenshot
+from test_browser import Console
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +42,6 @@ def server(tmp_path_factory):
         SECRET_KEY="history-browser-test",
     ) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def new_page(browser, **options):
@@ -84,8 +78,7 @@ def stored(server, key: str, **query) -> bytes:
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, name, full_page=True)
 
 
 def test_keep_both_replace_restore_trash_and_restore(server, page):

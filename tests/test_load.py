@@ -1,4 +1,4 @@
-"""The quick mode of bench/load.py: 10 clients for 8 s against gunicorn with the production
+"""The quick mode of bench/load.py: 10 clients for 4 s against gunicorn with the production
 settings; zero errors and every uploaded key reads back byte-identical."""
 
 from __future__ import annotations

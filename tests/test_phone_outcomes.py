@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright import sync_api
-from servers import ROOT, chromium, gunicorn
+from servers import ROOT, gunicorn, screenshot
 
 from app.imaging import images  # noqa: F401  (registers pillow-heif, so Pillow can write HEIF)
 
 pytestmark = pytest.mark.browser
 
 DATA = ROOT / "tests" / "data"
-SHOTS = ROOT / "artifacts" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 RECOGNITION_BUDGET = 500 * 1024
 
@@ -46,12 +45,6 @@ def files(tmp_path_factory):
     dog.save(out, "HEIF", quality=85)
     (folder / "chelsea.heic").write_bytes(out.getvalue())
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
@@ -86,11 +79,6 @@ def in_view(page, selector: str) -> bool:
     return -1 <= top < PHONE["viewport"]["height"] - 40
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
 def upload(page, server: str, paths: list, key: str = "") -> None:
     page.goto(server + "/upload")
     page.set_input_files("#file", [str(p) for p in paths])
@@ -113,14 +101,14 @@ def test_upload_and_detect_bring_their_outcome_into_view(server, phone, files):
     assert phone.get_attribute("#upload-summary", "role") == "status"  # announced
     assert in_view(phone, "#upload-summary")
     assert phone.evaluate("document.activeElement.id") == "upload-summary"
-    shot(phone, "phone-upload-outcome")
+    screenshot(phone, "phone-upload-outcome")
 
     phone.goto(server + "/recognize?source_key=dog.jpg")
     phone.tap('form.recog-form button[type="submit"]')
     phone.wait_for_selector(".recog-summary")
     assert phone.get_attribute(".recog-summary", "role") == "status"
     assert in_view(phone, ".recog-summary")
-    shot(phone, "phone-detect-outcome")
+    screenshot(phone, "phone-detect-outcome")
     # The labels table fits the phone: nothing scrolls sideways, no Parents cell is cut.
     wrap = phone.eval_on_selector(".recog-table-wrap", "el => [el.scrollWidth, el.clientWidth]")
     assert wrap[0] <= wrap[1]
@@ -139,7 +127,7 @@ def test_a_processing_save_is_brought_into_view(server, phone, files):
     phone.wait_for_selector("#proc-saved:not([hidden])")
     assert "edit/dog-edit.jpg" in phone.inner_text("#proc-saved")
     assert in_view(phone, "#proc-saved")
-    shot(phone, "phone-process-saved")
+    screenshot(phone, "phone-process-saved")
 
 
 def test_recognition_of_a_24_mp_photo_transfers_the_display_rendition_only(server, phone, files):
@@ -167,4 +155,4 @@ def test_a_heic_shows_its_picture_under_the_boxes(server, phone, files):
         phone.wait_for_function("() => document.querySelector('.recog-figure img').complete")
         assert phone.eval_on_selector(".recog-figure img", "img => img.naturalWidth") > 0, source
         assert phone.locator(".recog-boxes .box").count() >= 1, source
-    shot(phone, "phone-heic-recognition")
+    screenshot(phone, "phone-heic-recognition")

@@ -13,14 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import require_binary
 from playwright import sync_api
+from servers import screenshot
 from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
 
 DOG = (Path(__file__).parent / "data" / "dog.jpg").read_bytes()
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PREVIEW_BUDGET_MS = 1500  # generous for a shared test machine; the bench holds the 100 ms target
 
 
@@ -41,16 +40,6 @@ def live(app, gallery):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium for the module; each test's page has its own context (cookies, storage)."""
-    chromium = require_binary("chromium", "chromium-browser", install="apt-get install chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -331,7 +320,6 @@ def test_the_script_takes_its_limits_from_the_page(live, page, monkeypatch):
 
 @pytest.mark.parametrize(("width", "height", "label"), [(1280, 800, "desktop"), (390, 844, "phone")])
 def test_studio_screenshots_keep_the_result_in_view(live, browser, width, height, label):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=label == "phone")
     page = context.new_page()
     errors = []
@@ -343,18 +331,18 @@ def test_studio_screenshots_keep_the_result_in_view(live, browser, width, height
     page.wait_for_selector("#proc-result-caption:has-text('After · 743×630')")  # 640×480 (never enlarged) turned 15°
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing scrolls sideways
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SHOTS / f"process-studio-{label}.png"))
+    screenshot(page, f"process-studio-{label}")
 
     # Scrolled down to the last controls, the result is still on screen.
     page.locator("#proc-save").scroll_into_view_if_needed()
     stage = page.locator("#stage").bounding_box()
     assert stage["y"] >= -1 and stage["y"] + stage["height"] <= height + 1, stage
     assert page.locator("#proc-save").bounding_box()["y"] < height
-    page.screenshot(path=str(SHOTS / f"process-studio-{label}-scrolled.png"))
+    screenshot(page, f"process-studio-{label}-scrolled")
 
     page.select_option('[name="steps-0-op"]', "crop")
     page.click("li.step button[data-act='draw']")
     page.wait_for_selector(".compare.cropping .crop-box")
-    page.screenshot(path=str(SHOTS / f"process-studio-{label}-crop.png"))
+    screenshot(page, f"process-studio-{label}-crop")
     context.close()
     assert errors == []

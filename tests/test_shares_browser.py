@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 from playwright import sync_api
-from servers import chromium, gunicorn
+from servers import gunicorn
 from test_browser import Console
 
 pytestmark = pytest.mark.browser
@@ -66,12 +66,6 @@ def server(tmp_path_factory):
         for n, key in enumerate([*SHARED, OTHER]):
             upload(base, key, photo(n, (900 + 40 * n, 600)))
         yield base, log
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def fresh_page(browser):

@@ -14,7 +14,6 @@ from pathlib import Path
 import boto3
 import pytest
 from playwright import sync_api
-from servers import chromium
 from test_browser import PHOTOS, drop_files
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
@@ -74,12 +73,6 @@ def server(moto_server, tmp_path_factory):
         finally:
             httpd.shutdown()
             thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def test_upload_browse_process_recognize_under_the_stage_prefix(server, browser):

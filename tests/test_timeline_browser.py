@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from servers import chromium, gunicorn, upload_all
-from test_browser import SHOTS, Console
+from servers import gunicorn, screenshot, upload_all
+from test_browser import Console
 from test_exif import exif_photo
 
 pytestmark = pytest.mark.browser
@@ -44,12 +44,6 @@ def server(tmp_path_factory):
         uploads += [(f"scans/{n}.jpg", exif_photo(size=(50, 70), taken=None)) for n in range(UNDATED)]
         upload_all(base, uploads)
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def open_page(browser, device: dict):
@@ -113,8 +107,7 @@ def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, 
     page.reload(wait_until="load")
     assert "month=2023-11" in page.url
     assert page.locator("h2.timeline-heading").first.get_attribute("id") == "t-2023-11"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / "timeline-desktop.png")
+    screenshot(page, "timeline-desktop")
     assert page.console.errors == [], "\n".join(page.console.errors)
     page.context.close()
 
@@ -151,7 +144,6 @@ def test_on_a_phone_the_scrubber_is_a_compact_strip(server, browser):
     link.scroll_into_view_if_needed()
     link.tap()
     page.wait_for_url(re.compile(r"month=2022-06"))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / "timeline-phone.png")
+    screenshot(page, "timeline-phone")
     assert page.console.errors == [], "\n".join(page.console.errors)
     page.context.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright import sync_api
-from servers import chromium, gunicorn
+from servers import gunicorn
 from test_browser import drop_files
 
 pytestmark = pytest.mark.browser
@@ -27,16 +27,15 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture
-def page():
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        context.close()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    yield page
+    context.close()
 
 
 def folder_tree(root: Path) -> Path:

@@ -17,8 +17,8 @@ import pytest
 import requests
 from PIL import Image
 from playwright import sync_api
-from servers import ROOT, chromium, gunicorn, upload_all
-from test_browser import SHOTS, Console
+from servers import ROOT, SHOTS, gunicorn, screenshot, upload_all
+from test_browser import Console
 from test_exif import exif_photo
 
 pytestmark = pytest.mark.browser
@@ -77,12 +77,6 @@ def server(tmp_path_factory):
         uploads += [(f"p/{n:02d}.jpg", jpeg(SHAPES[n % len(SHAPES)], n)) for n in range(PHOTOS)]
         upload_all(base, uploads)
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def new_page(browser, width=1280, height=800, scale=1, scheme="light"):
@@ -292,7 +286,6 @@ PAGES += ["/recognize", "/trash", "/cache"]
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     phone = new_page(browser, 390, 844, scale=2, scheme=scheme)
     for path in PAGES:
         phone.goto(server + path)
@@ -300,7 +293,7 @@ def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
         assert wide <= 390, f"{path} scrolls sideways ({wide} px)"
         if path in ("/browse?key=camera.jpg", "/process"):
             name = "browse" if path.startswith("/browse") else "process"
-            phone.screenshot(path=SHOTS / f"viewer-{name}-phone-{scheme}.png")
+            screenshot(phone, f"viewer-{name}-phone-{scheme}")
     phone.goto(server + "/gallery")
     header = phone.locator("header.top").bounding_box()
     assert header["height"] <= 120, header
@@ -309,23 +302,23 @@ def test_phone_and_desktop_layout_and_screenshots(server, browser, scheme):
     print(f"\nphone ({scheme}): header {header['height']:.0f} px, {seen} photos on the first screen")
     assert seen >= 9
     phone.wait_for_load_state("load")
-    phone.screenshot(path=SHOTS / f"viewer-gallery-phone-{scheme}.png")
+    screenshot(phone, f"viewer-gallery-phone-{scheme}")
     phone.goto(server + "/gallery#photo=camera.jpg")
     viewer_open(phone)
     loaded(phone, current_image(phone))
-    phone.screenshot(path=SHOTS / f"viewer-open-phone-{scheme}.png")
+    screenshot(phone, f"viewer-open-phone-{scheme}")
     assert phone.console.errors == []
     phone.context.close()
 
     desk = new_page(browser, scheme=scheme)
     desk.goto(server + "/gallery?sort=taken")
     desk.wait_for_load_state("load")
-    desk.screenshot(path=SHOTS / f"viewer-gallery-desktop-{scheme}.png")
+    screenshot(desk, f"viewer-gallery-desktop-{scheme}")
     desk.goto(server + "/gallery#photo=camera.jpg")
     viewer_open(desk)
     loaded(desk, current_image(desk))
     desk.keyboard.press("i")
-    desk.screenshot(path=SHOTS / f"viewer-open-desktop-{scheme}.png")
+    screenshot(desk, f"viewer-open-desktop-{scheme}")
     assert desk.console.errors == []
     desk.context.close()
     # The README's pictures, kept small: remade on request only, so a test run leaves the checkout
