@@ -187,6 +187,9 @@ if (root) {
 
   lightbox.on("uiRegister", () => {
     const pswp = lightbox.pswp;
+    // PhotoSwipe binds its keys and gestures once the opening animation ends ("bindEvents"): the
+    // class says a key pressed now counts (a busy machine's animation takes longer than its 333 ms).
+    pswp.on("bindEvents", () => pswp.element.classList.add("pswp--ready"));
     const toggleHeart = registerOrganising(pswp, root);
     let panel = null;
     const toggleInfo = () => {

@@ -87,8 +87,7 @@ def page(browser):
 
 
 def viewer_open(page) -> None:
-    page.wait_for_selector(".pswp--open")
-    page.wait_for_timeout(450)  # the opening animation: keys count after it
+    page.wait_for_selector(".pswp--ready")  # the opening animation has ended: keys count
 
 
 def open_key(page) -> str:

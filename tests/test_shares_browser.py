@@ -93,8 +93,7 @@ def test_a_shared_folder_pages_in_the_viewer_reaches_nothing_else_and_dies_when_
 
         # The viewer: open the last tile of the page; → goes on into photos of the next page.
         tiles.nth(PAGE - 1).click()
-        page.wait_for_selector(".pswp--open")
-        page.wait_for_timeout(450)
+        page.wait_for_selector(".pswp--ready")  # keys count once the opening animation ends
         seen = set()
         for _ in range(len(SHARED) - PAGE):
             page.keyboard.press("ArrowRight")

@@ -92,9 +92,8 @@ def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, 
     links = page.locator("#gallery-grid li.tile a[data-photo]")
     keys = links.evaluate_all("els => els.map(e => JSON.parse(e.dataset.photo).key)")
     links.nth(PAGE + 3).click()
-    page.wait_for_selector(".pswp--open")
+    page.wait_for_selector(".pswp--ready")  # keys count once the opening animation ends
     until(page, lambda p: p.url.endswith("#photo=" + quote(keys[PAGE + 3], safe="")))
-    page.wait_for_timeout(450)  # keys count once the opening animation ends
     page.keyboard.press("ArrowRight")
     until(page, lambda p: p.url.endswith("#photo=" + quote(keys[PAGE + 4], safe="")))
     page.keyboard.press("Escape")

@@ -98,8 +98,7 @@ def page(browser):
 
 def viewer_open(page) -> None:
     """Wait for the viewer to open and its opening animation to end (keys count after it)."""
-    page.wait_for_selector(".pswp--open")
-    page.wait_for_timeout(450)
+    page.wait_for_selector(".pswp--ready")
 
 
 def open_key(page) -> str:
