@@ -16,7 +16,7 @@ PORT ?= 8000
 # rewritten test modules again (7 s of each worker's 10 s start, 3 s once they are kept).
 unexport PYTHONDONTWRITEBYTECODE
 TEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run dev test check lint format bench docs clean fuzz wheelhouse lambda-package
 

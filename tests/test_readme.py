@@ -194,3 +194,12 @@ def test_every_setting_the_docs_name_is_declared():
             if not (any(d.startswith(name + "_") for d in declared) if wildcard else name in declared):
                 unknown.add(f"{page.name}: {name}{wildcard}")
     assert not unknown, "\n".join(sorted(unknown))
+
+
+def test_the_longest_first_modules_exist():
+    """conftest.LONGEST_FIRST orders the run by module name: a renamed or removed module would
+    silently fall back to the end of the queue."""
+    from conftest import LONGEST_FIRST
+
+    missing = [name for name in LONGEST_FIRST if not (Path(__file__).parent / f"{name}.py").is_file()]
+    assert missing == []

@@ -21,8 +21,8 @@ from app.core.errors import BackendUnavailable, NotFound
 from app.metadata.base import OutcomeUnknown
 from app.metadata.dynamodb.layout import HISTORY, TRASH
 
-# It starts its own moto server and a fault proxy, and is the longest module: a server module, so
-# xdist starts it first rather than leaving it to run alone at the end.
+# It starts its own moto server and a fault proxy: a server module, and one of conftest's
+# LONGEST_FIRST, so xdist starts it early rather than leaving it to run alone at the end.
 pytestmark = pytest.mark.server
 
 pytest_plugins = ["cloud"]
