@@ -129,10 +129,12 @@ LONGEST_FIRST = (
     "test_gallery_phone_browser",
     "test_browser",
     "test_processing_browser",
-    "test_slow_clients",
     "test_accessibility",
 )
 SLOW_FIRST = ("browser", "server", "cloud", "fuzz")
+# Last: a module that mostly waits and times what it waits for (/healthz within 100 ms while
+# 50 clients stall): it runs in the run's tail, where cores are free, not beside the longest ones.
+LAST = ("test_slow_clients",)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -146,6 +148,9 @@ def pytest_collection_modifyitems(config, items):
         name = item.module.__name__
         if name in LONGEST_FIRST:
             rank[name] = LONGEST_FIRST.index(name)
+            continue
+        if name in LAST:
+            rank[name] = len(LONGEST_FIRST) + len(SLOW_FIRST) + 1
             continue
         marks = [len(LONGEST_FIRST) + SLOW_FIRST.index(m.name) for m in item.iter_markers() if m.name in SLOW_FIRST]
         rank[name] = min([rank.get(name, len(LONGEST_FIRST) + len(SLOW_FIRST)), *marks])

@@ -197,9 +197,9 @@ def test_every_setting_the_docs_name_is_declared():
 
 
 def test_the_longest_first_modules_exist():
-    """conftest.LONGEST_FIRST orders the run by module name: a renamed or removed module would
+    """conftest.LONGEST_FIRST and LAST order the run by module name: a renamed or removed module would
     silently fall back to the end of the queue."""
-    from conftest import LONGEST_FIRST
+    from conftest import LAST, LONGEST_FIRST
 
-    missing = [name for name in LONGEST_FIRST if not (Path(__file__).parent / f"{name}.py").is_file()]
+    missing = [name for name in LONGEST_FIRST + LAST if not (Path(__file__).parent / f"{name}.py").is_file()]
     assert missing == []
