@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..base import ImageRecord
 from .indexes import search_item
 from .layout import INDEX_VERSION, _pair_starts, _s
@@ -62,18 +60,13 @@ class PairItems(ImageItems):
 
     def _mark_settled(self, key: str, ver: int) -> bool:
         """Raise the image item's ``ix`` to INDEX_VERSION if it is still version ``ver``."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"pk": _s(f"image#{key}")},
-                UpdateExpression="SET ix = :ix",
-                ConditionExpression="ver = :v",
-                ExpressionAttributeValues={":ix": {"N": INDEX_VERSION}, ":v": {"N": str(ver)}},
-            )
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise self._unavailable("write", exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable("write", exc) from exc
+        return self._conditional(
+            "write",
+            "update_item",
+            "ConditionalCheckFailedException",
+            TableName=self.table,
+            Key={"pk": _s(f"image#{key}")},
+            UpdateExpression="SET ix = :ix",
+            ConditionExpression="ver = :v",
+            ExpressionAttributeValues={":ix": {"N": INDEX_VERSION}, ":v": {"N": str(ver)}},
+        )

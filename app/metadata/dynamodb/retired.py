@@ -7,8 +7,6 @@ import json
 import time
 import zlib
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..base import ImageRecord, Retired
 from .counters import Counters
 from .layout import EXPIRY_SHARDS, HISTORY, TRASH, _order, _s
@@ -76,12 +74,9 @@ class RetiredItems(Counters):
         if condition:
             delete["Delete"]["ConditionExpression"] += f" AND {condition[0]}"
             delete["Delete"]["ExpressionAttributeValues"].update(condition[1])
-        try:
-            self.client.transact_write_items(TransactItems=[delete, self._usage(state, -1, -record.bytes)])
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return False
-            raise self._unavailable("purge", exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable("purge", exc) from exc
+        return self._conditional(
+            "purge",
+            "transact_write_items",
+            "TransactionCanceledException",
+            TransactItems=[delete, self._usage(state, -1, -record.bytes)],
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from .layout import _s
 from .table import DynamoTable
 
@@ -20,15 +18,7 @@ class SharedState(DynamoTable):
         put = {"TableName": self.table, "Item": {"pk": _s(f"state#{name}"), "value": _s(value)}}
         if if_absent:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
-        try:
-            self.client.put_item(**put)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise self._unavailable("write", exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable("write", exc) from exc
-        return True
+        return self._conditional("write", "put_item", "ConditionalCheckFailedException", **put)
 
     def delete_state(self, name: str) -> None:
         self._call("write", "delete_item", TableName=self.table, Key={"pk": _s(f"state#{name}")})

@@ -38,6 +38,20 @@ class DynamoTable:
         except BotoCoreError as exc:
             raise self._unavailable(action, exc) from exc
 
+    def _conditional(self, action: str, method: str, refusal: str, **kwargs) -> bool:
+        """One write that may be refused by its condition: True when done, False when DynamoDB
+        answered ``refusal`` (ConditionalCheckFailedException, TransactionCanceledException); any
+        other failure is a clear 503."""
+        try:
+            getattr(self.client, method)(**kwargs)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == refusal:
+                return False
+            raise self._unavailable(action, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(action, exc) from exc
+
     def check(self) -> str:
         """Health: 'ok' when the table answers one eventually consistent read of an absent item."""
         return probe(
