@@ -76,7 +76,7 @@ def open_studio(page, live, key):
 
 def test_live_preview_of_three_steps_and_a_full_size_save(live, page, gallery):
     open_studio(page, live, "photos/big.jpg")
-    assert page.input_value("#proc-save-as") == "photos/big-edit.jpg"
+    sync_api.expect(page.locator("#proc-save-as")).to_have_value("photos/big-edit.jpg")
     page.select_option('[name="steps-0-op"]', "rotate")
     for op in ("sharpen", "color"):
         page.select_option('[name="new_op"]', op)
@@ -105,7 +105,8 @@ def test_live_preview_of_three_steps_and_a_full_size_save(live, page, gallery):
     assert (saved.width, saved.height) == (3000, 4000)  # saved at full size
     assert [s["op"] for s in saved.provenance["ops"]] == ["rotate", "sharpen", "color"]
     assert saved.provenance["ops"][1]["amount"] == 3.5
-    assert page.input_value("#proc-save-as") == "photos/big-edit-2.jpg"  # the next save gets a fresh key
+    # The next save gets a fresh key (asked of the server after the save answers).
+    sync_api.expect(page.locator("#proc-save-as")).to_have_value("photos/big-edit-2.jpg")
     assert page.errors == []
 
 
@@ -196,7 +197,7 @@ def test_saving_asks_before_replacing(live, page, gallery):
     page.click("#proc-save")
     page.wait_for_selector("#proc-saved:has-text('photos/dog-edit.jpg')")
     first = gallery.catalog.get_record("photos/dog-edit.jpg")
-    assert page.input_value("#proc-save-as") == "photos/dog-edit-2.jpg"
+    sync_api.expect(page.locator("#proc-save-as")).to_have_value("photos/dog-edit-2.jpg")
 
     # Saving over it asks; Cancel changes nothing.
     page.fill("#proc-save-as", "photos/dog-edit.jpg")
