@@ -429,7 +429,10 @@
     }
   }
 
-  // A fresh key (name-edit.jpg, then -edit-2...) unless the person typed their own.
+  // A fresh key (name-edit.jpg, then -edit-2...) unless the person typed their own. The free key
+  // comes from the server; whatever is typed meanwhile wins over it, even the same text.
+  let suggestion = 0;
+  saveAs.addEventListener("input", () => suggestion++);
   async function suggestKey() {
     if (saveAs.value !== "" && saveAs.value !== saveAs.dataset.derived) return;
     const file = fileInput.files[0];
@@ -437,8 +440,9 @@
     const wanted = source ? derivedKey(source) : "";
     saveAs.value = saveAs.dataset.derived = wanted;
     if (!wanted) return;
+    const asked = ++suggestion;
     const free = await freeKey(wanted);
-    if (saveAs.value === wanted) saveAs.value = saveAs.dataset.derived = free;
+    if (asked === suggestion) saveAs.value = saveAs.dataset.derived = free;
   }
 
   // ---------------------------------------------------------------- preview
@@ -486,10 +490,14 @@
     img.hidden = false;
   }
 
-  function showError(message) {
+  // A preview that succeeds clears the preview's own error, never a failed save's: the preview may
+  // answer after the save did.
+  function showError(message, from = "preview") {
+    if (!message && from === "preview" && errorBox.dataset.from === "save") return;
+    errorBox.dataset.from = from;
     errorBox.textContent = message;
     errorBox.hidden = !message;
-    if (message) {
+    if (message && from === "preview") {
       // An error replaces the result it would otherwise sit above.
       afterImg.hidden = true;
       afterCaption.textContent = "";
@@ -740,7 +748,7 @@
   async function save(onConflict, key) {
     savedBox.hidden = true; // a failed save must not leave the last one's notice
     conflictBox.hidden = true;
-    errorBox.hidden = true;
+    showError("", "save");
     const body = new FormData();
     const file = fileInput.files[0];
     const button = $("proc-save");
@@ -748,8 +756,7 @@
       if (file) await appendFile(body, file);
       else body.append("source_key", keyInput.value.trim());
     } catch (error) {
-      errorBox.textContent = error.message;
-      errorBox.hidden = false;
+      showError(error.message, "save");
       bringIntoView(errorBox);
       return;
     }
@@ -773,7 +780,7 @@
         return;
       }
       if (!response.ok) {
-        showError(await messageOf(response));
+        showError(await messageOf(response), "save");
         bringIntoView(errorBox);
         return;
       }
@@ -792,7 +799,7 @@
         suggestKey();
       }
     } catch (error) {
-      showError(`Saving failed: ${error.message}`);
+      showError(`Saving failed: ${error.message}`, "save");
       bringIntoView(errorBox);
     } finally {
       button.disabled = false;
@@ -807,6 +814,7 @@
     else if (action === "save-replace") save("replace", conflictBox.dataset.key);
     else if (action === "save-rename") {
       saveAs.value = conflictBox.dataset.free;
+      suggestion++; // a suggestion still on its way must not replace the chosen key
       save("fail", conflictBox.dataset.free);
     }
   });

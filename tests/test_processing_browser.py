@@ -191,6 +191,28 @@ def test_a_file_from_the_device_is_sent_once_then_named_by_its_hash(live, page, 
     assert page.errors == []
 
 
+def test_a_preview_answering_after_a_failed_save_leaves_its_error(live, page):
+    open_studio(page, live, "photos/dog.jpg")
+    held = []
+    page.route(
+        "**/api/process",
+        lambda route: held.append(route) if 'name="preview"' in route.request.post_data else route.continue_(),
+    )
+    before = previews(page)
+    page.fill('[name="steps-0-width"]', "200")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the width change asked for no preview"
+    page.fill("#proc-save-as", "../nope")
+    page.click("#proc-save")
+    page.wait_for_selector("#proc-error:has-text('key')")
+    held.pop().continue_()  # the preview answers now, successfully
+    wait_for_preview(page, before)
+    assert page.is_visible("#proc-error:has-text('key')")  # the save still failed
+    assert page.is_visible("#proc-result")  # and the preview is shown
+
+
 def test_saving_asks_before_replacing(live, page, gallery):
     open_studio(page, live, "photos/dog.jpg")
     page.fill('[name="steps-0-width"]', "320")
