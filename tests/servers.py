@@ -83,9 +83,10 @@ def _serving(name: str, command: list[str], data_dir: Path, log_path: Path, env:
         stop(process, timeout=20)  # gunicorn's graceful_timeout, then SIGKILL
 
 
-def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> str:
+def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path, changes: dict | None = None) -> str:
     """``deploy/nginx.conf`` with only what ties it to a machine changed: its ports, the pid file,
-    logs and temporary folders under ``workdir``, and the user (a user's files stay its own)."""
+    logs and temporary folders under ``workdir``, and the user (a user's files stay its own);
+    ``changes`` (shipped text: test text) adds a test's own."""
     user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""  # otherwise ignored, with a warning
     temp = "".join(
         f"\n    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -98,6 +99,7 @@ def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> 
         "listen 80;": f"listen 127.0.0.1:{port};",
         "listen [::]:80;": "",
         "server 127.0.0.1:8000 ": f"server 127.0.0.1:{upstream_port} ",
+        **(changes or {}),
     }
     for shipped_text, test_text in changes.items():
         assert shipped.count(shipped_text) == 1, f"deploy/nginx.conf no longer has one {shipped_text!r}"
@@ -106,7 +108,7 @@ def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path) -> 
 
 
 @contextmanager
-def nginx(upstream: str, workdir: Path) -> Iterator[str]:
+def nginx(upstream: str, workdir: Path, changes: dict | None = None) -> Iterator[str]:
     """Debian's nginx with ``deploy/nginx.conf`` (see ``nginx_config``) in front of ``upstream``
     (a base URL from ``gunicorn``), on a free loopback port, in the foreground and stopped by its
     pid; yields its base URL. Skips (fails under CI=true) when nginx is not installed."""
@@ -116,7 +118,7 @@ def nginx(upstream: str, workdir: Path) -> Iterator[str]:
     port = free_port()
     config = workdir / "nginx.conf"
     shipped = (ROOT / "deploy" / "nginx.conf").read_text()
-    config.write_text(nginx_config(shipped, port, int(upstream.rsplit(":", 1)[1]), workdir))
+    config.write_text(nginx_config(shipped, port, int(upstream.rsplit(":", 1)[1]), workdir, changes))
     with open(workdir / "nginx.out", "wb") as out:
         command = [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")]
         process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT)
