@@ -86,11 +86,16 @@ def require_binary(*names: str, install: str) -> str:
     pytest.skip(reason)
 
 
+FAILED = pytest.StashKey[bool]()  # a phase of the test failed: its reused page is not trusted
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Give require_binary's skips one location, so ``-ra`` folds them into one line per binary
     instead of one per test."""
     report = yield
+    if report.failed:
+        item.stash[FAILED] = True
     if report.skipped and isinstance(report.longrepr, tuple):
         reason = report.longrepr[2].removeprefix("Skipped: ")
         if reason in MISSING:
@@ -160,11 +165,36 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium per test process, shared by the browser modules (a launch costs ~0.8 s
-    of CPU); every test opens its own context (cookies, storage, viewport) and closes it."""
+    of CPU); a module's tests share one context through ``fresh_page``, or open their own."""
     from servers import chromium
 
     with chromium() as browser:
         yield browser
+
+
+@pytest.fixture(scope="module")
+def page_options():
+    """The context options of a module's ``fresh_page`` (and ``timeout``, its default timeout in
+    ms): a module overrides this fixture to change them."""
+    return {"viewport": {"width": 1280, "height": 800}, "timeout": 20_000}
+
+
+@pytest.fixture(scope="module")
+def reused_page(browser, page_options):
+    from servers import ReusedPage
+
+    pages = ReusedPage(browser, **page_options)
+    yield pages
+    pages.discard()
+
+
+@pytest.fixture
+def fresh_page(reused_page, request):
+    """The module's one page, reset to look new (see servers.ReusedPage); after a failed test the
+    next one gets a new context, so that nothing the failure left can make it fail too."""
+    yield reused_page.fresh()
+    if request.node.stash.get(FAILED, False):
+        reused_page.discard()
 
 
 def make_app(tmp_path, **overrides):
