@@ -76,14 +76,10 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.console = Console(page)
-    yield page
-    assert page.console.errors == []
-    context.close()
+def page(fresh_page):
+    fresh_page.console = Console(fresh_page)
+    yield fresh_page
+    assert fresh_page.console.errors == []
 
 
 def viewer_open(page) -> None:

@@ -53,13 +53,9 @@ class Console:
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.console = Console(page)
-    yield page
-    context.close()
+def page(fresh_page):
+    fresh_page.console = Console(fresh_page)
+    return fresh_page
 
 
 def drop_files(page, selector: str, names: list[str], contents: dict[str, bytes] | None = None) -> None:

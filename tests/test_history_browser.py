@@ -52,11 +52,15 @@ def new_page(browser, **options):
     return context, page
 
 
+@pytest.fixture(scope="module")
+def page_options(page_options):
+    return {**page_options, "accept_downloads": True}
+
+
 @pytest.fixture
-def page(browser):
-    context, page = new_page(browser)
-    yield page
-    context.close()
+def page(fresh_page):
+    fresh_page.console = Console(fresh_page)
+    return fresh_page
 
 
 def files(named: dict[str, bytes]) -> list[dict]:

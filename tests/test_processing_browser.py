@@ -48,8 +48,8 @@ def big(gallery):
 
 
 @pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def page(fresh_page):
+    page = fresh_page
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     # Refused requests (a 409, a 400) are the page's business; script errors are not.
@@ -57,8 +57,7 @@ def page(browser):
         "console",
         lambda msg: msg.type == "error" and "Failed to load resource" not in msg.text and page.errors.append(msg.text),
     )
-    yield page
-    page.close()
+    return page
 
 
 def previews(page) -> int:

@@ -26,16 +26,17 @@ def server(tmp_path_factory):
         yield base
 
 
+@pytest.fixture(scope="module")
+def page_options(page_options):
+    return {**page_options, "viewport": {"width": 1280, "height": 900}, "timeout": 30_000}
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+def page(fresh_page):
     errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    yield page
-    context.close()
+    fresh_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    fresh_page.errors = errors
+    return fresh_page
 
 
 def folder_tree(root: Path) -> Path:

@@ -102,10 +102,9 @@ def new_page(browser, width=1280, height=800, scale=1, scheme="light"):
 
 
 @pytest.fixture
-def page(browser):
-    page = new_page(browser)
-    yield page
-    page.context.close()
+def page(fresh_page):
+    fresh_page.console = Console(fresh_page)
+    return fresh_page
 
 
 def viewer_open(page) -> None:
