@@ -20,7 +20,6 @@ pytestmark = pytest.mark.browser
 PAGE = 12  # photos a page (GALLERY_PAGE_SIZE): three months fill more than two pages
 MONTHS = {"2024-03": 14, "2023-11": 10, "2022-06": 8}  # month taken → photos
 UNDATED = 3
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True, "is_mobile": True}
 
 
@@ -53,6 +52,13 @@ def open_page(browser, device: dict):
     return page
 
 
+@pytest.fixture
+def page(fresh_page):
+    """The desktop tests' page (1280×800, light: ``page_options``' default), reused between them."""
+    fresh_page.console = Console(fresh_page)
+    return fresh_page
+
+
 def tiles(page) -> int:
     return page.locator("#gallery-grid li.tile").count()
 
@@ -71,9 +77,8 @@ def scrolled(page, count: int) -> bool:
     return tiles(page) >= count
 
 
-def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, browser):
+def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, page):
     assert requests.get(f"{server}/gallery?sort=taken", timeout=10).text.count('<li class="tile"') == PAGE
-    page = open_page(browser, DESKTOP)
     page.goto(server + "/gallery?sort=taken", wait_until="load")
     until(page, lambda p: scrolled(p, 2 * PAGE + 1))
     # The appended tiles have their own shapes and colours, and unique ids.
@@ -108,11 +113,9 @@ def test_scrolling_loads_the_next_pages_and_the_address_keeps_the_month(server, 
     assert page.locator("h2.timeline-heading").first.get_attribute("id") == "t-2023-11"
     screenshot(page, "timeline-desktop")
     assert page.console.errors == [], "\n".join(page.console.errors)
-    page.context.close()
 
 
-def test_the_scrubber_jumps_to_a_month_by_mouse_and_by_keyboard(server, browser):
-    page = open_page(browser, DESKTOP)
+def test_the_scrubber_jumps_to_a_month_by_mouse_and_by_keyboard(server, page):
     page.goto(server + "/gallery?sort=taken", wait_until="load")
     page.locator('#scrubber a[data-month="2022-06"]').click()
     page.wait_for_url(re.compile(r"month=2022-06"))
@@ -129,7 +132,6 @@ def test_the_scrubber_jumps_to_a_month_by_mouse_and_by_keyboard(server, browser)
     page.go_back(wait_until="load")
     assert "month=2022-06" in page.url
     assert page.console.errors == [], "\n".join(page.console.errors)
-    page.context.close()
 
 
 def test_on_a_phone_the_scrubber_is_a_compact_strip(server, browser):
