@@ -17,6 +17,8 @@ def apply(patch: Patch = setattr) -> None:
     back_up_only_transactions_that_fail(patch)
     remember_what_moto_looks_up_per_request(patch)
     send_attribute_values_as_they_are(patch)
+    read_attribute_values_by_kind(patch)
+    sort_items_by_plain_keys(patch)
 
 
 def remember_what_moto_looks_up_per_request(patch: Patch) -> None:
@@ -133,3 +135,108 @@ def back_up_only_transactions_that_fail(patch: Patch) -> None:
             models.copy = copy
 
     patch(models.DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+def read_attribute_values_by_kind(patch: Patch) -> None:
+    """Comparing, hashing or sizing a DynamoDB attribute value reads its Python form
+    (``DynamoType.cast_value``: a str, a Decimal, ...) or its size by asking up to six questions of
+    its kind in turn, each a method call; a Query compares key values millions of times over a run.
+    The scalar kinds moto answers by the same expressions are answered here by one test of the kind
+    (S, B, BOOL: the value itself; N: Decimal of it; NULL: None; sizes of S and N); sets, lists and
+    maps take moto's own code."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    cast_value = DynamoType.cast_value.fget
+    size = DynamoType.size
+
+    def scalar_cast_value(self):
+        kind = self.type
+        if kind == "S" or kind == "B" or kind == "BOOL":
+            return self.value
+        if kind == "N":
+            return Decimal(self.value)
+        if kind == "NULL":
+            return None
+        return cast_value(self)
+
+    def scalar_size(self) -> int:
+        kind = self.type
+        if kind == "N":
+            return len(str(self.value))
+        if kind == "S" and not isinstance(self.value, bool):
+            return bytesize(self.value)
+        return size(self)
+
+    patch(DynamoType, "cast_value", property(scalar_cast_value))
+    patch(DynamoType, "size", scalar_size)
+
+
+def sort_items_by_plain_keys(patch: Patch) -> None:
+    """Every Query sorts the whole table by key (``Table.all_items``), then an index's matches by
+    the index's keys (``Table.sorted_items``), comparing DynamoType objects: a Python call and two
+    conversions per comparison, the largest cost of this server in these tests. Here, when each key
+    position holds values of one kind, S, N or B (a table's key attributes have one declared kind),
+    items are sorted by the keys' Python values (str, Decimal, bytes) instead: for values of one kind
+    DynamoType's ``==`` and ``<`` are those of its Python value, so every comparison the sort makes
+    has the same answer and the order is the same. Anything else takes moto's own sort."""
+    import operator
+    from decimal import Decimal
+
+    from moto.dynamodb.models.table import Table
+
+    all_items = Table.all_items
+    sorted_items = Table.sorted_items
+
+    kind_of, value_of = operator.attrgetter("type"), operator.attrgetter("value")
+
+    def plain_order(items: list, columns: list[list]) -> list | None:
+        """``items`` sorted by ``columns`` (the key values of every item, one list per key
+        position), or None when a position holds values of more than one kind, or of a kind other
+        than S, N and B. Column by column, so that the work per item is done by C loops."""
+        plain_columns = []
+        if not columns:
+            return None
+        for column in columns:
+            kinds = set(map(kind_of, column))
+            if len(kinds) > 1 or not kinds <= {"S", "N", "B"}:
+                return None
+            values = list(map(value_of, column))
+            plain_columns.append(list(map(Decimal, values)) if kinds == {"N"} else values)
+        keys = list(zip(*plain_columns, strict=True))
+        return [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
+
+    def table_items(self) -> list:
+        items = [
+            item
+            for hash_set in self.items.values()
+            for item in (hash_set.values() if self.range_key_attr else [hash_set])
+        ]
+        hash_keys = list(map(operator.attrgetter("hash_key"), items))
+        range_keys = list(map(operator.attrgetter("range_key"), items))
+        # moto's sort key: (hash, range) when the item has a range key, else the hash key alone
+        unranged = sum(key is None for key in range_keys)  # not `in`: DynamoType == None raises
+        if unranged == 0:
+            order = plain_order(items, [hash_keys, range_keys])
+        elif unranged == len(items):
+            order = plain_order(items, [hash_keys])
+        else:
+            order = None
+        return all_items(self) if order is None else order
+
+    def index_items(self, hash_key_attrs, range_key_attrs, items):
+        names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        try:
+            columns = [[item.attrs[name] for item in items] for name in names]
+        except KeyError:
+            columns = None  # moto's sort raises it
+        order = None if columns is None else plain_order(items, columns)
+        if order is None:
+            return sorted_items(self, hash_key_attrs, range_key_attrs, items)
+        items[:] = order  # moto sorts the list it is given in place and returns it
+        return items
+
+    patch(Table, "all_items", table_items)
+    patch(Table, "sorted_items", index_items)
