@@ -13,11 +13,31 @@ from typing import Any
 Patch = Callable[[Any, str, Any], None]
 
 
+WIRE_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool, "SS": list, "NS": list}
+
+
+def wire_form(value) -> bool:
+    """Whether ``value`` is a DynamoDB attribute value that moto's model walk (parsing a request or
+    serialising an answer) would copy unchanged: one kind, not binary (B, BS: base64 on the wire)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in WIRE_SCALARS:
+        return isinstance(inner, WIRE_SCALARS[kind])
+    if kind == "M":
+        return isinstance(inner, dict) and all(wire_form(v) for v in inner.values())
+    if kind == "L":
+        return isinstance(inner, list) and all(wire_form(v) for v in inner)
+    return False
+
+
 def apply(patch: Patch = setattr) -> None:
     back_up_only_transactions_that_fail(patch)
     remember_what_moto_looks_up_per_request(patch)
     send_attribute_values_as_they_are(patch)
+    take_attribute_values_as_they_come(patch)
     read_attribute_values_by_kind(patch)
+    walk_expression_trees_with_one_map(patch)
     sort_items_by_plain_keys(patch)
 
 
@@ -44,19 +64,6 @@ def send_attribute_values_as_they_are(patch: Patch) -> None:
     from moto.core import serialize
 
     walk = serialize.BaseJSONSerializer._serialize_type_structure
-    unchanged = {"S": str, "N": str, "BOOL": bool, "NULL": bool, "SS": list, "NS": list}
-
-    def wire_form(value) -> bool:
-        if not isinstance(value, dict) or len(value) != 1:
-            return False
-        ((kind, inner),) = value.items()
-        if kind in unchanged:
-            return isinstance(inner, unchanged[kind])
-        if kind == "M":
-            return isinstance(inner, dict) and all(wire_form(v) for v in inner.values())
-        if kind == "L":
-            return isinstance(inner, list) and all(wire_form(v) for v in inner)
-        return False
 
     def serialize_structure(self, serialized, value, shape, key):
         if shape.name == "AttributeValue" and key and wire_form(value):
@@ -240,3 +247,56 @@ def sort_items_by_plain_keys(patch: Patch) -> None:
 
     patch(Table, "all_items", table_items)
     patch(Table, "sorted_items", index_items)
+
+
+def take_attribute_values_as_they_come(patch: Patch) -> None:
+    """moto reads each request by walking botocore's model of it, as it writes answers (above): for
+    an attribute value, ten members tried and a new dict built holding the same values. A value in
+    its wire form is taken as json.loads gave it (a fresh object nobody else holds); binary values
+    and anything unusual take the walk."""
+    from moto.core import parse
+
+    walk = parse.BaseJSONParser._parse_structure
+
+    def parse_structure(self, shape, value):
+        if shape.name == "AttributeValue" and wire_form(value):
+            return value
+        return walk(self, shape, value)
+
+    patch(parse.BaseJSONParser, "_parse_structure", parse_structure)
+
+
+def walk_expression_trees_with_one_map(patch: Patch) -> None:
+    """moto checks and applies an update or condition expression by walking its tree once per
+    processor, and at every node builds the processor's map of node types to handlers twice (the
+    map is a literal of the processor's bound methods, the same every time). Here it is built once
+    per walk; the walk is moto's: depth first, children left to right, each node handed to the
+    first matching handler. A processor overriding any step of the walk keeps moto's own."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+
+    own_steps = ("traverse_node_recursively", "nodes_to_be_processed", "process")
+
+    def traverse(self, node):
+        if any(getattr(type(self), step) is not getattr(DepthFirstTraverser, step) for step in own_steps):
+            return self.traverse_node_recursively(node)
+        handlers = tuple(self._processing_map().items())
+        kinds = tuple(kind for kind, _ in handlers)
+        before_child = self.pre_processing_of_child
+
+        def walk(node, child_id=-1):
+            if isinstance(node, Node):
+                parent_node = node.parent
+                if node.children is not None:
+                    for i, child_node in enumerate(node.children):
+                        before_child(node, i)
+                        walk(child_node, i)
+                if isinstance(node, kinds):
+                    node = next(handler for kind, handler in handlers if isinstance(node, kind))(node)
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+            return node
+
+        return walk(node)
+
+    patch(DepthFirstTraverser, "traverse", traverse)

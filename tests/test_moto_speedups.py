@@ -115,3 +115,84 @@ def test_keys_of_mixed_kinds_keep_moto_order(moto_own, patched):
     assert ids(t.sorted_items(["g", "pk"], ["pk", None], list(inserted))) == ids(
         moto_own["sorted_items"](t, ["g", "pk"], ["pk", None], list(inserted))
     )
+
+
+def test_requests_read_as_moto_reads_them(monkeypatch):
+    import json
+
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    put = get_service_model("dynamodb").operation_model("PutItem")
+    body = {
+        "TableName": "t",
+        "Item": {f"a{i}": value for i, value in enumerate(VALUES)} | {"bin": {"B": "AAEC"}, "odd": {"S": None}},
+        "ExpressionAttributeValues": {":v": {"M": {"x": {"L": [{"BS": ["AAEC"]}, {"N": "1"}]}}}},
+    }
+    request = {"method": "POST", "values": {}, "headers": {}, "url_path": "/", "url_params": {}}
+
+    def parsed():
+        return JSONParser(put, map_type=dict).parse(request | {"body": json.dumps(body).encode()})
+
+    theirs = parsed()
+    moto_speedups.apply(monkeypatch.setattr)
+    assert parsed() == theirs
+    assert theirs["Item"]["bin"] == {"B": b"\x00\x01\x02"}  # binary values still decoded
+
+
+UPDATES = [
+    ("SET #n = :s, c = if_not_exists(c, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l)", None),
+    ("REMOVE l[0], m.k SET m.n = m.n - :one ADD tags :ss DELETE gone :ss", None),
+    ("SET pk2 = :s", "attribute_exists(pk) AND (c < :one OR begins_with(#n, :s))"),
+]
+
+
+def updated_states() -> list[dict]:
+    """The item after each of UPDATES, applied twice, on a fresh in-process moto backend."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    backend = DynamoDBBackend("us-east-1", "123456789012")
+    backend.create_table(
+        "t",
+        schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "pk", "AttributeType": "S"}],
+        billing_mode="PAY_PER_REQUEST",
+        throughput=None,
+        indexes=None,
+        global_indexes=None,
+        streams=None,
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+    backend.put_item("t", {"pk": {"S": "1"}, "m": {"M": {"k": {"S": "v"}, "n": {"N": "7"}}}, "gone": {"SS": ["x"]}})
+    values = {
+        ":s": {"S": "name"},
+        ":zero": {"N": "0"},
+        ":one": {"N": "1"},
+        ":empty": {"L": []},
+        ":l": {"L": [{"S": "a"}, {"N": "2"}]},
+        ":ss": {"SS": ["x", "y"]},
+    }
+    states = []
+    for expression, condition in UPDATES * 2:
+        backend.update_item(
+            "t",
+            {"pk": {"S": "1"}},
+            update_expression=expression,
+            expression_attribute_names={"#n": "name"} if "#n" in expression + (condition or "") else None,
+            expression_attribute_values={k: v for k, v in values.items() if k in expression + (condition or "")},
+            expected=None,
+            condition_expression=condition,
+            return_values_on_condition_check_failure=None,
+        )
+        states.append(backend.get_item("t", {"pk": {"S": "1"}}).to_json())
+    return states
+
+
+def test_updates_apply_as_moto_applies_them(monkeypatch):
+    theirs = updated_states()
+    moto_speedups.apply(monkeypatch.setattr)
+    assert updated_states() == theirs
+    assert theirs[-1]["Attributes"]["c"] == {"N": "2"} and theirs[-1]["Attributes"]["pk2"] == {"S": "name"}
