@@ -149,9 +149,8 @@ def test_a_cloud_test_sees_nothing_the_one_before_it_wrote(request, moto_server,
     after = empty_cloud_app(request, tmp_path / "after")
     api, service = Api(after.test_client()), after.extensions["services"]
     assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 0
-    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0 and not s3.list_multipart_uploads(Bucket=bucket).get(
-        "Uploads"
-    )
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
     assert all(service.cache.get(name) is None for name in cached)
     assert api.client.get("/api/images").get_json()["items"] == [] and service.metadata.count() == 0
     assert service.metadata.folders("")[0] == [] and service.metadata.trash()[0] == []
