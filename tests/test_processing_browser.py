@@ -32,7 +32,6 @@ def enlarged(width: int, height: int) -> bytes:
 @pytest.fixture
 def live(app, gallery):
     gallery.library.upload("photos/dog.jpg", DOG)
-    gallery.library.upload("photos/big.jpg", enlarged(4000, 3000))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -40,6 +39,12 @@ def live(app, gallery):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def big(gallery):
+    """A 12 MP photo, for the tests that preview or crop one (its ingest costs ~0.5 s of CPU)."""
+    gallery.library.upload("photos/big.jpg", enlarged(4000, 3000))
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def open_studio(page, live, key):
     sync_api.expect(page.locator("#stage")).to_have_attribute("data-previews", "1", timeout=15_000)
 
 
-def test_live_preview_of_three_steps_and_a_full_size_save(live, page, gallery):
+def test_live_preview_of_three_steps_and_a_full_size_save(live, big, page, gallery):
     open_studio(page, live, "photos/big.jpg")
     sync_api.expect(page.locator("#proc-save-as")).to_have_value("photos/big-edit.jpg")
     page.select_option('[name="steps-0-op"]', "rotate")
@@ -110,7 +115,7 @@ def test_live_preview_of_three_steps_and_a_full_size_save(live, page, gallery):
     assert page.errors == []
 
 
-def test_crop_drawn_on_the_image(live, page, gallery):
+def test_crop_drawn_on_the_image(live, big, page, gallery):
     open_studio(page, live, "photos/big.jpg")
     page.select_option('[name="steps-0-op"]', "crop")
     page.click("li.step button[data-act='draw']")
@@ -152,7 +157,7 @@ def test_crop_drawn_on_the_image(live, page, gallery):
     assert page.errors == []
 
 
-def test_crop_drawn_by_touch_on_a_phone(live, browser):
+def test_crop_drawn_by_touch_on_a_phone(live, big, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     open_studio(page, live, "photos/big.jpg")
