@@ -93,9 +93,7 @@ EMPTY_PATH = "/_tests/empty"
 
 
 def answer_empty(environ, start_response) -> list[bytes]:
-    from urllib.parse import parse_qs
-
-    query = {name: values[0] for name, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    query = {name: values[0] for name, values in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
     try:
         empty_gallery(query["bucket"], query["table"], query["region"])
     except KeyError as exc:
