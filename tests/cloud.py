@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -79,9 +80,42 @@ def serve_moto(port: int) -> None:
 
     def one_at_a_time(environ, start_response):
         with lock:
+            if environ["PATH_INFO"] == EMPTY_PATH:
+                return answer_empty(environ, start_response)
             return list(app(environ, start_response))
 
     waitress.serve(one_at_a_time, host="127.0.0.1", port=port, threads=4, _quiet=True)
+
+
+# Test-only route of our moto server: empty one bucket and table in place (see ``empty_gallery``).
+EMPTY_PATH = "/_tests/empty"
+
+
+def answer_empty(environ, start_response) -> list[bytes]:
+    query = {name: values[0] for name, values in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+    try:
+        empty_gallery(query["bucket"], query["table"], query["region"])
+    except KeyError as exc:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [f"nothing to empty: {exc} is missing".encode()]
+    start_response("204 No Content", [])
+    return []
+
+
+def empty_gallery(bucket_name: str, table_name: str, region: str) -> None:
+    """Delete every object, upload in progress and item of one bucket and table, leaving them as
+    ``gallery init`` made them: a test gets an empty, provisioned gallery in one request instead of
+    provisioning a new one (~25 calls). Only the data goes; settings, indexes and names stay."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket_name]
+    bucket = s3_backends[account][partition].get_bucket(bucket_name)
+    for name in list(bucket.keys):
+        bucket.keys.pop(name)  # every version, closing the temporary file each one's bytes are in
+    for upload in list(bucket.multiparts):
+        del bucket.multiparts[upload]  # likewise its parts
+    dynamodb_backends[account][region].get_table(table_name).items.clear()
 
 
 class MotoServer:
@@ -109,6 +143,12 @@ class MotoServer:
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+
+    def empty(self, bucket: str, table: str, region: str = "us-east-1") -> None:
+        """Empty one bucket and table this server holds, keeping them (``empty_gallery``)."""
+        query = urllib.parse.urlencode({"bucket": bucket, "table": table, "region": region})
+        request = urllib.request.Request(f"{self.url}{EMPTY_PATH}?{query}", method="POST")
+        urllib.request.urlopen(request, timeout=10)
 
     def stop(self) -> None:
         stop(self.proc)
@@ -234,13 +274,18 @@ def moto_server():
     server.stop()
 
 
-@pytest.fixture
-def aws(moto_server, monkeypatch):
-    """Environment pointing boto3 at moto_server, and a fresh bucket/table name per test."""
+def point_at(moto_server: MotoServer, monkeypatch) -> None:
+    """Point boto3 at ``moto_server``, whatever the environment named before."""
     for name, value in moto_server.env().items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """Environment pointing boto3 at moto_server, and a fresh bucket/table name per test."""
+    point_at(moto_server, monkeypatch)
     suffix = uuid.uuid4().hex[:10]
     return {"bucket": f"gallery-test-{suffix}", "table": f"gallery-test-{suffix}", "server": moto_server}
 
