@@ -213,11 +213,17 @@ class GalleryApi(Api):
 
     def __init__(self, *args, **kwargs):
         self._undocumented: list[tuple[Blueprint, str, list | None]] = []
+        self._responses_pending = False
         self._documenting = threading.Lock()
         super().__init__(*args, **kwargs)
 
     def _register_error_handlers(self):
         """Errors are answered by ``web.register``'s handlers, in the API's one shape."""
+
+    def _register_responses(self):
+        """The response components of every HTTP status (half of what was left of an app's
+        start-up here) wait for ``document`` too."""
+        self._responses_pending = True
 
     def register_blueprint(self, blp, *, parameters=None, **options):
         name = options.get("name", blp.name)
@@ -229,6 +235,9 @@ class GalleryApi(Api):
         """The OpenAPI document, completed on first use with what ``Api.register_blueprint``
         would have added at registration (each blueprint's views and tag), then the image URLs."""
         with self._documenting:
+            if self._responses_pending:
+                super()._register_responses()
+                self._responses_pending = False
             if self._undocumented:
                 for blp, name, parameters in self._undocumented:
                     blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
