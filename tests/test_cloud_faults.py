@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 
 import boto3
 import pytest
@@ -70,9 +71,11 @@ def test_dead_memcached_node_costs_misses_not_errors(split_aws, own_memcached_po
     for key, data in images.items():
         assert api.upload(key, data).status_code == 201
         assert api.client.get(f"/images/{key}").data == data  # warm the cache
-    victim = own_memcached_pool.nodes[0]
+    # The victim is the node holding the most originals (with random versions, a given node holds
+    # none of twelve about once in 130 runs).
     versions = [service.catalog.get_record(k).version for k in images]
-    assert any(service.cache.node_for(version_cache_key(ORIGINAL, v)) == victim.address for v in versions)
+    holders = Counter(service.cache.node_for(version_cache_key(ORIGINAL, v)) for v in versions)
+    victim = next(node for node in own_memcached_pool.nodes if node.address == holders.most_common(1)[0][0])
     victim.kill()
 
     for _ in range(2):
