@@ -6,16 +6,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # Test files spread over this many processes (pytest-xdist), each file whole in one, so a module's
-# server, browser and seeded data are set up once: one more than the cores, because many tests
-# wait (on a server, a browser, a memcached node's timeout) and a spare worker keeps the cores busy
-# meanwhile (2 cores: 317 s with 3 workers, 415 s with 2; with 4 the timing tests start to feel
-# the contention). pytest exits non-zero (5) when it collects no test, and make stops on it:
-# neither tier can pass by running nothing.
+# server, browser and seeded data are set up once: two more than the cores, because many tests
+# wait (on a server, a browser, a memcached node's timeout, nginx dropping a stalled client) and
+# spare workers keep the cores busy meanwhile (2 cores: 228 s with 3 workers, 205 s with 4). pytest
+# exits non-zero (5) when it collects no test, and make stops on it: neither tier can pass by
+# running nothing.
 # Tests may keep compiled modules (git ignores __pycache__): with PYTHONDONTWRITEBYTECODE set, as some
 # environments do, every worker and every server the tests start compiled the app and pytest's
 # rewritten test modules again (7 s of each worker's 10 s start, 3 s once they are kept).
 unexport PYTHONDONTWRITEBYTECODE
-TEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
+TEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 2 )))
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run dev test check lint format bench docs clean fuzz wheelhouse lambda-package

@@ -125,16 +125,18 @@ CLOUD_PARAMS = frozenset({"s3", "dynamodb", "memcached", "cloud"})
 # --no-loadscope-reorder so pytest-xdist keeps this order rather than its own, by test count), so
 # the long ones start at once and the short ones fill in around them, instead of a 50 s module
 # starting last on one worker while the others idle. LONGEST_FIRST: the modules that took over
-# 30 s in a whole run on 2 cores, longest first; then the rest by their slowest mark.
+# 20 s in a whole run on 2 cores (4 workers), longest first; then the rest by their slowest mark.
 LONGEST_FIRST = (
-    "test_viewer_browser",
     "test_contract",
     "test_write_faults",
+    "test_viewer_browser",
     "test_never_stale",
     "test_gallery_phone_browser",
+    "test_bad_inputs",
     "test_browser",
     "test_processing_browser",
     "test_accessibility",
+    "test_api_fuzz",
 )
 SLOW_FIRST = ("browser", "server", "cloud", "fuzz")
 # Last: a module that mostly waits and times what it waits for (/healthz within 100 ms while
