@@ -9,6 +9,7 @@ import getpass
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -82,6 +83,22 @@ def _serving(name: str, command: list[str], data_dir: Path, log_path: Path, env:
         yield base
     finally:
         stop(process, timeout=20)  # gunicorn's graceful_timeout, then SIGKILL
+
+
+@contextmanager
+def in_a_thread(wsgi_app) -> Iterator[str]:
+    """``wsgi_app`` served by werkzeug in a thread of this process on a free loopback port (for a
+    test that needs the app's own objects at hand); yields its base URL, stops it after."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 def nginx_config(shipped: str, port: int, upstream_port: int, workdir: Path, changes: dict | None = None) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -14,8 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from playwright import sync_api
-from servers import screenshot
-from werkzeug.serving import make_server
+from servers import in_a_thread, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +31,8 @@ def enlarged(width: int, height: int) -> bytes:
 def live(app, gallery):
     gallery.library.upload("photos/dog.jpg", DOG)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with in_a_thread(app) as base:
+        yield base
 
 
 @pytest.fixture

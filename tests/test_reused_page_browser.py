@@ -4,10 +4,8 @@ emulated media, viewport, timeout) the next one does not see. The tests run in f
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
+from servers import in_a_thread
 from werkzeug.wrappers import Request, Response
 
 pytestmark = pytest.mark.browser
@@ -23,12 +21,8 @@ def origin():
     def serve(request):
         return Response(PAGE, mimetype="text/html") if request.path == "/" else Response("missing", status=404)
 
-    server = make_server("127.0.0.1", 0, serve, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with in_a_thread(serve) as base:
+        yield base
 
 
 def test_a_test_leaves_state_behind(origin, fresh_page):

@@ -7,16 +7,15 @@ redirect of large originals all run in the browser too."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 from playwright import sync_api
+from servers import in_a_thread
 from test_browser import PHOTOS, drop_files
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from app import create_app
@@ -64,15 +63,8 @@ def server(moto_server, tmp_path_factory):
             return site(environ, start_response)
 
         site = DispatcherMiddleware(outside_the_stage, {STAGE: app.wsgi_app})
-        httpd = make_server("127.0.0.1", 0, recorded, threaded=True)  # a free port, chosen by the OS
-        port = httpd.server_port
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield {"base": f"http://127.0.0.1:{port}", "paths": seen, "bucket": f"gallery-stage-{suffix}"}
-        finally:
-            httpd.shutdown()
-            thread.join(timeout=10)
+        with in_a_thread(recorded) as base:
+            yield {"base": base, "paths": seen, "bucket": f"gallery-stage-{suffix}"}
 
 
 def test_upload_browse_process_recognize_under_the_stage_prefix(server, browser):
