@@ -44,6 +44,14 @@ def screenshot(page, name: str, **options) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), **options)
 
 
+def in_each_scheme(page) -> Iterator[str]:
+    """Light, then dark, on the page as loaded: the pages follow prefers-color-scheme live (and
+    change no colour by a transition), so one load shows both looks."""
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        yield scheme
+
+
 @contextmanager
 def gunicorn(data_dir: Path, log_path: Path, args: tuple[str, ...] = (), **env: str) -> Iterator[str]:
     """``gunicorn -c gunicorn.conf.py [args] wsgi:app`` with the gallery's data under ``data_dir``

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import gunicorn, screenshot
+from servers import gunicorn, in_each_scheme, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -71,16 +71,14 @@ def serious(page) -> list[str]:
     )
 
 
-# The pages follow prefers-color-scheme live (no colour transitions), so each page is loaded once
-# and checked in both schemes.
 BACKGROUND = {"light": "rgb(246, 247, 251)", "dark": "rgb(17, 21, 31)"}
 
 
 def in_both_schemes(page, name: str, problems: dict) -> None:
+    """Each page is loaded once and checked in both schemes (servers.in_each_scheme)."""
     page.add_script_tag(content=AXE.read_text())
-    for scheme, background in BACKGROUND.items():
-        page.emulate_media(color_scheme=scheme)
-        assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == background
+    for scheme in in_each_scheme(page):
+        assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == BACKGROUND[scheme]
         problems[f"{name} ({scheme})"] = serious(page)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from playwright import sync_api
-from servers import gunicorn, screenshot, upload_all
+from servers import gunicorn, in_each_scheme, screenshot, upload_all
 from test_browser import Console
 from test_exif import exif_photo
 from test_viewer_browser import BIG, SHAPES, current_image, jpeg, loaded, viewer_open
@@ -49,8 +49,7 @@ def server(tmp_path_factory):
 
 def screenshots(page, name: str) -> None:
     """The page as it is, light and dark (to be looked at: colours, overlaps, clipped words)."""
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
+    for scheme in in_each_scheme(page):
         screenshot(page, f"{name}-{scheme}")
     page.emulate_media(color_scheme="light")
 

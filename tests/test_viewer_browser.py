@@ -17,7 +17,7 @@ import pytest
 import requests
 from PIL import Image
 from playwright import sync_api
-from servers import ROOT, SHOTS, gunicorn, screenshot, upload_all
+from servers import ROOT, SHOTS, gunicorn, in_each_scheme, screenshot, upload_all
 from test_browser import Console
 from test_exif import exif_photo
 
@@ -292,15 +292,6 @@ def test_bytes_and_paint(server, browser):
 
 PAGES = ["/", "/gallery", "/gallery?sort=taken", "/upload", "/browse", "/browse?key=camera.jpg", "/process"]
 PAGES += ["/recognize", "/trash", "/cache"]
-
-
-SCHEMES = ("light", "dark")  # the pages follow prefers-color-scheme live: one load, both looks
-
-
-def in_each_scheme(page):
-    for scheme in SCHEMES:
-        page.emulate_media(color_scheme=scheme)
-        yield scheme
 
 
 def test_phone_and_desktop_layout_and_screenshots(server, browser):
