@@ -225,9 +225,10 @@ class ReusedPage:
     scripts or other context options makes its own context. If the reset fails (the page crashed
     or was closed), or the test before failed (``discard``), the next test gets a new context."""
 
-    def __init__(self, browser, timeout: float = 20_000, **options):
-        self.browser, self.timeout = browser, timeout
-        self.options = {"viewport": {"width": 1280, "height": 800}, **options}
+    def __init__(self, browser, timeout: float, **options):
+        """``timeout`` (ms) and the context ``options``, a viewport among them: conftest's
+        ``page_options``, which a module overrides."""
+        self.browser, self.timeout, self.options = browser, timeout, options
         self.page = None
         self.origins: set[str] = set()  # of every page shown since the last reset: their storage is cleared
 
