@@ -342,9 +342,9 @@ def dynamodb_run(n: int) -> None:
     # moto deep-copies the whole table once per action of every transaction, to roll back: with the
     # word pairs the 1,000-record table holds ~70,000 items, and the bench's transactions took
     # gigabytes. The test server's fix (checks first, copies nothing) serves here too.
-    from cloud import back_up_only_transactions_that_fail  # noqa: PLC0415 - a test helper, as bench/cache.py uses
+    from moto_speedups import back_up_only_transactions_that_fail  # noqa: PLC0415 - tests/, as bench/cache.py uses
 
-    back_up_only_transactions_that_fail()
+    back_up_only_transactions_that_fail(setattr)
     with mock_aws(), tempfile.TemporaryDirectory() as tmp:
         app = create_app(
             {
